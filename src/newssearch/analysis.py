@@ -1,0 +1,193 @@
+"""German text analysis: one analyzer, built from config, for documents and queries alike.
+
+The chain (Whoosh filters composed with ``|``)::
+
+    GermanTokenizer | LowercaseFilter | StopFilter(German list) | HyphenFilter | GermanStemFilter
+
+(The stop filter renumbers positions one per token, so it runs before HyphenFilter adds a
+second token at a position.)
+
+Whoosh pickles the analyzer into the index schema, so every filter here is a module-level
+class with plain attributes; caches are dropped when pickled.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Callable, Iterable, Iterator
+
+from whoosh.analysis import (
+    CompositeAnalyzer,
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StopFilter,
+    Token,
+)
+
+from .config import AnalysisConfig
+
+# Numbers keep their inner separators (2:1, 20.45, 1.000); words keep inner hyphens
+# (Ukraine-Konflikt), which HyphenFilter then splits. A trailing hyphen ("Staats- und
+# Parteichef") is not part of the token.
+TOKEN_PATTERN = r"\d+(?:[.,:/]\d+)*|\w+(?:[-‐‑]\w+)*"
+_HYPHENS = re.compile(r"[-‐‑]")
+_EXPAND = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_FOLD_DIGRAPHS = re.compile(r"ae|oe|(?<!q)ue")
+_FOLD_TO = {"ae": "a", "oe": "o", "ue": "u"}
+
+
+@lru_cache(maxsize=1)
+def german_stopwords() -> frozenset[str]:
+    """The explicit German stop list shipped with the package, in both umlaut spellings."""
+    text = resources.files("newssearch").joinpath("data/stopwords_de.txt").read_text("utf-8")
+    words = {w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")}
+    return frozenset(words | {w.translate(_EXPAND) for w in words})
+
+
+def fold_umlauts(word: str) -> str:
+    """Spell umlauts and ß out (ä → ae, ß → ss) so both spellings of a word meet."""
+    return word.translate(_EXPAND)
+
+
+def fold_digraphs(stem: str) -> str:
+    """Reduce spelled-out umlauts to the bare vowel (ae → a), as Snowball does with ä."""
+    return _FOLD_DIGRAPHS.sub(lambda m: _FOLD_TO[m.group(0)], stem)
+
+
+def _stem_function(name: str) -> Callable[[str], str]:
+    if name == "snowball":
+        from nltk.stem.snowball import GermanStemmer
+
+        return GermanStemmer().stem
+    if name == "cistem":
+        from nltk.stem.cistem import Cistem
+
+        return Cistem().stem
+    if name == "none":
+        return str
+    raise ValueError(f"unknown stemmer {name!r}")
+
+
+class GermanTokenizer(RegexTokenizer):
+    """Words (with inner hyphens) and numbers (with inner separators)."""
+
+    def __init__(self) -> None:
+        super().__init__(expression=TOKEN_PATTERN, gaps=False)
+
+
+class HyphenFilter(Filter):
+    """Splits hyphenated words into their parts; documents also keep the joined word.
+
+    "Ukraine-Konflikt" is indexed as ``ukraine`` and ``konflikt`` (consecutive positions, so
+    phrase queries see them) plus ``ukrainekonflikt`` at the first part's position, so the
+    queries "Ukraine Konflikt", "Ukraine-Konflikt" and "Ukrainekonflikt" all find it. At query
+    time only the parts are produced.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        shift = 0
+        for t in tokens:
+            if t.positions:
+                t.pos += shift
+            if "-" not in t.text and "‐" not in t.text and "‑" not in t.text:
+                yield t
+                continue
+            parts = [p for p in _HYPHENS.split(t.text) if p]
+            if len(parts) < 2:
+                t.text = parts[0] if parts else t.text
+                yield t
+                continue
+            whole, base_pos = t.text, t.pos if t.positions else 0
+            start = t.startchar if t.chars else 0
+            if t.mode != "query":
+                t.text = "".join(parts)
+                yield t
+            offset = 0
+            for i, part in enumerate(parts):
+                at = whole.index(part, offset)
+                offset = at + len(part)
+                t.text = part
+                if t.positions:
+                    t.pos = base_pos + i
+                if t.chars:
+                    t.startchar, t.endchar = start + at, start + offset
+                yield t
+            shift += len(parts) - 1
+
+
+class GermanStemFilter(Filter):
+    """Umlaut/ß normalisation and stemming (NLTK Snowball German or CISTEM), with a cache.
+
+    With ``umlauts="fold"``, "München", "Muenchen" and "Munchen"-like spellings meet:
+    ä/ö/ü/ß are spelled out before stemming and the spelled-out vowels folded after it.
+    """
+
+    is_morph = True
+    _CACHE_LIMIT = 200_000
+
+    def __init__(self, stemmer: str = "snowball", umlauts: str = "fold") -> None:
+        self.stemmer = stemmer
+        self.umlauts = umlauts
+        self._reset()
+
+    def _reset(self) -> None:
+        self._stem = _stem_function(self.stemmer)
+        self._cache: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, str]:
+        return {"stemmer": self.stemmer, "umlauts": self.umlauts}
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(stemmer={self.stemmer!r}, umlauts={self.umlauts!r})"
+
+    def normalize(self, word: str) -> str:
+        """The index term for one lowercased word."""
+        if self.umlauts == "fold":
+            return fold_digraphs(self._stem(fold_umlauts(word)))
+        return self._stem(word)
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        cache = self._cache
+        for t in tokens:
+            text = t.text
+            term = cache.get(text)
+            if term is None:
+                term = self.normalize(text)
+                if len(cache) < self._CACHE_LIMIT:
+                    cache[text] = term
+            t.text = term
+            yield t
+
+
+def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
+    """The analyzer for title and body text, as the config says."""
+    config = config or AnalysisConfig()
+    chain = GermanTokenizer() | LowercaseFilter()
+    if config.stopwords == "german":
+        chain = chain | StopFilter(stoplist=german_stopwords(), minsize=1)
+    if config.hyphens:
+        chain = chain | HyphenFilter()
+    return chain | GermanStemFilter(stemmer=config.stemmer, umlauts=config.umlauts)
+
+
+def build_keyword_analyzer() -> CompositeAnalyzer:
+    """Analyzer for short metadata (source, author, section): words, lowercase, umlauts folded."""
+    return GermanTokenizer() | LowercaseFilter() | GermanStemFilter(stemmer="none", umlauts="fold")
+
+
+def analyze(text: str, config: AnalysisConfig | None = None, mode: str = "index") -> list[str]:
+    """The terms ``text`` yields (for tests, debugging and the ``analyze`` command)."""
+    return [t.text for t in build_analyzer(config)(text, mode=mode)]

@@ -1,0 +1,109 @@
+"""The embedded Python API: :class:`NewsSearch`, the facade the CLI and other programs use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from whoosh.index import Index
+from whoosh.searching import Searcher
+
+from . import indexing, search
+from .config import Config, load_config
+from .models import Article, IndexReport, SearchResult
+from .schema import from_stored
+
+
+class NewsSearch:
+    """A newssearch index in a folder: index articles into it, search it, fetch articles.
+
+    >>> with NewsSearch("index") as ns:          # doctest: +SKIP
+    ...     ns.index(["corpus"])
+    ...     for hit in ns.search("Putins Bündnis mit China").hits:
+    ...         print(hit.rank, hit.title)
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.index_dir = Path(index_dir) if index_dir is not None else Path(self.config.index)
+        self._ix: Index | None = None
+        self._indexname: str | None = None
+        self._searcher: Searcher | None = None
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = "config.yaml", index_dir: str | Path | None = None) -> "NewsSearch":
+        """Open the index a config file names (``index_dir`` overrides its ``index`` key)."""
+        config = load_config(path)
+        return cls(index_dir if index_dir is not None else config.index, config)
+
+    def __enter__(self) -> "NewsSearch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"NewsSearch({str(self.index_dir)!r})"
+
+    def close(self) -> None:
+        """Release open index files."""
+        if self._searcher is not None:
+            self._searcher.close()
+        if self._ix is not None:
+            self._ix.close()
+        self._ix = self._searcher = self._indexname = None
+
+    def index(
+        self,
+        paths: Iterable[str | Path] | None = None,
+        rebuild: bool = False,
+        progress: indexing.ProgressCallback | None = None,
+        strict: bool = False,
+    ) -> IndexReport:
+        """Index files and folders (default: the config's corpus paths).
+
+        New records are added, changed ones updated, unchanged ones skipped; bad records are
+        listed in the report's ``rejected`` with file, line and reason. ``rebuild`` starts a
+        fresh index and switches to it only when it is complete. ``strict`` stops at the first
+        bad record (:class:`CorpusError`). ``progress`` is called with :class:`Progress`.
+        """
+        self.close()
+        paths = list(paths) if paths else list(self.config.corpus)
+        return indexing.build_index(self.index_dir, self.config, paths, rebuild=rebuild, strict=strict, progress=progress)
+
+    def search(
+        self,
+        query: str,
+        limit: int | None = None,
+        page: int = 1,
+        sort: str = "relevance",
+        fields: Sequence[str] | None = None,
+    ) -> SearchResult:
+        """Ranked search in the Whoosh query language (plain words rank without operators).
+
+        ``sort="date"`` lists newest first; ``fields`` restricts the searched fields.
+        Raises :class:`QueryError` for a malformed query.
+        """
+        searcher = self._current_searcher()
+        parser = search.build_parser(searcher.schema, self.config.search, fields)
+        return search.run_search(searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort)
+
+    def get(self, id: str) -> Article | None:
+        """The stored article with this id, or None."""
+        fields = self._current_searcher().document(id=id)
+        return from_stored(fields) if fields else None
+
+    def count(self) -> int:
+        """Number of articles in the index."""
+        return self._current_searcher().doc_count()
+
+    def _current_searcher(self) -> Searcher:
+        meta = indexing.read_meta(self.index_dir)
+        if self._searcher is not None and meta is not None and meta.get("indexname") == self._indexname:
+            self._searcher = self._searcher.refresh()  # cheap when nothing was committed
+            return self._searcher
+        self.close()
+        self._ix = indexing.open_index(self.index_dir, self.config.analysis)
+        self._indexname = self._ix.indexname
+        self._searcher = self._ix.searcher(weighting=search.scoring())
+        return self._searcher

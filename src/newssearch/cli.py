@@ -1,0 +1,223 @@
+"""The ``newssearch`` command: a thin shell over :class:`NewsSearch` (options, printing, exit codes)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .analysis import analyze as analyze_text
+from .api import NewsSearch
+from .config import SEARCH_FIELDS, SORTS, Config, load_config
+from .errors import NewsSearchError, QueryError
+from .models import Progress, SearchResult, iso
+from .search import MARK
+
+MAX_LISTED_REJECTIONS = 20
+
+
+class QuerySyntaxError(click.ClickException):
+    """A malformed query: exit code 2, like other usage errors."""
+
+    exit_code = 2
+
+
+class NewsSearchGroup(click.Group):
+    """Turns library errors into short messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QueryError as exc:
+            raise QuerySyntaxError(str(exc)) from None
+        except NewsSearchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=NewsSearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newssearch")
+def cli() -> None:
+    """Search German news articles: index a folder, then query it.
+
+    \b
+    newssearch index                  index the corpus named in config.yaml
+    newssearch query "Putins Bündnis"  ranked search with snippets
+    newssearch show ID                print one stored article
+    """
+
+
+def common_options(fn: Callable) -> Callable:
+    """--config and --index, accepted by every command."""
+
+    @click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        help="Config file to read (default: ./config.yaml if present, else built-in defaults).",
+    )
+    @click.option(
+        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+        help="Index folder to use, overriding the config's 'index' key.",
+    )
+    @functools.wraps(fn)
+    def wrapper(config_path: Path | None, index_dir: Path | None, **kwargs: Any) -> Any:
+        config = load_config(config_path)
+        if index_dir is not None:
+            config = config.replace(index=index_dir)
+        return fn(config=config, **kwargs)
+
+    return wrapper
+
+
+def output_options(fn: Callable) -> Callable:
+    """--json: machine-readable output instead of the terminal view."""
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")(fn)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@common_options
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Start a fresh index; the old one stays live until the new one is complete.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad record instead of skipping it.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no list of rejected records.")
+@output_options
+def index(config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, quiet: bool, as_json: bool) -> None:
+    """Index PATHS (files or folders; default: the config's corpus) into the index folder.
+
+    Reads .jsonl, .jsonl.gz, .csv, .txt and .md files, recursively. Re-running updates
+    changed records and skips unchanged ones. Bad records are reported with file and
+    line and skipped; the summary accounts for every record read.
+    """
+    with NewsSearch(config.index, config) as ns:
+        with _progress_bar(enabled=not quiet and not as_json) as progress:
+            report = ns.index(list(paths) or None, rebuild=rebuild, strict=strict, progress=progress)
+    if as_json:
+        _echo_json(report.to_dict())
+        return
+    if not quiet:
+        for rejection in report.rejected[:MAX_LISTED_REJECTIONS]:
+            click.echo(f"rejected {rejection}", err=True)
+        more = len(report.rejected) - MAX_LISTED_REJECTIONS
+        if more > 0:
+            click.echo(f"... and {more:,} more rejected records (see --json for all)", err=True)
+        if report.skipped_files:
+            click.echo(
+                f"skipped {len(report.skipped_files):,} files of unknown type, e.g. {report.skipped_files[0]}",
+                err=True,
+            )
+    click.echo(report.summary())
+
+
+class _progress_bar:
+    """A click progress bar on a terminal (stderr), nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+        self._done = 0
+
+    def __enter__(self) -> Callable[[Progress], None] | None:
+        return self.update if self.enabled else None
+
+    def update(self, progress: Progress) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(
+                length=max(progress.bytes_total, 1), label="Indexing", file=sys.stderr, show_eta=True,
+                item_show_func=lambda n: f"{n:,} records" if n is not None else "",
+            )
+            self._bar.__enter__()
+        self._bar.update(progress.bytes_done - self._done, progress.records)
+        self._done = progress.bytes_done
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+@cli.command()
+@common_options
+@click.argument("text")
+@click.option("--limit", "-n", type=click.IntRange(1, 10_000), help="Hits per page (default: search.limit in config, 10).")
+@click.option("--page", "-p", type=click.IntRange(1), default=1, show_default=True, help="Which page of hits to show.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Rank by relevance, or newest first.")
+@click.option(
+    "--fields", metavar="FIELD[,FIELD]",
+    help=f"Search only these fields ({', '.join(SEARCH_FIELDS)}); default: title and body.",
+)
+@output_options
+def query(config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, as_json: bool) -> None:
+    """Search the index for TEXT.
+
+    Plain words rank articles by how well they match (no operators needed). The Whoosh
+    query language works too: AND, OR, NOT, "exact phrases", field:value (title, body,
+    source, author, section), date:2015-06 and date:[2015-01-01 to 2015-12-31].
+    """
+    field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    with NewsSearch(config.index, config) as ns:
+        result = ns.search(text, limit=limit, page=page, sort=sort, fields=field_list)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        _print_result(result)
+
+
+def _highlight(snippet: str) -> str:
+    parts = snippet.split(MARK[0])
+    out = [parts[0]]
+    for i, part in enumerate(parts[1:], start=1):
+        out.append(click.style(part, bold=True) if i % 2 else part)
+    return "".join(out)
+
+
+def _print_result(result: SearchResult) -> None:
+    if result.total == 0:
+        click.echo(f"No articles match {result.query!r}.")
+        return
+    first, last = (result.page - 1) * result.limit + 1, (result.page - 1) * result.limit + len(result.hits)
+    click.echo(
+        f"{result.total:,} articles match {result.query!r}; showing {first}–{last} (page {result.page} of {result.pages})"
+        if result.hits else f"{result.total:,} articles match {result.query!r}; page {result.page} is past the last page ({result.pages})"
+    )
+    for hit in result.hits:
+        click.echo()
+        score = f"  score {hit.score:.2f}" if hit.score is not None else ""
+        click.echo(f"{hit.rank:>3}. {click.style(hit.title, bold=True)}{score}")
+        meta = " · ".join(x for x in (iso(hit.date), hit.source, hit.id) if x)
+        click.echo(f"     {meta}")
+        click.echo(f"     {_highlight(hit.snippet)}")
+
+
+@cli.command()
+@common_options
+@click.argument("article_id", metavar="ID")
+@output_options
+def show(config: Config, article_id: str, as_json: bool) -> None:
+    """Print the stored article with this ID (as shown in query results)."""
+    with NewsSearch(config.index, config) as ns:
+        article = ns.get(article_id)
+    if article is None:
+        raise click.ClickException(f"no article with id {article_id!r} in {config.index}")
+    if as_json:
+        _echo_json(article.to_dict())
+        return
+    click.echo(click.style(article.title or article.lead, bold=True))
+    meta = " · ".join(x for x in (iso(article.date), article.source, article.author, article.section, article.url) if x)
+    if meta:
+        click.echo(meta)
+    click.echo()
+    click.echo(article.text)
+
+
+@cli.command()
+@common_options
+@click.argument("text")
+def analyze(config: Config, text: str) -> None:
+    """Print the index terms the German analyzer makes of TEXT (to check why something matches)."""
+    click.echo(" ".join(analyze_text(text, config.analysis)))

@@ -1,0 +1,172 @@
+"""Configuration: frozen dataclasses loaded from ``config.yaml`` with ``yaml.safe_load``.
+
+Missing keys take the defaults below; an unknown key or a value of the wrong type is a
+:class:`ConfigError` that names the key (``analysis.stemmer``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError
+
+STEMMERS = ("snowball", "cistem", "none")
+STOPWORDS = ("german", "none")
+UMLAUTS = ("fold", "none")
+OPERATORS = ("or", "and")
+SORTS = ("relevance", "date")
+SEARCH_FIELDS = ("title", "body", "source", "author", "section")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """How German text becomes index terms; the same settings serve documents and queries."""
+
+    stemmer: str = field(default="snowball", metadata={"choices": STEMMERS})
+    stopwords: str = field(default="german", metadata={"choices": STOPWORDS})
+    umlauts: str = field(default="fold", metadata={"choices": UMLAUTS})
+    hyphens: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict, as stored with the index to detect mismatches."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How queries are parsed and ranked."""
+
+    limit: int = 10
+    operator: str = field(default="or", metadata={"choices": OPERATORS})
+    # Weight of "documents matching more query words" under the OR operator
+    # (Whoosh OrGroup factor); 0 is plain OR.
+    coord: float = 0.9
+    boosts: Mapping[str, float] = field(default_factory=lambda: {"title": 2.0, "body": 1.0})
+    snippet_chars: int = 240
+
+
+@dataclass(frozen=True)
+class IndexingConfig:
+    """How index runs write."""
+
+    batch_size: int = 5000
+    lock_timeout: float = 10.0
+    memory_mb: int = 256
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything newssearch reads from ``config.yaml``; paths are resolved against its folder."""
+
+    index: Path = Path("index")
+    corpus: tuple[Path, ...] = (Path("corpus"),)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    indexing: IndexingConfig = field(default_factory=IndexingConfig)
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with some top-level fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load ``path`` (or ``./config.yaml`` when it exists, else the defaults)."""
+    if path is None:
+        default = Path("config.yaml")
+        if not default.is_file():
+            return resolve_paths(Config(), Path.cwd())
+        path = default
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return resolve_paths(config_from_dict(data or {}, source=str(path)), path.parent.resolve())
+
+
+def config_from_dict(data: Any, source: str = "config") -> Config:
+    """Build a Config from a parsed mapping, checking every key and type."""
+    return _build(Config, data, prefix="", source=source)
+
+
+def resolve_paths(config: Config, base: Path) -> Config:
+    """Make relative index and corpus paths relative to ``base``."""
+    return config.replace(
+        index=base / config.index if not config.index.is_absolute() else config.index,
+        corpus=tuple(p if p.is_absolute() else base / p for p in config.corpus),
+    )
+
+
+def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+    where = prefix.rstrip(".") or "the top level"
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: {where} must be a mapping of keys to values")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, data)) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key '{prefix}{unknown[0]}' (known keys here: {', '.join(fields)})"
+        )
+    values = {name: _convert(fields[name], value, f"{prefix}{name}", source) for name, value in data.items()}
+    return cls(**values)
+
+
+def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{source}: '{key}' must be {expected}, got {value!r}")
+
+    if dataclasses.is_dataclass(default):
+        return _build(type(default), value, prefix=key + ".", source=source)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad("a positive whole number")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise bad("a number >= 0")
+        return float(value)
+    if isinstance(default, str):
+        choices = f.metadata.get("choices")
+        if not isinstance(value, str) or (choices and value not in choices):
+            raise bad(f"one of {', '.join(choices)}" if choices else "a string")
+        return value
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value:
+            raise bad("a path")
+        return Path(value).expanduser()
+    if isinstance(default, tuple):  # a list of paths
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
+            raise bad("a path or a list of paths")
+        return tuple(Path(v).expanduser() for v in items)
+    if isinstance(default, Mapping):  # field boosts
+        if not isinstance(value, Mapping):
+            raise bad("a mapping of field names to numbers")
+        boosts = {}
+        for name, boost in value.items():
+            if name not in SEARCH_FIELDS:
+                raise ConfigError(
+                    f"{source}: unknown field '{key}.{name}' (searchable fields: {', '.join(SEARCH_FIELDS)})"
+                )
+            if isinstance(boost, bool) or not isinstance(boost, (int, float)) or boost <= 0:
+                raise ConfigError(f"{source}: '{key}.{name}' must be a number > 0, got {boost!r}")
+            boosts[name] = float(boost)
+        return boosts
+    raise AssertionError(f"no converter for config key {key}")  # pragma: no cover

@@ -1,0 +1,310 @@
+"""Writing the index: create, update incrementally, rebuild, with one writer at a time.
+
+Layout of an index folder::
+
+    newssearch.json     format version, analysis settings, and the name of the live Whoosh index
+    newssearch.lock     held (flock) by the one process writing; released by the OS if it dies
+    _ns<N>_<gen>.toc, ns<N>_*.seg ...   Whoosh's files for the live index "ns<N>"
+
+Whoosh commits are atomic (the TOC is written last), so every batch commit is a checkpoint.
+A rebuild writes a new Whoosh index "ns<N+1>" next to the live one and switches to it by
+replacing ``newssearch.json`` atomically; until then readers see the old index unchanged.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.index import EmptyIndexError, Index, IndexVersionError
+from whoosh.writing import LockError, SegmentWriter
+
+from .config import AnalysisConfig, Config
+from .corpus import discover, read_file
+from .errors import CorpusError, IndexIncompatibleError, IndexLockedError, IndexNotFoundError
+from .models import Article, IndexReport, Progress, Rejection
+from .schema import FORMAT_VERSION, build_schema, content_hash, to_document
+
+META_FILE = "newssearch.json"
+LOCK_FILE = "newssearch.lock"
+_INDEX_FILE = re.compile(r"^_?(ns\d+)_")
+
+ProgressCallback = Callable[[Progress], None]
+
+
+# -- the meta file ----------------------------------------------------------------------------
+
+
+def read_meta(index_dir: Path) -> dict[str, Any] | None:
+    """The index's meta data, or None when the folder holds no newssearch index."""
+    try:
+        return json.loads((index_dir / META_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IndexIncompatibleError(
+            f"{index_dir / META_FILE} is unreadable ({exc}); rebuild with `newssearch index --rebuild`"
+        ) from None
+
+
+def _write_meta(index_dir: Path, indexname: str, analysis: AnalysisConfig) -> None:
+    meta = {"format_version": FORMAT_VERSION, "indexname": indexname, "analysis": analysis.as_dict()}
+    tmp = index_dir / (META_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / META_FILE)  # atomic: readers see the old or the new index
+
+
+def check_compatible(index_dir: Path, meta: dict[str, Any], analysis: AnalysisConfig) -> None:
+    """Raise IndexIncompatibleError unless the index matches this version and these settings."""
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexIncompatibleError(
+            f"the index in {index_dir} has format version {version}, this newssearch writes "
+            f"version {FORMAT_VERSION}: rebuild it with `newssearch index --rebuild`"
+        )
+    stored = meta.get("analysis")
+    wanted = analysis.as_dict()
+    if stored != wanted:
+        diff = ", ".join(
+            f"{k}: index has {stored.get(k)!r}, config has {v!r}"
+            for k, v in wanted.items()
+            if not isinstance(stored, dict) or stored.get(k) != v
+        )
+        raise IndexIncompatibleError(
+            f"the index in {index_dir} was built with other analysis settings ({diff}): "
+            "rebuild it with `newssearch index --rebuild`, or restore those settings"
+        )
+
+
+def open_index(index_dir: Path, analysis: AnalysisConfig) -> Index:
+    """Open the live index for reading, checking version and analysis settings."""
+    meta = read_meta(index_dir)
+    if meta is None:
+        raise IndexNotFoundError(f"no index in {index_dir}: run `newssearch index` first")
+    check_compatible(index_dir, meta, analysis)
+    return _open_whoosh(index_dir, meta)
+
+
+def _open_whoosh(index_dir: Path, meta: dict[str, Any]) -> Index:
+    try:
+        return whoosh_index.open_dir(str(index_dir), indexname=meta["indexname"])
+    except (EmptyIndexError, IndexVersionError, KeyError) as exc:
+        raise IndexIncompatibleError(
+            f"the index in {index_dir} cannot be opened ({exc}): rebuild it with `newssearch index --rebuild`"
+        ) from None
+    except (AttributeError, ImportError, ModuleNotFoundError) as exc:  # unpickling the schema
+        raise IndexIncompatibleError(
+            f"the index in {index_dir} was written by another newssearch version ({exc}): "
+            "rebuild it with `newssearch index --rebuild`"
+        ) from None
+
+
+# -- locking ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the index's write lock, waiting up to ``timeout`` seconds for another writer."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    raise IndexLockedError(
+                        f"another process is writing to the index in {index_dir} (waited {timeout:g}s): "
+                        "wait for it to finish, or raise indexing.lock_timeout in config.yaml"
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def _next_indexname(index_dir: Path) -> str:
+    numbers = [int(m.group(1)[2:]) for p in index_dir.iterdir() if (m := _INDEX_FILE.match(p.name))]
+    return f"ns{max(numbers, default=0) + 1}"
+
+
+def _remove_other_indexes(index_dir: Path, keep: str) -> None:
+    """Delete files of Whoosh indexes other than the live one (replaced or abandoned rebuilds)."""
+    for p in index_dir.iterdir():
+        m = _INDEX_FILE.match(p.name)
+        if m and m.group(1) != keep:
+            try:
+                p.unlink()
+            except OSError:
+                pass  # a reader may still hold it on some systems; next run retries
+
+
+def _check_folder_is_ours(index_dir: Path) -> None:
+    if not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise IndexNotFoundError(f"{index_dir} is a file, not an index folder: choose another --index")
+    foreign = [p.name for p in index_dir.iterdir() if not p.name.startswith(".") and p.name != LOCK_FILE]
+    if foreign and not (index_dir / META_FILE).exists():
+        raise IndexIncompatibleError(
+            f"{index_dir} is not empty and holds no newssearch index ({', '.join(sorted(foreign)[:3])} ...): "
+            "choose an empty or new folder with --index"
+        )
+
+
+def _existing_hashes(ix: Index) -> dict[str, str]:
+    with ix.reader() as reader:
+        if reader.doc_count() == 0:
+            return {}
+        ids = reader.column_reader("id")
+        hashes = reader.column_reader("hash")
+        return {ids[n]: hashes[n] for n in reader.all_doc_ids()}
+
+
+class _Throttle:
+    """Calls the progress callback at most every ``interval`` seconds (and at the end)."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int, interval: float = 0.1) -> None:
+        self.callback, self.total, self.interval = callback, total, interval
+        self.done = self.records = 0
+        self._last = 0.0
+
+    def add_bytes(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.callback is not None and now - self._last >= self.interval:
+            self._last = now
+            self.callback(Progress(min(self.done, self.total), self.total, self.records))
+
+    def finish(self) -> None:
+        if self.callback is not None:
+            self.callback(Progress(self.total, self.total, self.records))
+
+
+def build_index(
+    index_dir: Path,
+    config: Config,
+    paths: Iterable[str | Path],
+    rebuild: bool = False,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+) -> IndexReport:
+    """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`."""
+    started = time.monotonic()
+    index_dir = Path(index_dir)
+    files, skipped = discover(paths)
+    report = IndexReport(index_dir=str(index_dir), files=len(files), skipped_files=skipped)
+    _check_folder_is_ours(index_dir)
+    with write_lock(index_dir, config.indexing.lock_timeout):
+        meta = read_meta(index_dir)
+        if meta is not None and not rebuild:
+            check_compatible(index_dir, meta, config.analysis)
+        if meta is None or rebuild:
+            name = _next_indexname(index_dir)
+            ix = whoosh_index.create_in(str(index_dir), build_schema(config.analysis), indexname=name)
+            if meta is None:  # nothing to protect: make batches visible as they commit
+                _write_meta(index_dir, name, config.analysis)
+            existing: dict[str, str] = {}
+            report.rebuilt = True
+        else:
+            name = meta["indexname"]
+            ix = _open_whoosh(index_dir, meta)
+            existing = _existing_hashes(ix)
+        try:
+            _write_records(ix, config, files, existing, report, strict, progress)
+        finally:
+            report.documents = ix.doc_count()
+            ix.close()
+        if rebuild and meta is not None:
+            _write_meta(index_dir, name, config.analysis)  # the switch to the rebuilt index
+        _remove_other_indexes(index_dir, keep=name)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _write_records(
+    ix: Index,
+    config: Config,
+    files: list,
+    existing: dict[str, str],
+    report: IndexReport,
+    strict: bool,
+    progress: ProgressCallback | None,
+) -> None:
+    settings = config.indexing
+
+    def new_writer() -> SegmentWriter:
+        try:
+            return ix.writer(limitmb=settings.memory_mb, timeout=settings.lock_timeout)
+        except LockError:
+            raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
+
+    throttle = _Throttle(progress, sum(cf.size for cf in files))
+    first_seen: dict[str, str] = {}
+    writer = new_writer()
+    pending = 0
+    try:
+        for cf in files:
+            for line, record in read_file(cf, throttle.add_bytes):
+                throttle.records += 1
+                if isinstance(record, Article) and record.id in first_seen:
+                    record = Rejection(
+                        cf.display, line,
+                        f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); record skipped",
+                    )
+                if isinstance(record, Rejection):
+                    report.rejected.append(record)
+                    if strict:
+                        raise CorpusError(
+                            f"{record} (stopped by --strict at the first bad record; "
+                            f"the {report.read - 1:,} records before it were indexed)"
+                        )
+                    continue
+                first_seen[record.id] = f"{cf.display}:{line}"
+                digest = content_hash(record)
+                old = existing.get(record.id)
+                if old == digest:
+                    report.unchanged += 1
+                    continue
+                doc = to_document(record, digest)
+                if old is None:
+                    writer.add_document(**doc)
+                    report.added += 1
+                else:
+                    writer.update_document(**doc)
+                    report.updated += 1
+                pending += 1
+                if pending >= settings.batch_size:
+                    writer.commit()
+                    writer, pending = new_writer(), 0
+        throttle.finish()
+    except CorpusError:
+        writer.commit()  # a strict stop keeps what was accepted before the bad record
+        raise
+    except BaseException:
+        writer.cancel()  # crash or Ctrl-C: the index stays as at the last batch commit
+        raise
+    if pending:
+        writer.commit()
+    else:
+        writer.cancel()

@@ -1,0 +1,188 @@
+"""The values that flow between stages: articles in, hits and reports out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+#: Fields every article may have; anything else a reader finds is kept in ``Article.extra``.
+ARTICLE_FIELDS = ("id", "title", "text", "date", "source", "url", "author", "section")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article, as readers produce it and the index stores it."""
+
+    id: str
+    text: str
+    title: str | None = None
+    date: dt.datetime | None = None
+    source: str | None = None
+    url: str | None = None
+    author: str | None = None
+    section: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def lead(self) -> str:
+        """The first sentence of the text (news leads double as a headline when there is no title)."""
+        return first_sentence(self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of all fields (dates as ISO 8601 strings)."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "text": self.text,
+            "date": iso(self.date),
+            "source": self.source,
+            "url": self.url,
+            "author": self.author,
+            "section": self.section,
+        }
+        data.update(self.extra)
+        return data
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that could not be indexed, where it came from and why."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    rank: int
+    id: str
+    title: str
+    score: float | None
+    snippet: str
+    date: dt.datetime | None = None
+    source: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "title": self.title,
+            "date": iso(self.date),
+            "source": self.source,
+            "url": self.url,
+            "score": None if self.score is None else round(self.score, 4),
+            "snippet": self.snippet,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One page of hits for a query, with the total number of matching articles."""
+
+    query: str
+    total: int
+    page: int
+    limit: int
+    hits: tuple[Hit, ...]
+
+    @property
+    def pages(self) -> int:
+        """How many pages of ``limit`` hits the matches fill."""
+        return max(1, -(-self.total // self.limit))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``query``, ``total``, ``page``, ``limit``, ``hits``."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "limit": self.limit,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an indexing run has got; handed to the progress callback."""
+
+    bytes_done: int
+    bytes_total: int
+    records: int
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did with every record it read."""
+
+    index_dir: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    files: int = 0
+    skipped_files: list[str] = field(default_factory=list)
+    documents: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+
+    @property
+    def read(self) -> int:
+        """Records read; always added + updated + unchanged + rejected."""
+        return self.added + self.updated + self.unchanged + len(self.rejected)
+
+    def summary(self) -> str:
+        """One line accounting for every record."""
+        rate = f", {self.read / self.seconds:,.0f} records/s" if self.seconds > 0 else ""
+        return (
+            f"read {self.read:,} records from {self.files:,} files: "
+            f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
+            f"{len(self.rejected):,} rejected ({self.seconds:.1f}s{rate}); "
+            f"index {self.index_dir} holds {self.documents:,} articles"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "index": self.index_dir,
+            "read": self.read,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": [
+                {"path": r.path, "line": r.line, "reason": r.reason} for r in self.rejected
+            ],
+            "files": self.files,
+            "skipped_files": list(self.skipped_files),
+            "documents": self.documents,
+            "seconds": round(self.seconds, 3),
+            "rebuilt": self.rebuilt,
+        }
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 text for a datetime; midnight datetimes print as plain dates."""
+    if value is None:
+        return None
+    if value.time() == dt.time(0, 0) and value.tzinfo is None:
+        return value.date().isoformat()
+    return value.isoformat()
+
+
+def first_sentence(text: str, limit: int = 200) -> str:
+    """The first sentence of ``text``, cut at ``limit`` characters."""
+    text = " ".join(text.split())
+    ends = [pos for pos in (text.find(e, 20) for e in (". ", "? ", "! ")) if 0 < pos < limit]
+    if ends:
+        return text[: min(ends) + 1]
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
