@@ -105,5 +105,5 @@ class NewsSearch:
         self.close()
         self._ix = indexing.open_index(self.index_dir, self.config.analysis)
         self._indexname = self._ix.indexname
-        self._searcher = self._ix.searcher(weighting=search.scoring())
+        self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
         return self._searcher

@@ -15,7 +15,7 @@ from .analysis import analyze as analyze_text
 from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
 from .errors import NewsSearchError, QueryError
-from .models import Progress, SearchResult, iso
+from .models import Progress, SearchResult, iso, plural
 from .search import MARK
 
 MAX_LISTED_REJECTIONS = 20
@@ -181,9 +181,10 @@ def _print_result(result: SearchResult) -> None:
         click.echo(f"No articles match {result.query!r}.")
         return
     first, last = (result.page - 1) * result.limit + 1, (result.page - 1) * result.limit + len(result.hits)
+    matches = f"{plural(result.total, 'article')} match{'es' if result.total == 1 else ''} {result.query!r}"
     click.echo(
-        f"{result.total:,} articles match {result.query!r}; showing {first}–{last} (page {result.page} of {result.pages})"
-        if result.hits else f"{result.total:,} articles match {result.query!r}; page {result.page} is past the last page ({result.pages})"
+        f"{matches}; showing {first}–{last} (page {result.page} of {result.pages})"
+        if result.hits else f"{matches}; page {result.page} is past the last page ({result.pages})"
     )
     for hit in result.hits:
         click.echo()

@@ -277,7 +277,7 @@ def _write_records(
                     if strict:
                         raise CorpusError(
                             f"{record} (stopped by --strict at the first bad record; "
-                            f"the {report.read - 1:,} records before it were indexed)"
+                            f"records before it: {report.read - 1:,}, kept in the index)"
                         )
                     continue
                 first_seen[record.id] = f"{cf.display}:{line}"

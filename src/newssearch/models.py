@@ -143,10 +143,10 @@ class IndexReport:
         """One line accounting for every record."""
         rate = f", {self.read / self.seconds:,.0f} records/s" if self.seconds > 0 else ""
         return (
-            f"read {self.read:,} records from {self.files:,} files: "
+            f"read {plural(self.read, 'record')} from {plural(self.files, 'file')}: "
             f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
             f"{len(self.rejected):,} rejected ({self.seconds:.1f}s{rate}); "
-            f"index {self.index_dir} holds {self.documents:,} articles"
+            f"index {self.index_dir} holds {plural(self.documents, 'article')}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,6 +166,11 @@ class IndexReport:
             "seconds": round(self.seconds, 3),
             "rebuilt": self.rebuilt,
         }
+
+
+def plural(n: int, word: str) -> str:
+    """'1 record', '2 records' (with thousands separators)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def iso(value: dt.datetime | None) -> str | None:

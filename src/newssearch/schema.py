@@ -23,8 +23,9 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
     keyword = build_keyword_analyzer()
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
-        title=TEXT(analyzer=text, stored=True),
-        body=TEXT(analyzer=text, stored=True),
+        # multitoken "and": a hyphenated query word ("Ukraine-Konflikt") needs all its parts
+        title=TEXT(analyzer=text, stored=True, multitoken_query="and"),
+        body=TEXT(analyzer=text, stored=True, multitoken_query="and"),
         date=DATETIME(stored=True, sortable=True),
         source=TEXT(analyzer=keyword, stored=True),
         author=TEXT(analyzer=keyword, stored=True),

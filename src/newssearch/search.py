@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Sequence
 
@@ -43,8 +44,6 @@ def build_parser(schema, config: SearchConfig, fields: Sequence[str] | None = No
     boosts = {f: config.boosts.get(f, 1.0) for f in fields}
     parser = MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
     parser.add_plugin(GtLtPlugin())
-    # A hyphenated query word ("Ukraine-Konflikt") must match all of its parts.
-    parser.multitoken_query = "and"
     return parser
 
 
@@ -83,12 +82,31 @@ def parse(parser: QueryParser, text: str) -> wq.Query:
         parsed = parser.parse(text)
     except Exception as exc:  # Whoosh raises assorted errors for bad field values (dates)
         raise QueryError(f"cannot parse the query {text!r}: {exc}") from None
+    parsed = _apply_negations(parsed)
     if re.search(r"(^|[\s(])date:", text) and "date" not in {f for f, _ in _fields_in(parsed)}:
         raise QueryError(
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
         )
     return parsed
+
+
+def _apply_negations(q: wq.Query) -> wq.Query:
+    """Make NOT exclude from an OR group ("a OR b NOT c" = (a OR b) without c), as users expect.
+
+    Whoosh alone reads it as "a OR b OR (anything without c)", which matches nearly everything.
+    """
+    if q.is_leaf():
+        return q
+    q = q.apply(_apply_negations)
+    if isinstance(q, wq.Or):
+        negatives = [sub.query for sub in q.subqueries if isinstance(sub, wq.Not)]
+        positives = [sub for sub in q.subqueries if not isinstance(sub, wq.Not)]
+        if negatives and positives:
+            kept = copy.copy(q)
+            kept.subqueries = positives
+            return wq.AndNot(kept if len(positives) > 1 else positives[0], wq.Or(negatives) if len(negatives) > 1 else negatives[0])
+    return q
 
 
 def _fields_in(q: wq.Query):  # noqa: ANN202
@@ -139,6 +157,6 @@ def run_search(
     return SearchResult(query=text, total=len(results), page=page, limit=limit, hits=tuple(hits))
 
 
-def scoring() -> BM25F:
-    """BM25F with Whoosh's defaults (B=0.75, K1=1.2); title weight comes from query boosts."""
-    return BM25F()
+def scoring(config: SearchConfig) -> BM25F:
+    """BM25F with the configured B and K1; the title weight comes from query-time field boosts."""
+    return BM25F(B=min(config.bm25_b, 1.0), K1=config.bm25_k1)

@@ -1,0 +1,194 @@
+import datetime as dt
+import json
+
+import pytest
+
+from newssearch import (
+    AnalysisConfig,
+    Config,
+    CorpusError,
+    IndexIncompatibleError,
+    IndexNotFoundError,
+    NewsSearch,
+    QueryError,
+)
+
+from .conftest import NEWS, write_jsonl
+
+
+def ids(result):
+    return [h.id for h in result.hits]
+
+
+def test_search_finds_inflected_and_umlaut_variants(ns):
+    assert ids(ns.search("Flüchtling")) == ["a1"]
+    assert ids(ns.search("Muenchen Strassenbahn")) == ["a3"]
+    assert ids(ns.search("US-Wahl"))[0] == "a4"
+    assert ids(ns.search("May")) == ["a4"]
+
+
+def test_hit_fields_and_snippet(ns):
+    (hit,) = ns.search("Mattersburg Barisic").hits
+    assert (hit.rank, hit.id, hit.title, hit.source) == (1, "a2", "Rapid gewinnt in Mattersburg", "Kurier")
+    assert hit.date == dt.datetime(2016, 3, 12)
+    assert "**Mattersburg**" in hit.snippet and "**Barisic**" in hit.snippet
+    assert hit.score > 0
+
+
+def test_plain_words_are_ored_and_ranked(ns):
+    result = ns.search("Asylpaket Straßenbahn Theresa")
+    assert result.total == 3
+    assert sorted(ids(result)) == ["a1", "a3", "a4"]
+
+
+def test_query_language(ns):
+    assert ids(ns.search("Rapid AND Mattersburg")) == ["a2"]
+    assert ids(ns.search("Rapid AND München")) == []
+    assert set(ids(ns.search("Länderkammer OR Stadtwerke"))) == {"a1", "a3"}
+    assert "a1" not in ids(ns.search("Asylpaket OR Rapid NOT Flüchtlinge"))
+    assert ids(ns.search('"neue Straßenbahnen"')) == ["a3"]
+    assert ids(ns.search('„Auswärtsspiel in Mattersburg“')) == ["a2"]
+    assert ids(ns.search("title:Rapid")) == ["a2"]
+    assert ids(ns.search("source:kurier")) == ["a2"]
+    assert set(ids(ns.search("date:[2016-01-01 to 2016-12-31]"))) == {"a1", "a2", "a4"}
+    assert ids(ns.search("date:2015")) == ["a3"]
+    assert ids(ns.search("Die date:2016-03")) == ["a2"]
+
+
+def test_fields_option_restricts_search(ns):
+    assert ids(ns.search("Länderkammer", fields=["title"])) == []
+    assert ids(ns.search("Länderkammer", fields=["body"])) == ["a1"]
+    with pytest.raises(QueryError, match="cannot search field 'nope'"):
+        ns.search("x", fields=["nope"])
+
+
+def test_sort_by_date_and_pages(ns):
+    result = ns.search("Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge", sort="date", limit=2)
+    assert result.total == 4 and ids(result) == ["a4", "a2"]
+    page2 = ns.search("Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge", sort="date", limit=2, page=2)
+    assert ids(page2) == ["a1", "a3"] and [h.rank for h in page2.hits] == [3, 4]
+    assert ns.search("Mannschaft", page=5).hits == ()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('"offene Phrase', "unbalanced quote"),
+        ("(Rapid OR Kurier", "unbalanced '('"),
+        ("Rapid)", "unbalanced ')'"),
+        ("date:[2016 to 2017", "unbalanced '['"),
+        ("Rapid AND", "'AND' at the end"),
+        ("OR Rapid", "'OR' at the start"),
+        ("date:gestern", "cannot read the date"),
+        ("date:[2015-13-45 to 2016]", "cannot parse the query"),
+        ("   ", "the query is empty"),
+    ],
+)
+def test_query_errors_are_clear(ns, text, message):
+    with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        ns.search(text)
+
+
+def test_get_returns_the_stored_article(ns):
+    art = ns.get("a4")
+    assert art.title == "US-Wahl: Theresa May gratuliert"
+    assert art.date == dt.datetime(2016, 11, 9, 7, 30)  # converted to UTC
+    assert ns.get("missing") is None
+    assert ns.count() == 4
+
+
+def test_rerun_accounts_for_every_record(tmp_path, news_file):
+    config = Config(index=tmp_path / "ix")
+    with NewsSearch(tmp_path / "ix", config) as ns:
+        first = ns.index([news_file])
+        assert (first.read, first.added, first.updated, first.unchanged) == (4, 4, 0, 0)
+        second = ns.index([news_file])
+        assert (second.read, second.added, second.updated, second.unchanged) == (4, 0, 0, 4)
+        changed = [dict(NEWS[0], text="Geänderter Text über das Asylpaket."), *NEWS[1:], {"id": "a5", "text": "Neu"}, '{"broken']
+        write_jsonl(news_file, changed)
+        third = ns.index([news_file])
+        assert (third.read, third.added, third.updated, third.unchanged, len(third.rejected)) == (6, 1, 1, 3, 1)
+        assert third.read == third.added + third.updated + third.unchanged + len(third.rejected)
+        assert third.documents == 5
+        assert ids(ns.search("geändert")) == ["a1"]
+        assert "read 6 records" in third.summary()
+
+
+def test_duplicate_ids_in_one_run_are_rejected(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "x", "text": "eins"}, {"id": "x", "text": "zwei"}])
+    with NewsSearch(tmp_path / "ix") as ns:
+        report = ns.index([path])
+        assert report.added == 1 and len(report.rejected) == 1
+        assert report.rejected[0].line == 2 and "duplicate id 'x'" in report.rejected[0].reason
+        assert ns.get("x").text == "eins"
+
+
+def test_strict_stops_at_first_bad_record(tmp_path):
+    path = write_jsonl(tmp_path / "s.jsonl", [{"id": "1", "text": "gut"}, "{kaputt", {"id": "3", "text": "nie"}])
+    with NewsSearch(tmp_path / "ix") as ns:
+        with pytest.raises(CorpusError, match=r"s.jsonl:2: broken JSON.*--strict.*records before it: 1, kept"):
+            ns.index([path], strict=True)
+        assert ns.get("1") is not None and ns.get("3") is None
+
+
+def test_no_index_yet(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="run `newssearch index` first"):
+        NewsSearch(tmp_path / "none").search("x")
+
+
+def test_other_analysis_settings_need_a_rebuild(tmp_path, news_file):
+    NewsSearch(tmp_path / "ix").index([news_file])
+    other = Config(analysis=AnalysisConfig(stemmer="cistem"))
+    with pytest.raises(IndexIncompatibleError, match="stemmer: index has 'snowball', config has 'cistem'.*--rebuild"):
+        NewsSearch(tmp_path / "ix", other).search("x")
+    with pytest.raises(IndexIncompatibleError):
+        NewsSearch(tmp_path / "ix", other).index([news_file])
+    with NewsSearch(tmp_path / "ix", other) as ns:
+        report = ns.index([news_file], rebuild=True)
+        assert report.rebuilt and report.added == 4
+        assert ids(ns.search("Mattersburg")) == ["a2"]
+
+
+def test_rebuild_leaves_one_index_behind(tmp_path, news_file):
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([news_file])
+        ns.index([news_file], rebuild=True)
+        ns.index([news_file], rebuild=True)
+        names = {p.name.split("_")[0 if not p.name.startswith("_") else 1] for p in (tmp_path / "ix").iterdir()
+                 if p.name.startswith(("ns", "_ns"))}
+        assert names == {json.loads((tmp_path / "ix" / "newssearch.json").read_text())["indexname"]}
+        assert ns.count() == 4
+
+
+def test_old_format_version_is_refused(tmp_path, news_file):
+    NewsSearch(tmp_path / "ix").index([news_file])
+    meta_path = tmp_path / "ix" / "newssearch.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(dict(meta, format_version=0)))
+    with pytest.raises(IndexIncompatibleError, match="format version 0.*--rebuild"):
+        NewsSearch(tmp_path / "ix").search("x")
+
+
+def test_refuses_to_write_into_a_foreign_folder(tmp_path, news_file):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "thesis.docx").write_text("x")
+    with pytest.raises(IndexIncompatibleError, match="holds no newssearch index"):
+        NewsSearch(tmp_path / "home").index([news_file])
+
+
+def test_searcher_sees_new_commits(tmp_path, news_file):
+    with NewsSearch(tmp_path / "ix") as reader, NewsSearch(tmp_path / "ix") as writer:
+        writer.index([news_file])
+        assert reader.count() == 4
+        write_jsonl(tmp_path / "more.jsonl", [{"id": "z", "text": "Zusatzmeldung"}])
+        writer.index([tmp_path / "more.jsonl"])
+        assert ids(reader.search("Zusatzmeldung")) == ["z"]
+        writer.index([news_file], rebuild=True)
+        assert reader.count() == 4
+
+
+def test_progress_callback(tmp_path, news_file):
+    seen = []
+    NewsSearch(tmp_path / "ix").index([news_file], progress=seen.append)
+    assert seen and seen[-1].bytes_done == seen[-1].bytes_total == news_file.stat().st_size
+    assert seen[-1].records == 4

@@ -1,0 +1,122 @@
+import gzip
+import json
+
+import pytest
+
+from newssearch import Article, CorpusError, Rejection
+from newssearch.corpus import discover, read_corpus
+
+from .conftest import write_jsonl
+
+
+def records(*paths):
+    return list(read_corpus(paths))
+
+
+def rejections(*paths):
+    return [(r.line, r.reason) for r in records(*paths) if isinstance(r, Rejection)]
+
+
+def test_jsonl_fields_and_extras(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [
+        {"id": 7, "title": "T", "body": "Text", "date": "2016-04-12T13:47:17Z", "outlet": "x", "topics": ["a"]},
+    ])
+    (art,) = records(path)
+    assert art.id == "7" and art.title == "T" and art.text == "Text"
+    assert art.date.isoformat() == "2016-04-12T13:47:17"
+    assert art.extra == {"outlet": "x", "topics": ["a"]}
+
+
+def test_jsonl_without_id_gets_path_and_line(tmp_path):
+    (art,) = records(write_jsonl(tmp_path / "a.jsonl", ["", {"text": "Hallo Welt"}]))
+    assert art.id == "a.jsonl:2"
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ('{"text": "ok", ', "broken JSON"),
+        ('["a", "b"]', "expected a JSON object, got an array"),
+        ('{"title": "only a title"}', "no text"),
+        ('{"text": "   "}', "no text"),
+        ('{"text": "x", "date": "gestern"}', "unparseable date 'gestern'"),
+        ('{"text": "x", "date": 12}', "'date' must be an ISO 8601 date string, got a number"),
+        ('{"text": "x", "title": ["a"]}', "'title' must be a string, got an array"),
+        ('{"text": 5}', "'text' must be a string"),
+        ('{"text": "x", "id": {"a": 1}}', "'id' must be a string or number"),
+    ],
+)
+def test_jsonl_bad_records_are_rejected_with_line(tmp_path, line, reason):
+    path = write_jsonl(tmp_path / "a.jsonl", [{"text": "gut"}, line, {"text": "auch gut"}])
+    recs = records(path)
+    assert [type(r) for r in recs] == [Article, Rejection, Article]
+    assert recs[1].line == 2 and reason in recs[1].reason
+    assert str(recs[1]).startswith(f"{path}:2: ")
+
+
+def test_title_null_is_allowed(tmp_path):
+    (art,) = records(write_jsonl(tmp_path / "a.jsonl", ['{"text": "x", "title": null}']))
+    assert art.title is None
+
+
+def test_jsonl_invalid_utf8_and_bom(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "erste"}\n{"text": "caf\xe9"}\n{"text": "dritte"}\n')
+    recs = records(path)
+    assert [r.text for r in recs if isinstance(r, Article)] == ["erste", "dritte"]
+    assert rejections(path) == [(2, "not valid UTF-8 (byte 14 of the line); save the file as UTF-8")]
+
+
+def test_jsonl_gz(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "g", "text": "gepackt"}) + "\n")
+    assert [r.id for r in records(path)] == ["g"]
+
+
+def test_csv_with_header_quotes_and_embedded_newlines(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('ID,Title,Text,Date,extra\n1,Eins,"Zeile eins\nZeile zwei",2015-01-02,x\n2,Zwei,Text zwei,,\n', "utf-8")
+    one, two = records(path)
+    assert one.id == "1" and one.text == "Zeile eins\nZeile zwei" and one.extra == {"extra": "x"}
+    assert two.date is None and two.extra == {}
+
+
+def test_csv_bad_rows(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"id,text,date\n1,gut,\n2,,\n3,x,nope\n4,caf\xe9,\n5,a,2015-01-01,zu viel\n6,gut,\n")
+    assert [r.id for r in records(path) if isinstance(r, Article)] == ["1", "6"]
+    assert [line for line, _ in rejections(path)] == [3, 4, 5, 6]
+
+
+def test_csv_without_text_column(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("id,title\n1,x\n", "utf-8")
+    assert rejections(path) == [(1, "CSV header has no 'text' or 'body' column; no rows read")]
+
+
+def test_text_files(tmp_path):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.txt").write_text("\n\nDer Titel\nErster Absatz.\n\nZweiter Absatz.\n", "utf-8")
+    (root / "b.md").write_text("", "utf-8")
+    (root / "c.txt").write_text("Nur ein Titel\n", "utf-8")
+    (root / "d.txt").write_bytes(b"Titel\nZeile\nkaputt \xff\n")
+    (root / "notes.pdf").write_bytes(b"%PDF")
+    (root / ".hidden.txt").write_text("x\ny", "utf-8")
+    recs = records(root)
+    arts = [r for r in recs if isinstance(r, Article)]
+    assert [(a.id, a.title, a.text) for a in arts] == [("sub/a.txt", "Der Titel", "Erster Absatz.\n\nZweiter Absatz.")]
+    reasons = {(r.path.rsplit("/", 1)[1], r.line, r.reason) for r in recs if isinstance(r, Rejection)}
+    assert reasons == {
+        ("b.md", 1, "empty file"),
+        ("c.txt", 1, "no text after the title line"),
+        ("d.txt", 3, "not valid UTF-8; save the file as UTF-8"),
+    }
+    files, skipped = discover([root])
+    assert skipped == [str(root / "notes.pdf")]
+
+
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(CorpusError, match="not found"):
+        records(tmp_path / "nope")
