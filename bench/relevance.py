@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from newssearch import AnalysisConfig, Config, NewsSearch, SearchConfig
@@ -51,14 +52,17 @@ def load_queries(path: Path) -> list[dict]:
 
 
 def evaluate(ns: NewsSearch, queries: list[dict]) -> dict[str, tuple[float, float, int]]:
-    """MRR@10 and Success@10 per kind and overall ("all")."""
+    """MRR@10 and Success@10 per kind and overall ("all"); "ms" holds mean milliseconds per query."""
     ranks: dict[str, list[float]] = {}
+    started = time.perf_counter()
     for q in queries:
         hits = ns.search(q["query"], limit=10).hits
         rr = next((1.0 / h.rank for h in hits if h.id == q["target"]), 0.0)
         for key in ("all", q.get("kind", "?")):
             ranks.setdefault(key, []).append(rr)
-    return {k: (sum(v) / len(v), sum(1 for r in v if r > 0) / len(v), len(v)) for k, v in ranks.items()}
+    scores = {k: (sum(v) / len(v), sum(1 for r in v if r > 0) / len(v), len(v)) for k, v in ranks.items()}
+    scores["ms"] = ((time.perf_counter() - started) * 1000 / len(queries), 0.0, len(queries))
+    return scores
 
 
 def build(analysis: AnalysisConfig, workdir: Path) -> tuple[NewsSearch, float]:
@@ -81,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     analyses = {"snowball": AnalysisConfig()} if args.default_only else ANALYSIS_VARIANTS
     searches = {DEFAULT: SearchConfig()} if args.default_only else SEARCH_VARIANTS
     kinds = sorted({q.get("kind", "?") for q in queries})
-    header = f"| {'analysis':<28} | {'query':<34} | {'MRR@10':>6} | {'S@10':>5} | " + " | ".join(
-        f"MRR {k:<3}" for k in kinds) + " | docs/s |"
+    header = f"| {'analysis':<28} | {'query':<37} | {'MRR@10':>6} | {'S@10':>5} | " + " | ".join(
+        f"MRR {k:<3}" for k in kinds) + " | records/s | ms/query |"
     print(f"{len(queries)} queries from {args.queries}")
     print(header)
     print("|" + "|".join("-" * (len(c) + 0) for c in header.split("|")[1:-1]) + "|")
@@ -98,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                     scores = evaluate(ns, queries)
                     mrr, success, _ = scores["all"]
                     per_kind = " | ".join(f"{scores[k][0]:>7.3f}" for k in kinds)
-                    print(f"| {a_name:<28} | {s_name:<34} | {mrr:>6.3f} | {success:>5.3f} | {per_kind} | {rate:>6.0f} |",
-                          flush=True)
+                    print(f"| {a_name:<28} | {s_name:<37} | {mrr:>6.3f} | {success:>5.3f} | {per_kind} "
+                          f"| {rate:>9.0f} | {scores['ms'][0]:>8.1f} |", flush=True)
     return 0
 
 

@@ -192,3 +192,12 @@ def test_progress_callback(tmp_path, news_file):
     NewsSearch(tmp_path / "ix").index([news_file], progress=seen.append)
     assert seen and seen[-1].bytes_done == seen[-1].bytes_total == news_file.stat().st_size
     assert seen[-1].records == 4
+
+
+def test_parsed_query_keeps_coord_factor_through_rewrites(ns):
+    from newssearch.search import build_parser, parse
+
+    parser = build_parser(ns._current_searcher().schema, ns.config.search)
+    q = parse(parser, "Rapid Mattersburg NOT Flüchtlinge")
+    assert q.a.scale == ns.config.search.coord  # AndNot(Or(...) with coord, Flüchtlinge)
+    assert parse(parser, "Rapid Mattersburg").scale == ns.config.search.coord

@@ -96,9 +96,10 @@ def _apply_negations(q: wq.Query) -> wq.Query:
 
     Whoosh alone reads it as "a OR b OR (anything without c)", which matches nearly everything.
     """
-    if q.is_leaf():
+    if not isinstance(q, wq.CompoundQuery):
         return q
-    q = q.apply(_apply_negations)
+    q = copy.copy(q)  # keeps attributes such as Or's coord scale, which Query.apply() drops
+    q.subqueries = [_apply_negations(sub) for sub in q.subqueries]
     if isinstance(q, wq.Or):
         negatives = [sub.query for sub in q.subqueries if isinstance(sub, wq.Not)]
         positives = [sub for sub in q.subqueries if not isinstance(sub, wq.Not)]
