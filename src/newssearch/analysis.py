@@ -2,7 +2,8 @@
 
 The chain (Whoosh filters composed with ``|``)::
 
-    GermanTokenizer | LowercaseFilter | StopFilter(German list) | HyphenFilter | GermanStemFilter
+    GermanTokenizer | LowercaseFilter | StopFilter(German list) | DecompoundFilter | HyphenFilter
+    | GermanStemFilter
 
 (The stop filter renumbers positions one per token, so it runs before HyphenFilter adds a
 second token at a position.)
@@ -33,6 +34,9 @@ from .config import AnalysisConfig
 # (Ukraine-Konflikt), which HyphenFilter then splits. A trailing hyphen ("Staats- und
 # Parteichef") is not part of the token.
 TOKEN_PATTERN = r"\d+(?:[.,:/]\d+)*|\w+(?:[-‐‑]\w+)*"
+# With decompounding, a trailing hyphen before a conjunction marks an elided head
+# ("Staats- und Parteichef"), which DecompoundFilter restores.
+ELLIPSIS_PATTERN = TOKEN_PATTERN + r"(?:[-‐‑](?=\s*(?:,|und\b|oder\b|bzw\b|sowie\b)))?"
 _HYPHENS = re.compile(r"[-‐‑]")
 _EXPAND = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _FOLD_DIGRAPHS = re.compile(r"ae|oe|(?<!q)ue")
@@ -74,8 +78,79 @@ def _stem_function(name: str) -> Callable[[str], str]:
 class GermanTokenizer(RegexTokenizer):
     """Words (with inner hyphens) and numbers (with inner separators)."""
 
-    def __init__(self) -> None:
-        super().__init__(expression=TOKEN_PATTERN, gaps=False)
+    def __init__(self, ellipsis: bool = False) -> None:
+        super().__init__(expression=ELLIPSIS_PATTERN if ellipsis else TOKEN_PATTERN, gaps=False)
+
+
+class DecompoundFilter(Filter):
+    """Adds the parts of German compounds (Kooperationsabkommen → kooperation, abkommen).
+
+    Documents keep the whole word and get the parts' lemmas at the same position. Queries get
+    only the parts, all required (the field's ``multitoken_query="and"``), so
+    "Kooperationsabkommen" finds the compound and "Abkommen zur Kooperation" alike (measured:
+    better than querying whole word OR parts). An elided head is restored: "Staats- und
+    Parteichef" also yields "staatschef". Parts that are stop words are dropped. Phrases
+    (mode "phrase", see ``search.GermanPhrasePlugin``) keep compounds whole.
+    """
+
+    _CACHE_LIMIT = 200_000
+
+    def __init__(self, min_part: int = 3) -> None:
+        self.min_part = min_part
+        self._reset()
+
+    def _reset(self) -> None:
+        self._splitter = None
+        self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"min_part": self.min_part}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(min_part={self.min_part})"
+
+    def parts(self, word: str) -> tuple[tuple[str, str], ...]:
+        """(surface, lemma) pieces of a lowercase word; () when it is not a compound."""
+        found = self._cache.get(word)
+        if found is None:
+            if self._splitter is None:
+                from .decompound import Splitter
+
+                self._splitter = Splitter(min_part=self.min_part)
+            found = tuple(self._splitter.split(word))
+            if len(self._cache) < self._CACHE_LIMIT:
+                self._cache[word] = found
+        return found
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        stop = german_stopwords()
+        modifier = None  # "staats" from "Staats- und ...", waiting for its head
+        for t in tokens:
+            text = t.text
+            if text[-1:] in "-‐‑":
+                modifier = t.text = text.rstrip("-‐‑")
+                yield t
+                continue
+            pieces = self.parts(text) if "-" not in text and t.mode != "phrase" else ()
+            if not (pieces and t.mode == "query"):
+                yield t
+            if modifier and pieces:
+                restored = modifier + pieces[-1][0]
+                t.text = restored
+                yield t
+                pieces = pieces + tuple(p for p in self.parts(restored) if p not in pieces)
+            modifier = None
+            for _, lemma in pieces:
+                if lemma not in stop:
+                    t.text = lemma
+                    yield t
 
 
 class HyphenFilter(Filter):
@@ -84,7 +159,7 @@ class HyphenFilter(Filter):
     "Ukraine-Konflikt" is indexed as ``ukraine`` and ``konflikt`` (consecutive positions, so
     phrase queries see them) plus ``ukrainekonflikt`` at the first part's position, so the
     queries "Ukraine Konflikt", "Ukraine-Konflikt" and "Ukrainekonflikt" all find it. At query
-    time only the parts are produced.
+    time only the parts are produced (phrases included: they sit at consecutive positions).
     """
 
     def __eq__(self, other: object) -> bool:
@@ -105,7 +180,7 @@ class HyphenFilter(Filter):
                 continue
             whole, base_pos = t.text, t.pos if t.positions else 0
             start = t.startchar if t.chars else 0
-            if t.mode != "query":
+            if t.mode not in ("query", "phrase"):
                 t.text = "".join(parts)
                 yield t
             offset = 0
@@ -175,9 +250,11 @@ class GermanStemFilter(Filter):
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
     """The analyzer for title and body text, as the config says."""
     config = config or AnalysisConfig()
-    chain = GermanTokenizer() | LowercaseFilter()
+    chain = GermanTokenizer(ellipsis=config.decompound) | LowercaseFilter()
     if config.stopwords == "german":
         chain = chain | StopFilter(stoplist=german_stopwords(), minsize=1)
+    if config.decompound:
+        chain = chain | DecompoundFilter()
     if config.hyphens:
         chain = chain | HyphenFilter()
     return chain | GermanStemFilter(stemmer=config.stemmer, umlauts=config.umlauts)

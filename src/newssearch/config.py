@@ -31,6 +31,7 @@ class AnalysisConfig:
     stopwords: str = field(default="german", metadata={"choices": STOPWORDS})
     umlauts: str = field(default="fold", metadata={"choices": UMLAUTS})
     hyphens: bool = True
+    decompound: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, as stored with the index to detect mismatches."""

@@ -23,7 +23,7 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
     keyword = build_keyword_analyzer()
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
-        # multitoken "and": a hyphenated query word ("Ukraine-Konflikt") needs all its parts
+        # multitoken "and": a hyphenated or compound query word needs all its parts
         title=TEXT(analyzer=text, stored=True, multitoken_query="and"),
         body=TEXT(analyzer=text, stored=True, multitoken_query="and"),
         date=DATETIME(stored=True, sortable=True),

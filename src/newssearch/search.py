@@ -8,7 +8,8 @@ from typing import Sequence
 
 from whoosh import query as wq
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
-from whoosh.qparser import AndGroup, GtLtPlugin, MultifieldParser, OrGroup, QueryParser
+from whoosh.qparser import AndGroup, GtLtPlugin, MultifieldParser, OrGroup, PhrasePlugin, QueryParser
+from whoosh.qparser.common import attach
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -31,6 +32,35 @@ class MarkFormatter(Formatter):
         return f"{MARK[0]}{get_text(text, token, replace)}{MARK[1]}"
 
 
+class GermanPhrasePlugin(PhrasePlugin):
+    """Phrases analysed in "phrase" mode: compounds stay whole, hyphenated words give their parts.
+
+    Documents hold a compound's parts at the compound's own position, so a phrase must use the
+    whole word to keep its words consecutive; Whoosh's own plugin analyses phrases like terms.
+    """
+
+    class PhraseNode(PhrasePlugin.PhraseNode):
+        def query(self, parser):  # noqa: ANN001, ANN201
+            fieldname = self.fieldname or parser.fieldname
+            field = parser.schema[fieldname] if parser.schema and fieldname in parser.schema else None
+            if field is None or not field.analyzer:
+                return super().query(parser)
+            words, ranges = [], []
+            for t in field.tokenize(self.text, mode="phrase", chars=True):
+                words.append(t.text)
+                ranges.append((self.textstartchar + t.startchar, self.textstartchar + t.endchar))
+            q = parser.phraseclass(fieldname, words, slop=self.slop, boost=self.boost, char_ranges=ranges)
+            return attach(q, self)
+
+    class PhraseTagger(PhrasePlugin.PhraseTagger):
+        def create(self, parser, match):  # noqa: ANN001, ANN201
+            slop = match.group("slop")
+            return GermanPhrasePlugin.PhraseNode(match.group("text"), match.start("text"), int(slop) if slop else 1)
+
+    def taggers(self, parser):  # noqa: ANN001, ANN201
+        return [(self.PhraseTagger(self.expr), 0)]
+
+
 def build_parser(schema, config: SearchConfig, fields: Sequence[str] | None = None) -> QueryParser:  # noqa: ANN001
     """The query parser: Whoosh syntax over ``fields`` (default title + body) with config boosts."""
     fields = list(fields or ("title", "body"))
@@ -44,6 +74,8 @@ def build_parser(schema, config: SearchConfig, fields: Sequence[str] | None = No
     boosts = {f: config.boosts.get(f, 1.0) for f in fields}
     parser = MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
     parser.add_plugin(GtLtPlugin())
+    parser.remove_plugin_class(PhrasePlugin)
+    parser.add_plugin(GermanPhrasePlugin())
     return parser
 
 

@@ -1,0 +1,60 @@
+"""Build the decompounding lexicon shipped in src/newssearch/data/lexicon_de.tsv.gz.
+
+Source: the `german-nouns` package (≈100k nouns with all case forms, compiled from the German
+Wiktionary, CC BY-SA 4.0). Rebuild with::
+
+    pip install german-nouns==1.2.5
+    python training/build_lexicon.py
+
+Each output line is ``form<TAB>lemma[<TAB>N]`` (lowercase): every singular/plural case form of a
+common noun or place name of 3+ letters. ``N`` marks names (places, other proper names): they are
+never split themselves (Russlands is not russ + land, Salzburg not salz + burg) but may be parts
+(Europaparlament). Person names, abbreviations, symbols and multi-word entries are left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import sys
+from importlib import resources
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "newssearch" / "data" / "lexicon_de.tsv.gz"
+SKIP_POS = {"Vorname", "Nachname", "Abkürzung", "Buchstabe", "Symbol", "Affix", "Suffix",
+            "Wortverbindung", "Gebundenes Lexem", "Redewendung", "Grußformel", "Geflügeltes Wort",
+            "Straßenname", "Zahlklassifikator", "Partikel", "Deklinierte Form"}
+FORM_PREFIXES = ("nominativ", "genitiv", "dativ", "akkusativ")
+
+
+def main() -> int:
+    source = resources.files("german_nouns").joinpath("nouns.csv")
+    lexicon: dict[str, str] = {}
+    names: set[str] = set()
+    with source.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            pos = set(row["pos"].split(","))
+            lemma = row["lemma"].strip()
+            if pos & SKIP_POS or not lemma.isalpha() or len(lemma) < 3:
+                continue
+            forms = {lemma} | {v.strip() for k, v in row.items() if k and k.startswith(FORM_PREFIXES) and v}
+            for form in forms:
+                if form.isalpha() and len(form) >= 3:
+                    if pos & {"Toponym", "Eigenname"}:
+                        names.add(form.lower())
+                    # a form that is itself a lemma maps to itself (abkommen, not abkomme);
+                    # otherwise the first lemma listed wins
+                    key, value = form.lower(), lemma.lower()
+                    if key not in lexicon or key == value:
+                        lexicon[key] = value
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as out:
+        out.write("# German noun forms -> lemma, from german-nouns 1.2.5 (Wiktionary DE, CC BY-SA 4.0)\n")
+        for form in sorted(lexicon):
+            out.write(f"{form}\t{lexicon[form]}{chr(9) + 'N' if form in names else ''}\n")
+    print(f"{len(lexicon):,} forms of {len(set(lexicon.values())):,} lemmas -> {OUT} ({OUT.stat().st_size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
