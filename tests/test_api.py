@@ -4,6 +4,7 @@ import json
 import pytest
 
 from newssearch import (
+    ArticleNotFoundError,
     AnalysisConfig,
     Config,
     CorpusError,
@@ -201,3 +202,43 @@ def test_parsed_query_keeps_coord_factor_through_rewrites(ns):
     q = parse(parser, "Rapid Mattersburg NOT Flüchtlinge")
     assert q.a.scale == ns.config.search.coord  # AndNot(Or(...) with coord, Flüchtlinge)
     assert parse(parser, "Rapid Mattersburg").scale == ns.config.search.coord
+
+
+def test_did_you_mean(ns):
+    result = ns.search("Flüchtlnge")
+    assert result.total == 0 and result.suggestion == "Flüchtlinge"
+    assert ns.search("Mattersbrug Rapid").suggestion == "Mattersburg Rapid"
+    assert ns.search("Mattersburg Rapid").suggestion is None
+    assert ns.search("title:Rapid AND Xyzzyq").suggestion is None  # nothing close: no suggestion
+
+
+STORIES = [
+    {"id": "s1", "title": "Asylpaket im Bundesrat", "text": "Die Länderkammer billigt das Asylpaket. Flüchtlinge aus Syrien "
+     "müssen länger auf den Familiennachzug warten, Abschiebungen werden beschleunigt."},
+    {"id": "s1-copy", "title": "Asylpaket im Bundesrat", "text": "Die Länderkammer billigt das Asylpaket. Flüchtlinge aus Syrien "
+     "müssen länger auf den Familiennachzug warten, Abschiebungen werden beschleunigt. (APA)"},
+    {"id": "s2", "title": "Streit um Familiennachzug", "text": "Der Familiennachzug für Flüchtlinge aus Syrien bleibt umstritten; "
+     "die Regierung will Abschiebungen beschleunigen."},
+    {"id": "s3", "title": "Rapid siegt", "text": "Rapid gewinnt in Mattersburg mit 2:1, Barisic lobt die Mannschaft."},
+]
+
+
+def test_similar_excludes_itself_and_copies(tmp_path):
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([write_jsonl(tmp_path / "s.jsonl", STORIES)])
+        result = ns.similar("s1")
+        assert ids(result)[0] == "s2"
+        assert "s1" not in ids(result) and "s1-copy" not in ids(result)
+        with pytest.raises(ArticleNotFoundError, match="no article with id 'nope'"):
+            ns.similar("nope")
+
+
+def test_phrases_keep_compounds_whole(tmp_path):
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([write_jsonl(tmp_path / "p.jsonl", [
+            {"id": "p1", "text": "Über 20 Kooperationsabkommen wurden unterzeichnet."},
+            {"id": "p2", "text": "Das Abkommen zur Kooperation wurde nicht unterzeichnet."},
+        ])])
+        assert ids(ns.search('"Kooperationsabkommen wurden unterzeichnet"')) == ["p1"]
+        assert set(ids(ns.search("Kooperationsabkommen"))) == {"p1", "p2"}
+        assert ids(ns.search("Kooperationsabkommen"))[0] == "p1"

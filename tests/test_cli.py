@@ -141,3 +141,12 @@ def test_python_dash_m(tmp_path):
 
     out = subprocess.run([sys.executable, "-m", "newssearch", "--help"], capture_output=True, text=True, check=True)
     assert "newssearch index" in out.stdout
+
+
+def test_similar_and_suggestion_in_cli(runner, indexed):
+    result = runner.invoke(cli, ["similar", "--index", str(indexed), "a1", "--json"])
+    assert result.exit_code == 0 and "a1" not in [h["id"] for h in json.loads(result.output)["hits"]]
+    result = runner.invoke(cli, ["similar", "--index", str(indexed), "nope"])
+    assert result.exit_code == 1 and "no article with id 'nope'" in result.output
+    result = runner.invoke(cli, ["query", "--index", str(indexed), "Flüchtlnge"])
+    assert "Did you mean: Flüchtlinge?" in result.output

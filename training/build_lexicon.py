@@ -6,7 +6,13 @@ Wiktionary, CC BY-SA 4.0). Rebuild with::
     pip install german-nouns==1.2.5
     python training/build_lexicon.py
 
-Each output line is ``form<TAB>lemma[<TAB>N]`` (lowercase): every singular/plural case form of a
+Lines ``=lemma<TAB>M<TAB>H`` then give each lemma's productivity inside the lexicon itself: in how
+many other nouns it is the first part (M) or the last part (H) of a two-part split. The splitter
+uses these counts the way frequency-based splitters (Koehn & Knight 2003) use corpus counts:
+rarely compounding short pieces ("ass", "des") are not taken as parts, and "jahres|tages" beats
+"jahre|stages" because "tag" heads many nouns and "stag" almost none.
+
+Each word line is ``form<TAB>lemma[<TAB>N]`` (lowercase): every singular/plural case form of a
 common noun or place name of 3+ letters. ``N`` marks names (places, other proper names): they are
 never split themselves (Russlands is not russ + land, Salzburg not salz + burg) but may be parts
 (Europaparlament). Person names, abbreviations, symbols and multi-word entries are left out.
@@ -17,6 +23,7 @@ from __future__ import annotations
 import csv
 import gzip
 import sys
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +32,27 @@ SKIP_POS = {"Vorname", "Nachname", "Abkürzung", "Buchstabe", "Symbol", "Affix",
             "Wortverbindung", "Gebundenes Lexem", "Redewendung", "Grußformel", "Geflügeltes Wort",
             "Straßenname", "Zahlklassifikator", "Partikel", "Deklinierte Form"}
 FORM_PREFIXES = ("nominativ", "genitiv", "dativ", "akkusativ")
+
+
+LINKS = ("", "s", "es", "n", "en", "er", "e", "ns")
+
+
+def productivity(lexicon: dict[str, str]) -> tuple[Counter, Counter]:
+    """How often each lemma is the first / last part of a two-part split of another lemma."""
+    modifiers: Counter = Counter()
+    heads: Counter = Counter()
+    for lemma in set(lexicon.values()):
+        for i in range(3, len(lemma) - 2):
+            first = lexicon.get(lemma[:i])
+            if first is None:
+                continue
+            for link in LINKS:
+                rest = lemma[i + len(link) :]
+                if lemma.startswith(link, i) and len(rest) >= 3 and rest in lexicon:
+                    modifiers[first] += 1
+                    heads[lexicon[rest]] += 1
+                    break
+    return modifiers, heads
 
 
 def main() -> int:
@@ -47,11 +75,14 @@ def main() -> int:
                     key, value = form.lower(), lemma.lower()
                     if key not in lexicon or key == value:
                         lexicon[key] = value
+    modifiers, heads = productivity(lexicon)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as out:
         out.write("# German noun forms -> lemma, from german-nouns 1.2.5 (Wiktionary DE, CC BY-SA 4.0)\n")
         for form in sorted(lexicon):
             out.write(f"{form}\t{lexicon[form]}{chr(9) + 'N' if form in names else ''}\n")
+        for lemma in sorted(set(modifiers) | set(heads)):
+            out.write(f"={lemma}\t{modifiers[lemma]}\t{heads[lemma]}\n")
     print(f"{len(lexicon):,} forms of {len(set(lexicon.values())):,} lemmas -> {OUT} ({OUT.stat().st_size:,} bytes)")
     return 0
 

@@ -4,6 +4,7 @@ from .analysis import analyze, build_analyzer
 from .api import NewsSearch
 from .config import AnalysisConfig, Config, IndexingConfig, SearchConfig, load_config
 from .errors import (
+    ArticleNotFoundError,
     ConfigError,
     CorpusError,
     IndexError_,
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnalysisConfig",
+    "ArticleNotFoundError",
     "Article",
     "Config",
     "ConfigError",

@@ -29,6 +29,7 @@ class NewsSearch:
         self._ix: Index | None = None
         self._indexname: str | None = None
         self._searcher: Searcher | None = None
+        self._snippeter: search.Snippeter | None = None
 
     @classmethod
     def from_config(cls, path: str | Path | None = "config.yaml", index_dir: str | Path | None = None) -> "NewsSearch":
@@ -51,7 +52,7 @@ class NewsSearch:
             self._searcher.close()
         if self._ix is not None:
             self._ix.close()
-        self._ix = self._searcher = self._indexname = None
+        self._ix = self._searcher = self._indexname = self._snippeter = None
 
     def index(
         self,
@@ -86,7 +87,16 @@ class NewsSearch:
         """
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
-        return search.run_search(searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort)
+        return search.run_search(
+            searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort, snippeter=self._snippeter
+        )
+
+    def similar(self, id: str, limit: int = 10) -> SearchResult:
+        """Articles related to article ``id`` (not itself, not near-identical copies of it).
+
+        Raises :class:`ArticleNotFoundError` for an unknown id.
+        """
+        return search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
 
     def get(self, id: str) -> Article | None:
         """The stored article with this id, or None."""
@@ -106,4 +116,5 @@ class NewsSearch:
         self._ix = indexing.open_index(self.index_dir, self.config.analysis)
         self._indexname = self._ix.indexname
         self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
+        self._snippeter = search.Snippeter(self._searcher.schema["body"].analyzer)
         return self._searcher

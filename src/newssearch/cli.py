@@ -47,6 +47,7 @@ def cli() -> None:
     \b
     newssearch index                  index the corpus named in config.yaml
     newssearch query "Putins Bündnis"  ranked search with snippets
+    newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
     """
 
@@ -177,6 +178,8 @@ def _highlight(snippet: str) -> str:
 
 
 def _print_result(result: SearchResult) -> None:
+    if result.suggestion:
+        click.echo(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     if result.total == 0:
         click.echo(f"No articles match {result.query!r}.")
         return
@@ -193,6 +196,21 @@ def _print_result(result: SearchResult) -> None:
         meta = " · ".join(x for x in (iso(hit.date), hit.source, hit.id) if x)
         click.echo(f"     {meta}")
         click.echo(f"     {_highlight(hit.snippet)}")
+
+
+@cli.command()
+@common_options
+@click.argument("article_id", metavar="ID")
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many related articles.")
+@output_options
+def similar(config: Config, article_id: str, limit: int, as_json: bool) -> None:
+    """List articles related to the article with this ID (itself and near-copies left out)."""
+    with NewsSearch(config.index, config) as ns:
+        result = ns.similar(article_id, limit=limit)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        _print_result(result)
 
 
 @cli.command()

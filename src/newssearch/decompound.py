@@ -3,79 +3,101 @@
 ``split("kooperationsabkommen")`` → ``[("kooperation", "kooperation"), ("abkommen", "abkommen")]``:
 (surface, lemma) pairs covering the word, joined by linking elements (-s-, -es-, -n-, -en-,
 -er-, -e-, -ns-). A word is split only when every piece is a known noun form, so names and
-ordinary words stay whole. The fewest pieces win, then the most linking material (Jahr-es-tages
-over Jahr-e-stages, Bund-es-länder over Bunde-s-länder), then the longest head.
+ordinary words stay whole. The fewest pieces win, then the least linking material (the lexicon
+holds inflected forms, so "kurs|wechsel" beats "kur|s|wechsel"), then the split whose weakest
+piece is most productive in the lexicon ("jahres|tages" over "jahre|stages"), then the longest
+head. Short rarely-compounding pieces ("ass", "des") are not modifiers; adjective endings
+(-isch, -ische) are never heads.
 """
 
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 LINKS = ("", "s", "es", "n", "en", "er", "e", "ns")
+#: Lexicon nouns that, at the end of a word, are adjective endings, not heads (typ|isches).
+NOT_HEADS = ("isch",)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The shipped noun lexicon (see training/build_lexicon.py)."""
+
+    words: dict[str, str]  # form -> lemma
+    names: frozenset[str]  # forms of names: never split
+    modifier_counts: dict[str, int]  # lemma -> nouns it starts
+    head_counts: dict[str, int]  # lemma -> nouns it ends
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> tuple[dict[str, str], frozenset[str]]:
-    """(form → lemma for German nouns, forms of names that are never split), loaded once."""
+def lexicon() -> Lexicon:
+    """The lexicon, loaded once per process."""
     path = resources.files("newssearch").joinpath("data/lexicon_de.tsv.gz")
     words: dict[str, str] = {}
     names: set[str] = set()
+    modifiers: dict[str, int] = {}
+    heads: dict[str, int] = {}
     with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
         for line in fh:
             if line.startswith("#"):
                 continue
-            form, lemma, *flag = line.rstrip("\n").split("\t")
-            words[form] = lemma
-            if flag:
-                names.add(form)
-    return words, frozenset(names)
+            cols = line.rstrip("\n").split("\t")
+            if cols[0].startswith("="):
+                modifiers[cols[0][1:]], heads[cols[0][1:]] = int(cols[1]), int(cols[2])
+                continue
+            words[cols[0]] = cols[1]
+            if len(cols) > 2:
+                names.add(cols[0])
+    return Lexicon(words, frozenset(names), modifiers, heads)
 
 
 class Splitter:
     """Splits lowercase German compounds into (surface, lemma) pieces; [] if not a compound."""
 
-    def __init__(
-        self,
-        words: dict[str, str] | None = None,
-        names: frozenset[str] = frozenset(),
-        min_word: int = 7,
-        min_part: int = 3,
-        min_head: int = 4,
-    ) -> None:
-        self.words, self.names = lexicon() if words is None else (words, names)
+    #: Pieces this short must start at least this many lexicon nouns to count as a modifier.
+    SHORT_PIECE, MIN_MODIFIER_COUNT = 4, 10
+
+    def __init__(self, lex: Lexicon | None = None, min_word: int = 7, min_part: int = 3, min_head: int = 4) -> None:
+        self.lex = lex or lexicon()
         self.min_word, self.min_part, self.min_head = min_word, min_part, min_head
 
     def split(self, word: str) -> list[tuple[str, str]]:
         """The best split of ``word`` into two or more known pieces, or []."""
-        if len(word) < self.min_word or not word.isalpha() or word in self.names or word[:-1] in self.names:
+        names = self.lex.names
+        if len(word) < self.min_word or not word.isalpha() or word in names or word[:-1] in names:
             return []
         best = self._best(word, 0, {})
-        return list(best[3]) if best and len(best[3]) > 1 else []
+        return list(best[-1]) if best and len(best[-1]) > 1 else []
 
     def _best(self, word: str, start: int, memo: dict) -> tuple | None:
-        # Result: (pieces, -link letters, -head length, pieces tuple); smaller first three = better.
+        # (pieces, link letters, -weakest piece's productivity, -head length, pieces); smaller is better
         if start in memo:
             return memo[start]
-        n, words, best = len(word), self.words, None
+        n, lex, best = len(word), self.lex, None
         for end in range(start + self.min_part, n + 1):
             piece = word[start:end]
-            lemma = words.get(piece)
+            lemma = lex.words.get(piece)
             if lemma is None:
                 continue
             if end == n:
-                if start > 0 and len(piece) >= self.min_head:
-                    cand = (1, 0, -len(piece), ((piece, lemma),))
-                    best = cand if best is None or cand[:3] < best[:3] else best
+                if start > 0 and len(piece) >= self.min_head and not piece.startswith(NOT_HEADS):
+                    cand = (1, 0, -lex.head_counts.get(lemma, 0), -len(piece), ((piece, lemma),))
+                    best = cand if best is None or cand[:4] < best[:4] else best
+                continue
+            strength = lex.modifier_counts.get(lemma, 0)
+            if len(piece) <= self.SHORT_PIECE and strength < self.MIN_MODIFIER_COUNT:
                 continue
             for link in LINKS:
                 nxt = end + len(link)
                 if nxt < n and word.startswith(link, end):
                     rest = self._best(word, nxt, memo)
                     if rest is not None:
-                        cand = (rest[0] + 1, rest[1] - len(link), rest[2], ((piece, lemma),) + rest[3])
-                        if best is None or cand[:3] < best[:3]:
+                        cand = (rest[0] + 1, rest[1] + len(link), max(rest[2], -strength), rest[3],
+                                ((piece, lemma),) + rest[4])
+                        if best is None or cand[:4] < best[:4]:
                             best = cand
         memo[start] = best
         return best

@@ -10,7 +10,8 @@ so callers can catch one class and show ``str(exc)`` to a user::
     │   ├── IndexNotFoundError       no index yet at that path
     │   ├── IndexIncompatibleError   other format version or other analysis settings
     │   └── IndexLockedError         another process holds the write lock
-    └── QueryError             the query text cannot be parsed
+    ├── QueryError             the query text cannot be parsed
+    └── ArticleNotFoundError   no article with that id
 
 The messages say what went wrong and what to do next; the CLI prints them as they are.
 """
@@ -48,3 +49,7 @@ class IndexLockedError(IndexError_):
 
 class QueryError(NewsSearchError):
     """The query text is not valid in the query language."""
+
+
+class ArticleNotFoundError(NewsSearchError):
+    """No article with the given id is in the index."""

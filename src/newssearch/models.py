@@ -93,6 +93,8 @@ class SearchResult:
     page: int
     limit: int
     hits: tuple[Hit, ...]
+    #: A corrected query when words of this one are (nearly) absent from the index, else None.
+    suggestion: str | None = None
 
     @property
     def pages(self) -> int:
@@ -107,6 +109,7 @@ class SearchResult:
             "page": self.page,
             "limit": self.limit,
             "hits": [hit.to_dict() for hit in self.hits],
+            "suggestion": self.suggestion,
         }
 
 
