@@ -25,13 +25,16 @@ from newssearch import AnalysisConfig, Config, NewsSearch, SearchConfig
 DATA = Path(os.environ.get("NEWSSEARCH_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 ANALYSIS_VARIANTS: dict[str, AnalysisConfig] = {
-    "no stemming": AnalysisConfig(stemmer="none"),
-    "snowball": AnalysisConfig(stemmer="snowball"),
-    "cistem": AnalysisConfig(stemmer="cistem"),
-    "snowball, no stop words": AnalysisConfig(stopwords="none"),
-    "snowball, umlauts unfolded": AnalysisConfig(umlauts="none"),
-    "snowball, hyphens kept whole": AnalysisConfig(hyphens=False),
+    "no stemming": AnalysisConfig(stemmer="none", decompound=False),
+    "snowball": AnalysisConfig(decompound=False),
+    "snowball + decompounding": AnalysisConfig(),
+    "no stemming + decompounding": AnalysisConfig(stemmer="none"),
+    "cistem + decompounding": AnalysisConfig(stemmer="cistem"),
+    "sb+dc, no stop words": AnalysisConfig(stopwords="none"),
+    "sb+dc, umlauts unfolded": AnalysisConfig(umlauts="none"),
+    "sb+dc, hyphens kept whole": AnalysisConfig(hyphens=False),
 }
+DEFAULT_ANALYSIS = "snowball + decompounding"
 DEFAULT = "OR+coord 0.9, B 0.4 (default)"
 SEARCH_VARIANTS: dict[str, SearchConfig] = {
     DEFAULT: SearchConfig(),
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shared data not found in {DATA} (set NEWSSEARCH_DATA)", file=sys.stderr)
         return 2
     queries = load_queries(args.queries)
-    analyses = {"snowball": AnalysisConfig()} if args.default_only else ANALYSIS_VARIANTS
+    analyses = {DEFAULT_ANALYSIS: AnalysisConfig()} if args.default_only else ANALYSIS_VARIANTS
     searches = {DEFAULT: SearchConfig()} if args.default_only else SEARCH_VARIANTS
     kinds = sorted({q.get("kind", "?") for q in queries})
     header = f"| {'analysis':<28} | {'query':<37} | {'MRR@10':>6} | {'S@10':>5} | " + " | ".join(
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             ns, rate = build(analysis, Path(tmp) / a_name.replace(" ", "_").replace(",", ""))
             with ns:
                 for s_name, search in searches.items():
-                    if a_name != "snowball" and s_name not in (DEFAULT, "OR+coord 0.9, B 0.75 (Whoosh default)"):
+                    if a_name != DEFAULT_ANALYSIS and s_name not in (DEFAULT, "OR+coord 0.9, B 0.75 (Whoosh default)"):
                         continue  # other search variants are compared on the default analysis
                     ns.close()  # the searcher's weighting comes from the search config
                     ns.config = dataclasses.replace(ns.config, search=search)

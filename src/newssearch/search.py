@@ -177,9 +177,14 @@ def _compound_bonus(parser: GermanQueryParser, text: str, q: wq.Query) -> wq.Que
         wholes = set(field.process_text(text, mode="phrase")) - set(field.process_text(text, mode="query"))
         boost = parser.fieldboosts.get(fieldname, 1.0) * COMPOUND_BONUS
         bonus += [wq.Term(fieldname, w, boost=boost) for w in sorted(wholes)]
-    if not bonus or q is wq.NullQuery:
-        return q
-    return wq.AndMaybe(q, wq.Or(bonus))
+    if not bonus or not isinstance(q, wq.Or):
+        return q  # only plain OR queries: the bonus terms must not widen AND/NOT logic
+    # Optional extra clauses of the OR: articles with the whole word also hold its parts, so the
+    # set of matches stays the same. (Whoosh's AndMaybe would say this directly, but its
+    # block-quality skipping loops forever under a CoordMatcher.)
+    q = copy.copy(q)
+    q.subqueries = list(q.subqueries) + bonus
+    return q
 
 
 def _apply_negations(q: wq.Query) -> wq.Query:
