@@ -6,16 +6,17 @@ Wiktionary, CC BY-SA 4.0). Rebuild with::
     pip install german-nouns==1.2.5
     python training/build_lexicon.py
 
-Lines ``=lemma<TAB>M<TAB>H`` then give each lemma's productivity inside the lexicon itself: in how
-many other nouns it is the first part (M) or the last part (H) of a two-part split. The splitter
+Three sections: ``## words`` (``form[<TAB>lemma]``, lowercase: every singular/plural case form
+of a common noun or place name of 3+ letters; the lemma is given when it differs), ``## names``
+(forms of places and other proper names: never split themselves — Russlands is not russ + land,
+Salzburg not salz + burg — but they may be parts, as in Europaparlament), and ``## counts``
+(``lemma<TAB>M<TAB>H``): each lemma's productivity inside the lexicon itself, i.e. in how many
+other nouns it is the first part (M) or the last part (H) of a two-part split. The splitter
 uses these counts the way frequency-based splitters (Koehn & Knight 2003) use corpus counts:
 rarely compounding short pieces ("ass", "des") are not taken as parts, and "jahres|tages" beats
 "jahre|stages" because "tag" heads many nouns and "stag" almost none.
 
-Each word line is ``form<TAB>lemma[<TAB>N]`` (lowercase): every singular/plural case form of a
-common noun or place name of 3+ letters. ``N`` marks names (places, other proper names): they are
-never split themselves (Russlands is not russ + land, Salzburg not salz + burg) but may be parts
-(Europaparlament). Person names, abbreviations, symbols and multi-word entries are left out.
+Person names, abbreviations, symbols and multi-word entries are left out.
 """
 
 from __future__ import annotations
@@ -79,10 +80,15 @@ def main() -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as out:
         out.write("# German noun forms -> lemma, from german-nouns 1.2.5 (Wiktionary DE, CC BY-SA 4.0)\n")
+        out.write("## words: form[<TAB>lemma, when it differs]\n")
         for form in sorted(lexicon):
-            out.write(f"{form}\t{lexicon[form]}{chr(9) + 'N' if form in names else ''}\n")
+            lemma = lexicon[form]
+            out.write(f"{form}\t{lemma}\n" if lemma != form else f"{form}\n")
+        out.write("## names: forms never split\n")
+        out.write("".join(f"{form}\n" for form in sorted(names)))
+        out.write("## counts: lemma<TAB>as first part<TAB>as last part\n")
         for lemma in sorted(set(modifiers) | set(heads)):
-            out.write(f"={lemma}\t{modifiers[lemma]}\t{heads[lemma]}\n")
+            out.write(f"{lemma}\t{modifiers[lemma]}\t{heads[lemma]}\n")
     print(f"{len(lexicon):,} forms of {len(set(lexicon.values())):,} lemmas -> {OUT} ({OUT.stat().st_size:,} bytes)")
     return 0
 

@@ -36,21 +36,22 @@ class Lexicon:
 def lexicon() -> Lexicon:
     """The lexicon, loaded once per process."""
     path = resources.files("newssearch").joinpath("data/lexicon_de.tsv.gz")
+    with path.open("rb") as raw:
+        text = gzip.decompress(raw.read()).decode("utf-8")
+    sections = {}
+    for part in text.split("\n## ")[1:]:  # "## words: ...", "## names: ...", "## counts: ..."
+        head, _, body = part.partition("\n")
+        sections[head.split(":")[0]] = body.splitlines()
     words: dict[str, str] = {}
-    names: set[str] = set()
+    for line in sections["words"]:
+        form, _, lemma = line.partition("\t")
+        words[form] = lemma or form
+    names = set(sections["names"])
     modifiers: dict[str, int] = {}
     heads: dict[str, int] = {}
-    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("#"):
-                continue
-            cols = line.rstrip("\n").split("\t")
-            if cols[0].startswith("="):
-                modifiers[cols[0][1:]], heads[cols[0][1:]] = int(cols[1]), int(cols[2])
-                continue
-            words[cols[0]] = cols[1]
-            if len(cols) > 2:
-                names.add(cols[0])
+    for line in sections["counts"]:
+        lemma, first, last = line.split("\t")
+        modifiers[lemma], heads[lemma] = int(first), int(last)
     return Lexicon(words, frozenset(names), modifiers, heads)
 
 
@@ -69,6 +70,10 @@ class Splitter:
         names = self.lex.names
         if len(word) < self.min_word or not word.isalpha() or word in names or word[:-1] in names:
             return []
+        words, n = self.lex.words, len(word)
+        heads = range(self.min_part, n - self.min_head + 1)
+        if not any(word[i:] in words for i in heads) or not any(word[:i] in words for i in heads):
+            return []  # no known head or first part: most words end here, before the full search
         best = self._best(word, 0, {})
         return list(best[-1]) if best and len(best[-1]) > 1 else []
 
