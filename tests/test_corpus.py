@@ -111,7 +111,7 @@ def test_text_files(tmp_path):
     assert reasons == {
         ("b.md", 1, "empty file"),
         ("c.txt", 1, "no text after the title line"),
-        ("d.txt", 3, "not valid UTF-8; save the file as UTF-8"),
+        ("d.txt", 3, "not valid UTF-8 (column 8); save the file as UTF-8"),
     }
     files, skipped = discover([root])
     assert skipped == [str(root / "notes.pdf")]
@@ -120,3 +120,27 @@ def test_text_files(tmp_path):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(CorpusError, match="not found"):
         records(tmp_path / "nope")
+
+
+def test_latin1_is_recognised_and_named(tmp_path):
+    path = tmp_path / "alt.jsonl"
+    path.write_bytes('{"text": "Grüße aus München"}\n'.encode("cp1252"))
+    ((line, reason),) = rejections(path)
+    assert line == 1 and "Latin-1/Windows-1252" in reason and "iconv -f cp1252 -t utf-8" in reason
+    txt = tmp_path / "alt.txt"
+    txt.write_bytes("Titel\nStraße gesperrt\n".encode("latin-1"))
+    assert "Latin-1" in rejections(txt)[0][1]
+
+
+def test_control_characters_become_spaces(tmp_path):
+    (art,) = records(write_jsonl(tmp_path / "c.jsonl", [{"id": "x\u0007", "title": "a\u0000b", "text": "Zeile\u001b[31m rot\nzwei"}]))
+    assert (art.id, art.title, art.text) == ("x", "a b", "Zeile [31m rot\nzwei")
+
+
+def test_rejected_records_keep_their_raw_text(tmp_path):
+    path = write_jsonl(tmp_path / "r.jsonl", ['{"text": 1}', "[1, 2]"])
+    assert [r.raw for r in records(path)] == ['{"text": 1}', "[1, 2]"]
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text('id,text,date\n1,"zwei\nZeilen",nie\n', "utf-8")
+    (rej,) = records(csv_path)
+    assert rej.raw == '1,"zwei\nZeilen",nie' and rej.line == 2

@@ -37,6 +37,7 @@ TOKEN_PATTERN = r"\d+(?:[.,:/]\d+)*|\w+(?:[-‐‑]\w+)*"
 # With decompounding, a trailing hyphen before a conjunction marks an elided head
 # ("Staats- und Parteichef"), which DecompoundFilter restores.
 ELLIPSIS_PATTERN = TOKEN_PATTERN + r"(?:[-‐‑](?=\s*(?:,|und\b|oder\b|bzw\b|sowie\b)))?"
+MAX_TOKEN = 64
 _HYPHENS = re.compile(r"[-‐‑]")
 _EXPAND = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _FOLD_DIGRAPHS = re.compile(r"ae|oe|(?<!q)ue")
@@ -250,9 +251,10 @@ class GermanStemFilter(Filter):
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
     """The analyzer for title and body text, as the config says."""
     config = config or AnalysisConfig()
+    # Tokens longer than MAX_TOKEN (base64, minified junk) are dropped, stop list or not.
+    stoplist = german_stopwords() if config.stopwords == "german" else frozenset()
     chain = GermanTokenizer(ellipsis=config.decompound) | LowercaseFilter()
-    if config.stopwords == "german":
-        chain = chain | StopFilter(stoplist=german_stopwords(), minsize=1)
+    chain = chain | StopFilter(stoplist=stoplist, minsize=1, maxsize=MAX_TOKEN)
     if config.decompound:
         chain = chain | DecompoundFilter()
     if config.hyphens:

@@ -98,6 +98,11 @@ class NewsSearch:
         """
         return search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
 
+    def check(self) -> indexing.CheckReport:
+        """Verify the index: every segment opens, ids are unique, counts match the last run."""
+        self.close()
+        return indexing.check_index(self.index_dir, self.config.analysis)
+
     def get(self, id: str) -> Article | None:
         """The stored article with this id, or None."""
         fields = self._current_searcher().document(id=id)

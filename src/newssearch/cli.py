@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -49,6 +50,7 @@ def cli() -> None:
     newssearch query "Putins Bündnis"  ranked search with snippets
     newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
+    newssearch check                  verify the index
     """
 
 
@@ -88,8 +90,14 @@ def _echo_json(data: Any) -> None:
 @click.option("--rebuild", is_flag=True, help="Start a fresh index; the old one stays live until the new one is complete.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record instead of skipping it.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no list of rejected records.")
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every rejected record, as read, with file, line and reason to this JSON Lines file.",
+)
 @output_options
-def index(config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, quiet: bool, as_json: bool) -> None:
+def index(
+    config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, quiet: bool, rejects: Path | None, as_json: bool
+) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
 
     Reads .jsonl, .jsonl.gz, .csv, .txt and .md files, recursively. Re-running updates
@@ -99,6 +107,10 @@ def index(config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, 
     with NewsSearch(config.index, config) as ns:
         with _progress_bar(enabled=not quiet and not as_json) as progress:
             report = ns.index(list(paths) or None, rebuild=rebuild, strict=strict, progress=progress)
+    if rejects is not None:
+        report.write_rejects(rejects)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         _echo_json(report.to_dict())
         return
@@ -107,7 +119,7 @@ def index(config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, 
             click.echo(f"rejected {rejection}", err=True)
         more = len(report.rejected) - MAX_LISTED_REJECTIONS
         if more > 0:
-            click.echo(f"... and {more:,} more rejected records (see --json for all)", err=True)
+            click.echo(f"... and {more:,} more rejected records (--rejects FILE writes them all)", err=True)
         if report.skipped_files:
             click.echo(
                 f"skipped {len(report.skipped_files):,} files of unknown type, e.g. {report.skipped_files[0]}",
@@ -240,3 +252,25 @@ def show(config: Config, article_id: str, as_json: bool) -> None:
 def analyze(config: Config, text: str) -> None:
     """Print the index terms the German analyzer makes of TEXT (to check why something matches)."""
     click.echo(" ".join(analyze_text(text, config.analysis)))
+
+
+@cli.command()
+@common_options
+@output_options
+def check(config: Config, as_json: bool) -> None:
+    """Verify the index: open every segment, count articles, compare with the last complete run.
+
+    Exits with status 1 when a problem is found.
+    """
+    with NewsSearch(config.index, config) as ns:
+        report = ns.check()
+    if as_json:
+        _echo_json(dataclasses.asdict(report) | {"ok": report.ok})
+    else:
+        for problem in report.problems:
+            click.echo(f"problem: {problem}", err=True)
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(report.summary())
+    if not report.ok:
+        raise SystemExit(1)

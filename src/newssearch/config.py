@@ -53,6 +53,8 @@ class SearchConfig:
     bm25_k1: float = 1.2
     boosts: Mapping[str, float] = field(default_factory=lambda: {"title": 2.0, "body": 1.0})
     snippet_chars: int = 240
+    # Seconds a query may run before it is stopped with a message.
+    time_limit: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class IndexingConfig:
     batch_size: int = 5000
     lock_timeout: float = 10.0
     memory_mb: int = 256
+    # An article text longer than this is rejected (a 50 MB "article" is almost always junk).
+    max_text_mb: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import gzip
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -125,33 +126,47 @@ def read_file(cf: CorpusFile, on_progress: Callable[[int], None] | None = None) 
             on_progress(max(0, cf.size - last))
 
 
-def _decoded_lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, str]]:
-    """(line number, text or None if not UTF-8, error) for each line; a leading BOM is dropped."""
+def _decoded_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, str]]:
+    """(line number, text, error) per line; on a decoding error the text has U+FFFD in it."""
     for number, line in enumerate(stream, start=1):
         if number == 1 and line.startswith(codecs.BOM_UTF8):
             line = line[len(codecs.BOM_UTF8) :]
         try:
             yield number, line.decode("utf-8"), ""
         except UnicodeDecodeError as exc:
-            yield number, None, f"not valid UTF-8 (byte {exc.start + 1} of the line); save the file as UTF-8"
+            yield number, line.decode("utf-8", "replace"), _encoding_error(line, f"byte {exc.start + 1} of the line")
+
+
+def _encoding_error(raw: bytes, where: str) -> str:
+    message = f"not valid UTF-8 ({where})"
+    try:
+        if any(c in raw.decode("cp1252") for c in "äöüßÄÖÜ"):
+            return message + "; it looks like Latin-1/Windows-1252: convert with `iconv -f cp1252 -t utf-8`"
+    except UnicodeDecodeError:
+        pass
+    return message + "; save the file as UTF-8"
 
 
 def _read_jsonl(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
     for number, line, error in _decoded_lines(stream):
-        if line is None:
-            yield number, Rejection(cf.display, number, error)
+        raw = line.rstrip("\r\n")
+        if error:
+            yield number, Rejection(cf.display, number, error, raw)
             continue
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, Rejection(cf.display, number, f"broken JSON: {exc.msg} at column {exc.colno}")
+            yield number, Rejection(cf.display, number, f"broken JSON: {exc.msg} at column {exc.colno}", raw)
+            continue
+        except RecursionError:
+            yield number, Rejection(cf.display, number, "broken JSON: nested too deeply", raw)
             continue
         if not isinstance(data, dict):
-            yield number, Rejection(cf.display, number, f"expected a JSON object, got {_json_type(data)}")
+            yield number, Rejection(cf.display, number, f"expected a JSON object, got {_json_type(data)}", raw)
             continue
-        yield number, article_from_mapping(data, f"{cf.relative}:{number}", cf.display, number)
+        yield number, article_from_mapping(data, f"{cf.relative}:{number}", cf.display, number, raw)
 
 
 def _read_csv(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
@@ -159,11 +174,9 @@ def _read_csv(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
 
     def text_lines() -> Iterator[str]:
         for number, line, error in _decoded_lines(stream):
-            if line is None:
+            if error:
                 bad_lines[number] = error
-                yield "\n"
-            else:
-                yield line
+            yield line
 
     reader = csv.reader(text_lines(), strict=True)
     header: list[str] | None = None
@@ -176,8 +189,8 @@ def _read_csv(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
             return
         except csv.Error as exc:
             end = reader.line_num
-            yield start, Rejection(cf.display, start, f"broken CSV: {exc}")
-            continue
+            yield start, Rejection(cf.display, start, f"broken CSV: {exc}; the rest of the file was not read")
+            return
         end = reader.line_num
         bad = [n for n in range(start, end + 1) if n in bad_lines]
         if header is None:
@@ -189,16 +202,23 @@ def _read_csv(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
                 yield 1, Rejection(cf.display, 1, "CSV header has no 'text' or 'body' column; no rows read")
                 return
             continue
+        raw = _csv_line(row)
         if bad:
-            yield bad[0], Rejection(cf.display, bad[0], bad_lines[bad[0]])
+            yield bad[0], Rejection(cf.display, bad[0], bad_lines[bad[0]], raw)
             continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
-            yield start, Rejection(cf.display, start, f"{len(row)} columns but the header has {len(header)}")
+            yield start, Rejection(cf.display, start, f"{len(row)} columns but the header has {len(header)}", raw)
             continue
         data = {key: value for key, value in zip(header, row) if key and value.strip() != ""}
-        yield start, article_from_mapping(data, f"{cf.relative}:{start}", cf.display, start)
+        yield start, article_from_mapping(data, f"{cf.relative}:{start}", cf.display, start, raw)
+
+
+def _csv_line(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(row)
+    return out.getvalue().rstrip("\r\n")
 
 
 def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
@@ -209,9 +229,10 @@ def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        yield line, Rejection(cf.display, line, "not valid UTF-8; save the file as UTF-8")
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        yield line, Rejection(cf.display, line, _encoding_error(raw, f"column {exc.start - start + 1}"))
         return
-    lines = text.splitlines()
+    lines = clean_text(text).splitlines()
     for index, line in enumerate(lines):
         if line.strip():
             title = line.strip()
@@ -224,11 +245,21 @@ def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
     yield 1, Rejection(cf.display, 1, "empty file")
 
 
-def article_from_mapping(data: Mapping[str, Any], default_id: str, path: str, line: int) -> Record:
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127], " ")
+
+
+def clean_text(text: str) -> str:
+    """Control characters (other than tab and newlines) become spaces: they only garble output."""
+    return text.translate(_CONTROL)
+
+
+def article_from_mapping(
+    data: Mapping[str, Any], default_id: str, path: str, line: int, raw: str | None = None
+) -> Record:
     """Validate one JSON/CSV record and turn it into an Article, or a Rejection saying why."""
 
     def reject(reason: str) -> Rejection:
-        return Rejection(path, line, reason)
+        return Rejection(path, line, reason, raw)
 
     text = data.get("text")
     if text is None:
@@ -247,7 +278,7 @@ def article_from_mapping(data: Mapping[str, Any], default_id: str, path: str, li
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             return reject(f"'{key}' must be a string, got {_json_type(value)}")
-        values[key] = value.strip() if value and value.strip() else None
+        values[key] = clean_text(value.strip()) if value and value.strip() else None
     date = data.get("date")
     if date is not None and date != "":
         if not isinstance(date, str):
@@ -260,7 +291,7 @@ def article_from_mapping(data: Mapping[str, Any], default_id: str, path: str, li
     extra = {k: v for k, v in data.items() if k not in known}
     if "body" in data and data.get("text") is not None:
         extra["body"] = data["body"]
-    return Article(id=str(article_id), text=text.strip(), extra=extra, **values)
+    return Article(id=clean_text(str(article_id)).strip(), text=clean_text(text.strip()), extra=extra, **values)
 
 
 def parse_date(value: str) -> dt.datetime:

@@ -4,6 +4,7 @@ Layout of an index folder::
 
     newssearch.json     format version, analysis settings, and the name of the live Whoosh index
     newssearch.lock     held (flock) by the one process writing; released by the OS if it dies
+    manifest.json       what the last complete run read and how many articles it left
     _ns<N>_<gen>.toc, ns<N>_*.seg ...   Whoosh's files for the live index "ns<N>"
 
 Whoosh commits are atomic (the TOC is written last), so every batch commit is a checkpoint.
@@ -20,6 +21,7 @@ import os
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -34,6 +36,7 @@ from .models import Article, IndexReport, Progress, Rejection
 from .schema import FORMAT_VERSION, build_schema, content_hash, to_document
 
 META_FILE = "newssearch.json"
+MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "newssearch.lock"
 _INDEX_FILE = re.compile(r"^_?(ns\d+)_")
 
@@ -57,12 +60,16 @@ def read_meta(index_dir: Path) -> dict[str, Any] | None:
 
 def _write_meta(index_dir: Path, indexname: str, analysis: AnalysisConfig) -> None:
     meta = {"format_version": FORMAT_VERSION, "indexname": indexname, "analysis": analysis.as_dict()}
-    tmp = index_dir / (META_FILE + ".tmp")
+    _write_json(index_dir / META_FILE, meta)  # atomic: readers see the old or the new index
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2)
+        json.dump(data, fh, indent=2)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, index_dir / META_FILE)  # atomic: readers see the old or the new index
+    os.replace(tmp, path)
 
 
 def check_compatible(index_dir: Path, meta: dict[str, Any], analysis: AnalysisConfig) -> None:
@@ -114,8 +121,12 @@ def _open_whoosh(index_dir: Path, meta: dict[str, Any]) -> Index:
 
 
 @contextmanager
-def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
-    """Hold the index's write lock, waiting up to ``timeout`` seconds for another writer."""
+def write_lock(index_dir: Path, timeout: float, notes: list[str] | None = None) -> Iterator[None]:
+    """Hold the index's write lock, waiting up to ``timeout`` seconds for another writer.
+
+    The lock is an flock, which the OS releases when its process dies; the file also names the
+    holder's pid and is emptied on a clean exit, so a pid left in it means a writer was killed.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -125,19 +136,33 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
                     raise IndexLockedError(
-                        f"another process is writing to the index in {index_dir} (waited {timeout:g}s): "
-                        "wait for it to finish, or raise indexing.lock_timeout in config.yaml"
+                        f"another process ({_lock_owner(fd) or 'unknown pid'}) is writing to the index in "
+                        f"{index_dir}; waited {timeout:g}s: wait for it to finish, or raise "
+                        "indexing.lock_timeout in config.yaml"
                     ) from None
                 time.sleep(0.1)
+        previous = _lock_owner(fd)
+        if previous and notes is not None:
+            notes.append(
+                f"cleared a stale lock left by process {previous}, which stopped without finishing; "
+                "the index was as at that run's last commit, and this run carries on from there"
+            )
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        yield
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # an orderly end, error or not; only a killed writer leaves its pid
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _lock_owner(fd: int) -> str:
+    return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -215,7 +240,7 @@ def build_index(
     files, skipped = discover(paths)
     report = IndexReport(index_dir=str(index_dir), files=len(files), skipped_files=skipped)
     _check_folder_is_ours(index_dir)
-    with write_lock(index_dir, config.indexing.lock_timeout):
+    with write_lock(index_dir, config.indexing.lock_timeout, report.notes):
         meta = read_meta(index_dir)
         if meta is not None and not rebuild:
             check_compatible(index_dir, meta, config.analysis)
@@ -238,6 +263,12 @@ def build_index(
         if rebuild and meta is not None:
             _write_meta(index_dir, name, config.analysis)  # the switch to the rebuilt index
         _remove_other_indexes(index_dir, keep=name)
+        _write_json(index_dir / MANIFEST_FILE, {
+            "indexname": name,
+            "documents": report.documents,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "files": [cf.display for cf in files],
+        })
     report.seconds = time.monotonic() - started
     return report
 
@@ -260,6 +291,7 @@ def _write_records(
             raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
 
     throttle = _Throttle(progress, sum(cf.size for cf in files))
+    max_chars = int(settings.max_text_mb * 1_000_000)
     first_seen: dict[str, str] = {}
     writer = new_writer()
     pending = 0
@@ -271,6 +303,13 @@ def _write_records(
                     record = Rejection(
                         cf.display, line,
                         f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); record skipped",
+                        json.dumps(record.to_dict(), ensure_ascii=False),
+                    )
+                elif isinstance(record, Article) and len(record.text) > max_chars:
+                    record = Rejection(
+                        cf.display, line,
+                        f"text of {len(record.text) / 1e6:.1f} million characters is over indexing.max_text_mb "
+                        f"({settings.max_text_mb:g}); raise it in config.yaml to index this article",
                     )
                 if isinstance(record, Rejection):
                     report.rejected.append(record)
@@ -308,3 +347,94 @@ def _write_records(
         writer.commit()
     else:
         writer.cancel()
+
+
+# -- checking --------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckReport:
+    """What `newssearch check` found: problems make the index untrustworthy, warnings do not."""
+
+    index_dir: str
+    documents: int = 0
+    segments: int = 0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        state = "OK" if self.ok else f"{len(self.problems)} problem(s)"
+        return (f"{self.index_dir}: {state}; {self.documents:,} articles in {self.segments} segment(s), "
+                f"{len(self.warnings)} warning(s)")
+
+
+def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
+    """Open every segment, read every id and hash, and compare with the last run's manifest."""
+    index_dir = Path(index_dir)
+    report = CheckReport(str(index_dir))
+    meta = read_meta(index_dir)
+    if meta is None:
+        raise IndexNotFoundError(f"no index in {index_dir}: run `newssearch index` first")
+    try:
+        check_compatible(index_dir, meta, analysis)
+    except IndexIncompatibleError as exc:
+        report.problems.append(str(exc))
+        if meta.get("format_version") != FORMAT_VERSION:
+            return report
+    try:
+        ix = _open_whoosh(index_dir, meta)
+        with ix.reader() as reader:
+            seen: set[str] = set()
+            for leaf, _ in reader.leaf_readers():
+                report.segments += 1
+                ids, hashes = leaf.column_reader("id"), leaf.column_reader("hash")
+                for docnum in leaf.all_doc_ids():
+                    doc_id = ids[docnum]
+                    if not doc_id or not hashes[docnum]:
+                        report.problems.append(f"segment {report.segments}: document {docnum} has no id or hash")
+                    elif doc_id in seen:
+                        report.problems.append(f"id {doc_id!r} is stored twice")
+                    seen.add(doc_id)
+                if leaf.doc_count_all():
+                    leaf.stored_fields(leaf.doc_count_all() - 1)  # the stored-fields file reads to its end
+                next(iter(leaf.lexicon("body")), None)  # the term index opens
+            report.documents = len(seen)
+        ix.close()
+    except IndexIncompatibleError as exc:
+        report.problems.append(str(exc))
+        return report
+    except Exception as exc:  # a damaged file shows up as any of Whoosh's errors
+        report.problems.append(f"cannot read the index: {type(exc).__name__}: {exc}; rebuild with --rebuild")
+        return report
+    manifest_path = index_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else None
+    if manifest is None or manifest.get("indexname") != meta["indexname"]:
+        report.warnings.append("no record of a complete run for this index: the last run may have been interrupted")
+    elif manifest["documents"] != report.documents:
+        report.warnings.append(
+            f"the last complete run left {manifest['documents']:,} articles, the index holds {report.documents:,}: "
+            "a later run was interrupted after committing part of its work; run `newssearch index` again"
+        )
+    try:
+        owner = (index_dir / LOCK_FILE).read_text().strip()
+    except OSError:
+        owner = ""
+    if owner.isdigit() and not _alive(int(owner)):
+        report.warnings.append(f"process {owner} was killed while writing; the next run clears its lock")
+    return report
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

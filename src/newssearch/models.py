@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 #: Fields every article may have; anything else a reader finds is kept in ``Article.extra``.
@@ -52,9 +54,15 @@ class Rejection:
     path: str
     line: int
     reason: str
+    #: The record as read (a JSON line, a CSV row), for the rejects file; None for whole files.
+    raw: str | None = None
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: path, line, reason, record."""
+        return {"path": self.path, "line": self.line, "reason": self.reason, "record": self.raw}
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,8 @@ class IndexReport:
     documents: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
+    #: Things the user should know that are not errors (a stale lock was cleared, ...).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def read(self) -> int:
@@ -160,15 +170,21 @@ class IndexReport:
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "rejected": [
-                {"path": r.path, "line": r.line, "reason": r.reason} for r in self.rejected
-            ],
+            "rejected": [r.to_dict() for r in self.rejected],
             "files": self.files,
             "skipped_files": list(self.skipped_files),
             "documents": self.documents,
             "seconds": round(self.seconds, 3),
             "rebuilt": self.rebuilt,
+            "notes": list(self.notes),
         }
+
+    def write_rejects(self, path: str | Path) -> int:
+        """Write every rejected record with its reason as JSON Lines; returns how many."""
+        with open(path, "w", encoding="utf-8") as fh:
+            for rejection in self.rejected:
+                fh.write(json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n")
+        return len(self.rejected)
 
 
 def plural(n: int, word: str) -> str:

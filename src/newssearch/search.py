@@ -7,6 +7,7 @@ import re
 from typing import Sequence
 
 from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.matching import CoordMatcher
 from whoosh.query.compound import DefaultOr
 from whoosh.qparser import AndGroup, GtLtPlugin, MultifieldPlugin, OrGroup, PhrasePlugin, QueryParser
@@ -19,6 +20,8 @@ from .errors import ArticleNotFoundError, QueryError
 from .models import Hit, SearchResult, first_sentence
 from .schema import from_stored
 
+#: Longer query texts are refused (a pasted article is not a query; use similar()).
+MAX_QUERY_CHARS = 10_000
 #: Opening and closing marks around matched words in snippets.
 MARK = ("**", "**")
 _TYPOGRAPHIC_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"'})
@@ -145,8 +148,12 @@ def check_syntax(text: str) -> str:
 def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     """Parse ``text`` or raise QueryError with a message a user can act on."""
     text = check_syntax(text)
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
     try:
         parsed = parser.parse(text)
+    except RecursionError:
+        raise QueryError("the query is nested too deeply") from None
     except Exception as exc:  # Whoosh raises assorted errors for bad field values (dates)
         raise QueryError(f"cannot parse the query {text!r}: {exc}") from None
     parsed = _compound_bonus(parser, text, _apply_negations(parsed))
@@ -229,10 +236,7 @@ def run_search(
         raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
     q = parse(parser, text)
     offset = (page - 1) * limit
-    if sort == "date":
-        results = searcher.search(q, limit=offset + limit, sortedby="date", reverse=True)
-    else:
-        results = searcher.search(q, limit=offset + limit)
+    results = _collect(searcher, q, offset + limit, sort, config.time_limit)
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
     hits = []
@@ -244,6 +248,35 @@ def run_search(
         query=text, total=len(results), page=page, limit=limit, hits=tuple(hits),
         suggestion=suggest(searcher, text, snippets),
     )
+
+
+def _collect(searcher: Searcher, q: wq.Query, limit: int, sort: str, time_limit: float):  # noqa: ANN202
+    """Run ``q`` under the time limit; a query that runs over it is a QueryError."""
+    # Whoosh's block-quality skipping loops forever on AndMaybe (ANDMAYBE) under some matchers.
+    quality = not any(isinstance(sub, wq.AndMaybe) for sub in _all_queries(q))
+    kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
+    collector = searcher.collector(limit=limit, **kwargs)
+    if hasattr(collector, "usequality"):
+        collector.usequality = quality
+    timed = TimeLimitCollector(collector, timelimit=time_limit)
+    try:
+        searcher.search_with_collector(q, timed)
+        results = timed.results()
+        len(results)  # counting all matches can take long too: do it inside the guard
+    except TimeLimit:
+        raise QueryError(
+            f"the query ran longer than {time_limit:g}s and was stopped: make it more specific "
+            "(leading wildcards such as *ung are slow), or raise search.time_limit in config.yaml"
+        ) from None
+    except RecursionError:
+        raise QueryError("the query is nested too deeply") from None
+    return results
+
+
+def _all_queries(q: wq.Query):  # noqa: ANN202
+    yield q
+    for child in q.children():
+        yield from _all_queries(child)
 
 
 def _make_hit(rank: int, fields: dict, score: float | None, snippet: str, config: SearchConfig) -> Hit:
