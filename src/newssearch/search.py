@@ -27,6 +27,15 @@ MARK = ("**", "**")
 _TYPOGRAPHIC_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"'})
 
 
+class SafeCoordMatcher(CoordMatcher):
+    """Whoosh's CoordMatcher without its division by zero when a sub-tree runs out of terms."""
+
+    def _sqr(self, score: float, matching: int) -> float:
+        if self._termcount <= 1 or self._termcount == self._scale:
+            return score
+        return super()._sqr(score, matching)
+
+
 class CoordOr(wq.Or):
     """OR with Whoosh's coordination bonus, applied only when two or more terms can match.
 
@@ -37,7 +46,7 @@ class CoordOr(wq.Or):
     def matcher(self, searcher, context=None):  # noqa: ANN001, ANN201
         m = DefaultOr(self.subqueries, boost=self.boost, minmatch=self.minmatch).matcher(searcher, context)
         if self.scale and len(list(m.term_matchers())) >= 2:
-            m = CoordMatcher(m, scale=self.scale)
+            m = SafeCoordMatcher(m, scale=self.scale)
         return m
 
 
