@@ -115,7 +115,12 @@ class NewsSearch:
     def _current_searcher(self) -> Searcher:
         meta = indexing.read_meta(self.index_dir)
         if self._searcher is not None and meta is not None and meta.get("indexname") == self._indexname:
-            self._searcher = self._searcher.refresh()  # cheap when nothing was committed
+            if self._searcher.up_to_date():
+                return self._searcher
+            # A fresh reader, not Searcher.refresh(): Whoosh 2.7's reader reuse closes the reused
+            # segment readers twice when a concurrent merge makes it retry (ReaderClosed).
+            self._searcher.close()
+            self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
             return self._searcher
         self.close()
         self._ix = indexing.open_index(self.index_dir, self.config.analysis)
