@@ -150,3 +150,17 @@ def test_similar_and_suggestion_in_cli(runner, indexed):
     assert result.exit_code == 1 and "no article with id 'nope'" in result.output
     result = runner.invoke(cli, ["query", "--index", str(indexed), "Flüchtlnge"])
     assert "Did you mean: Flüchtlinge?" in result.output
+
+
+def test_rejects_file_and_check(tmp_path, runner):
+    path = write_jsonl(tmp_path / "bad.jsonl", [{"id": "ok", "text": "gut"}, "{kaputt", {"text": "x", "date": 12}])
+    rejects = tmp_path / "rejects.jsonl"
+    result = runner.invoke(cli, ["index", "--index", str(tmp_path / "ix"), "--rejects", str(rejects), str(path)])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    assert [(r["line"], r["record"]) for r in rows] == [(2, "{kaputt"), (3, '{"text": "x", "date": 12}')]
+    result = runner.invoke(cli, ["check", "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0 and "OK; 1 article in 1 segment" in result.output
+    (tmp_path / "ix" / "newssearch.json").write_text('{"format_version": 0, "indexname": "ns1", "analysis": {}}')
+    result = runner.invoke(cli, ["check", "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 1 and "format version 0" in result.output

@@ -144,3 +144,14 @@ def test_rejected_records_keep_their_raw_text(tmp_path):
     csv_path.write_text('id,text,date\n1,"zwei\nZeilen",nie\n', "utf-8")
     (rej,) = records(csv_path)
     assert rej.raw == '1,"zwei\nZeilen",nie' and rej.line == 2
+
+
+def test_csv_rows_with_missing_columns_and_empty_files(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("id,title,text,source\n1,Kurz,Nur drei Spalten\n2,Zwei\n", "utf-8")
+    recs = records(path)
+    assert recs[0].id == "1" and recs[0].source is None
+    assert isinstance(recs[1], Rejection) and "no text" in recs[1].reason
+    (tmp_path / "empty.jsonl").write_text("", "utf-8")
+    (tmp_path / "blank.jsonl").write_text("\n\n", "utf-8")
+    assert records(tmp_path / "empty.jsonl", tmp_path / "blank.jsonl") == []

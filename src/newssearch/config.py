@@ -53,6 +53,8 @@ class SearchConfig:
     bm25_k1: float = 1.2
     boosts: Mapping[str, float] = field(default_factory=lambda: {"title": 2.0, "body": 1.0})
     snippet_chars: int = 240
+    # "Did you mean" suggestions for query words the index does not know.
+    suggest: bool = True
     # Seconds a query may run before it is stopped with a message.
     time_limit: float = 5.0
 

@@ -32,7 +32,7 @@ from whoosh.writing import LockError, SegmentWriter
 from .config import AnalysisConfig, Config
 from .corpus import discover, read_file
 from .errors import CorpusError, IndexIncompatibleError, IndexLockedError, IndexNotFoundError
-from .models import Article, IndexReport, Progress, Rejection
+from .models import Article, IndexReport, Progress, Rejection, plural
 from .schema import FORMAT_VERSION, build_schema, content_hash, to_document
 
 META_FILE = "newssearch.json"
@@ -370,8 +370,8 @@ class CheckReport:
     def summary(self) -> str:
         """One line for the terminal."""
         state = "OK" if self.ok else f"{len(self.problems)} problem(s)"
-        return (f"{self.index_dir}: {state}; {self.documents:,} articles in {self.segments} segment(s), "
-                f"{len(self.warnings)} warning(s)")
+        return (f"{self.index_dir}: {state}; {plural(self.documents, 'article')} in "
+                f"{plural(self.segments, 'segment')}, {plural(len(self.warnings), 'warning')}")
 
 
 def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:

@@ -255,7 +255,7 @@ def run_search(
         hits.append(_make_hit(rank, fields, hit.score if sort == "relevance" else None, snippet, config))
     return SearchResult(
         query=text, total=len(results), page=page, limit=limit, hits=tuple(hits),
-        suggestion=suggest(searcher, text, snippets),
+        suggestion=suggest(searcher, text, snippets) if config.suggest else None,
     )
 
 
