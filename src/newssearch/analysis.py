@@ -83,7 +83,30 @@ class GermanTokenizer(RegexTokenizer):
         super().__init__(expression=ELLIPSIS_PATTERN if ellipsis else TOKEN_PATTERN, gaps=False)
 
 
-class DecompoundFilter(Filter):
+class _SettingsFilter(Filter):
+    """A filter whose pickled state is only its settings (``SETTINGS``); caches are rebuilt."""
+
+    SETTINGS: tuple[str, ...] = ()
+
+    def _reset(self) -> None:
+        """(Re)create caches and helpers from the settings."""
+
+    def __getstate__(self) -> dict:
+        return {name: getattr(self, name) for name in self.SETTINGS}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.__getstate__().items())
+        return f"{type(self).__name__}({args})"
+
+
+class DecompoundFilter(_SettingsFilter):
     """Adds the parts of German compounds (Kooperationsabkommen → kooperation, abkommen).
 
     Documents keep the whole word and get the parts' lemmas at the same position. Queries get
@@ -94,6 +117,7 @@ class DecompoundFilter(Filter):
     (mode "phrase", see ``search.GermanPhrasePlugin``) keep compounds whole.
     """
 
+    SETTINGS = ("min_part",)
     _CACHE_LIMIT = 200_000
 
     def __init__(self, min_part: int = 3) -> None:
@@ -103,19 +127,6 @@ class DecompoundFilter(Filter):
     def _reset(self) -> None:
         self._splitter = None
         self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
-
-    def __getstate__(self) -> dict[str, int]:
-        return {"min_part": self.min_part}
-
-    def __setstate__(self, state: dict[str, int]) -> None:
-        self.__dict__.update(state)
-        self._reset()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(min_part={self.min_part})"
 
     def parts(self, word: str) -> tuple[tuple[str, str], ...]:
         """(surface, lemma) pieces of a lowercase word; () when it is not a compound."""
@@ -197,7 +208,7 @@ class HyphenFilter(Filter):
             shift += len(parts) - 1
 
 
-class GermanStemFilter(Filter):
+class GermanStemFilter(_SettingsFilter):
     """Umlaut/ß normalisation and stemming (NLTK Snowball German or CISTEM), with a cache.
 
     With ``umlauts="fold"``, "München", "Muenchen" and "Munchen"-like spellings meet:
@@ -205,6 +216,7 @@ class GermanStemFilter(Filter):
     """
 
     is_morph = True
+    SETTINGS = ("stemmer", "umlauts")
     _CACHE_LIMIT = 200_000
 
     def __init__(self, stemmer: str = "snowball", umlauts: str = "fold") -> None:
@@ -215,19 +227,6 @@ class GermanStemFilter(Filter):
     def _reset(self) -> None:
         self._stem = _stem_function(self.stemmer)
         self._cache: dict[str, str] = {}
-
-    def __getstate__(self) -> dict[str, str]:
-        return {"stemmer": self.stemmer, "umlauts": self.umlauts}
-
-    def __setstate__(self, state: dict[str, str]) -> None:
-        self.__dict__.update(state)
-        self._reset()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(stemmer={self.stemmer!r}, umlauts={self.umlauts!r})"
 
     def normalize(self, word: str) -> str:
         """The index term for one lowercased word."""
