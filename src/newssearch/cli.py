@@ -207,7 +207,8 @@ def _print_result(result: SearchResult) -> None:
         click.echo(f"{hit.rank:>3}. {click.style(hit.title, bold=True)}{score}")
         meta = " · ".join(x for x in (iso(hit.date), hit.source, hit.id) if x)
         click.echo(f"     {meta}")
-        click.echo(f"     {_highlight(hit.snippet)}")
+        if hit.snippet != hit.title:
+            click.echo(f"     {_highlight(hit.snippet)}")
 
 
 @cli.command()

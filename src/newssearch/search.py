@@ -166,7 +166,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     except Exception as exc:  # Whoosh raises assorted errors for bad field values (dates)
         raise QueryError(f"cannot parse the query {text!r}: {exc}") from None
     parsed = _compound_bonus(parser, text, _apply_negations(parsed))
-    if re.search(r"(^|[\s(])date:", text) and "date" not in {f for f, _ in _fields_in(parsed)}:
+    if re.search(r"(^|[\s(])date:", text) and "date" not in {getattr(sub, "fieldname", None) for sub in _all_queries(parsed)}:
         raise QueryError(
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
@@ -220,11 +220,6 @@ def _apply_negations(q: wq.Query) -> wq.Query:
             kept.subqueries = positives
             return wq.AndNot(kept if len(positives) > 1 else positives[0], wq.Or(negatives) if len(negatives) > 1 else negatives[0])
     return q
-
-
-def _fields_in(q: wq.Query):  # noqa: ANN202
-    for sub in q.leaves() if not q.is_leaf() else [q]:
-        yield getattr(sub, "fieldname", None), sub
 
 
 def run_search(
@@ -283,6 +278,7 @@ def _collect(searcher: Searcher, q: wq.Query, limit: int, sort: str, time_limit:
 
 
 def _all_queries(q: wq.Query):  # noqa: ANN202
+    """``q`` and every query inside it."""
     yield q
     for child in q.children():
         yield from _all_queries(child)
