@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from newssearch import AnalysisConfig
-
 from relevance import DATA, build
+
+from newssearch import AnalysisConfig
 
 VARIANTS = {
     "snowball": AnalysisConfig(decompound=False),

@@ -10,7 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from newssearch import Config, IndexingConfig, IndexLockedError, NewsSearch, NewsSearchError
+from newssearch import (
+    Config,
+    IndexingConfig,
+    IndexLockedError,
+    NewsSearch,
+    NewsSearchError,
+)
 
 
 def writer(index: str, name: str, seconds: float, workdir: str) -> None:

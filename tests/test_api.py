@@ -4,8 +4,8 @@ import json
 import pytest
 
 from newssearch import (
-    ArticleNotFoundError,
     AnalysisConfig,
+    ArticleNotFoundError,
     Config,
     CorpusError,
     IndexIncompatibleError,
@@ -242,3 +242,68 @@ def test_phrases_keep_compounds_whole(tmp_path):
         assert ids(ns.search('"Kooperationsabkommen wurden unterzeichnet"')) == ["p1"]
         assert set(ids(ns.search("Kooperationsabkommen"))) == {"p1", "p2"}
         assert ids(ns.search("Kooperationsabkommen"))[0] == "p1"
+
+
+def brute_force(ns, text, **kw):
+    """Facet counts the slow, obvious way: stored fields of every match."""
+    from collections import Counter
+
+    total = ns.search(text, limit=10_000, **kw)
+    sources, months = Counter(), Counter()
+    for hit in total.hits:
+        art = ns.get(hit.id)
+        if art.source:
+            sources[art.source] += 1
+        if art.date:
+            months[f"{art.date:%Y-%m}"] += 1
+    return total, sources, months
+
+
+FACET_NEWS = [
+    {"id": f"f{i}", "text": f"Meldung {i} über {'Wien' if i % 2 else 'Graz'} und Flüchtlinge",
+     "source": ["Der Standard", "Kurier", "Die Presse"][i % 3] if i % 5 else None,
+     "date": f"2016-{1 + i % 4:02d}-{1 + i % 27:02d}" if i % 7 else None}
+    for i in range(60)
+]
+
+
+@pytest.mark.parametrize("text, kw", [
+    ("Flüchtlinge", {}),
+    ("Wien", {}),
+    ("Wien OR Graz", {"filters": {"source": ["Kurier"]}}),
+    ("Flüchtlinge", {"filters": {"source": ["Kurier", "Die Presse"]}, "date_from": "2016-02-01", "date_to": "2016-03-31"}),
+    ("Meldung NOT Wien", {"date_to": "2016-01-31"}),
+])
+def test_facet_counts_match_brute_force(tmp_path, text, kw):
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([write_jsonl(tmp_path / "f.jsonl", FACET_NEWS)])
+        result = ns.search(text, facets=("source", "date"), limit=3, **kw)
+        total, sources, months = brute_force(ns, text, **kw)
+        assert result.total == total.total == len(total.hits)
+        assert dict(result.facets["source"]) == dict(sources)
+        assert [c for _, c in result.facets["source"]] == sorted(sources.values(), reverse=True)
+        assert result.facets["date"] == tuple(sorted(months.items()))
+
+
+def test_filters_return_exactly_the_matching_articles(tmp_path):
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([write_jsonl(tmp_path / "f.jsonl", FACET_NEWS)])
+        hits = ns.search("Meldung", filters={"source": ["Kurier"]}, date_from="2016-02-01", limit=100).hits
+        expected = {d["id"] for d in FACET_NEWS if d["source"] == "Kurier" and d["date"] and d["date"] >= "2016-02-01"}
+        assert {h.id for h in hits} == expected
+        years = ns.search("Meldung", facets=("date",), interval="year").facets["date"]
+        assert years == (("2016", sum(1 for d in FACET_NEWS if d["date"])),)
+        with pytest.raises(QueryError, match="unknown facet 'person'"):
+            ns.search("Meldung", facets=("person",))
+        with pytest.raises(QueryError, match="cannot filter by 'topic'"):
+            ns.search("Meldung", filters={"topic": ["Sport"]})
+        with pytest.raises(QueryError, match="date_from must be a date"):
+            ns.search("Meldung", date_from="gestern")
+
+
+def test_filters_do_not_change_scores(tmp_path):
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([write_jsonl(tmp_path / "f.jsonl", FACET_NEWS)])
+        plain = {h.id: h.score for h in ns.search("Wien Flüchtlinge", limit=100).hits}
+        filtered = ns.search("Wien Flüchtlinge", filters={"source": ["Kurier"]}, limit=100).hits
+        assert filtered and all(abs(h.score - plain[h.id]) < 1e-9 for h in filtered)

@@ -164,3 +164,13 @@ def test_rejects_file_and_check(tmp_path, runner):
     (tmp_path / "ix" / "newssearch.json").write_text('{"format_version": 0, "indexname": "ns1", "analysis": {}}')
     result = runner.invoke(cli, ["check", "--index", str(tmp_path / "ix")])
     assert result.exit_code == 1 and "format version 0" in result.output
+
+
+def test_facets_and_filters_in_cli(runner, indexed):
+    result = runner.invoke(cli, ["query", "--index", str(indexed), "--facets", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"])
+    assert result.exit_code == 0
+    assert "Sources: Der Standard (1) · FAZ (1) · Kurier (1) · SZ (1)" in result.output
+    assert "2015-11    ██████████████████████████████ 1" in result.output
+    data = json.loads(runner.invoke(cli, ["query", "--index", str(indexed), "--json", "--source", "Kurier", "--source", "SZ",
+                                          "--from", "2016-01-01", "Mannschaft OR Innenstadt"]).output)
+    assert [h["id"] for h in data["hits"]] == ["a2"] and data["facets"] == {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
+from . import facets as facets_module
 from . import indexing, search
 from .config import Config, load_config
 from .models import Article, IndexReport, SearchResult
@@ -79,16 +81,25 @@ class NewsSearch:
         page: int = 1,
         sort: str = "relevance",
         fields: Sequence[str] | None = None,
+        facets: Sequence[str] = (),
+        filters: dict[str, Sequence[str]] | None = None,
+        date_from: dt.date | str | None = None,
+        date_to: dt.date | str | None = None,
+        interval: str = "month",
     ) -> SearchResult:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
         ``sort="date"`` lists newest first; ``fields`` restricts the searched fields.
-        Raises :class:`QueryError` for a malformed query.
+        ``facets=("source", "date")`` counts values over all matches (dates per ``interval``:
+        year, month, week or day); ``filters={"source": [...]}`` (any of the sources) and
+        ``date_from``/``date_to`` (inclusive) restrict the matches.
+        Raises :class:`QueryError` for a malformed query or an unknown facet.
         """
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
         return search.run_search(
-            searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort, snippeter=self._snippeter
+            searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort, snippeter=self._snippeter,
+            filters=facets_module.Filters.build(filters, date_from, date_to), facet_names=tuple(facets), interval=interval,
         )
 
     def similar(self, id: str, limit: int = 10) -> SearchResult:

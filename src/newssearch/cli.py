@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import json
 import sys
@@ -16,6 +17,7 @@ from .analysis import analyze as analyze_text
 from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
 from .errors import NewsSearchError, QueryError
+from .facets import FACETS, INTERVALS
 from .models import Progress, SearchResult, iso, plural
 from .search import MARK
 
@@ -164,8 +166,16 @@ class _progress_bar:
     "--fields", metavar="FIELD[,FIELD]",
     help=f"Search only these fields ({', '.join(SEARCH_FIELDS)}); default: title and body.",
 )
+@click.option("--facets", "show_facets", is_flag=True, help="Count sources and dates over all matches.")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only articles from this source (repeatable: any of them).")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or after this day (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or before this day (YYYY-MM-DD).")
+@click.option("--interval", type=click.Choice(INTERVALS), default="month", show_default=True, help="Bucket size of the date facet.")
 @output_options
-def query(config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, as_json: bool) -> None:
+def query(
+    config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, show_facets: bool,
+    sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str, as_json: bool,
+) -> None:
     """Search the index for TEXT.
 
     Plain words rank articles by how well they match (no operators needed). The Whoosh
@@ -174,7 +184,11 @@ def query(config: Config, text: str, limit: int | None, page: int, sort: str, fi
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     with NewsSearch(config.index, config) as ns:
-        result = ns.search(text, limit=limit, page=page, sort=sort, fields=field_list)
+        result = ns.search(
+            text, limit=limit, page=page, sort=sort, fields=field_list, facets=FACETS if show_facets else (),
+            filters={"source": list(sources)} if sources else None, interval=interval,
+            date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
+        )
     if as_json:
         _echo_json(result.to_dict())
     else:
@@ -189,6 +203,19 @@ def _highlight(snippet: str) -> str:
     return "".join(out)
 
 
+def _print_facets(result: SearchResult) -> None:
+    sources = result.facets.get("source")
+    if sources:
+        click.echo("Sources: " + " · ".join(f"{name} ({count:,})" for name, count in sources))
+    dates = result.facets.get("date")
+    if dates:
+        widest = max(count for _, count in dates)
+        click.echo("Dates:")
+        for bucket, count in dates:
+            bar = "█" * max(1, round(30 * count / widest))
+            click.echo(f"  {bucket:<10} {bar} {count:,}")
+
+
 def _print_result(result: SearchResult) -> None:
     if result.suggestion:
         click.echo(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
@@ -201,6 +228,7 @@ def _print_result(result: SearchResult) -> None:
         f"{matches}; showing {first}–{last} (page {result.page} of {result.pages})"
         if result.hits else f"{matches}; page {result.page} is past the last page ({result.pages})"
     )
+    _print_facets(result)
     for hit in result.hits:
         click.echo()
         score = f"  score {hit.score:.2f}" if hit.score is not None else ""

@@ -31,7 +31,12 @@ from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config
 from .corpus import discover, read_file
-from .errors import CorpusError, IndexIncompatibleError, IndexLockedError, IndexNotFoundError
+from .errors import (
+    CorpusError,
+    IndexIncompatibleError,
+    IndexLockedError,
+    IndexNotFoundError,
+)
 from .models import Article, IndexReport, Progress, Rejection, plural
 from .schema import FORMAT_VERSION, build_schema, content_hash, to_document
 

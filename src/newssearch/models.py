@@ -101,8 +101,10 @@ class SearchResult:
     page: int
     limit: int
     hits: tuple[Hit, ...]
-    #: A corrected query when words of this one are (nearly) absent from the index, else None.
+    #: A corrected query when words of this one are absent from the index, else None.
     suggestion: str | None = None
+    #: Facet counts over all matches: {"source": ((value, count), ...), "date": ((bucket, count), ...)}.
+    facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -118,6 +120,7 @@ class SearchResult:
             "limit": self.limit,
             "hits": [hit.to_dict() for hit in self.hits],
             "suggestion": self.suggestion,
+            "facets": {name: [list(pair) for pair in values] for name, values in self.facets.items()},
         }
 
 

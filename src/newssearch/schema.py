@@ -14,7 +14,7 @@ from .config import AnalysisConfig
 from .models import Article
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
@@ -31,6 +31,8 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
         author=TEXT(analyzer=keyword, stored=True),
         section=TEXT(analyzer=keyword, stored=True),
         url=ID(stored=True),
+        # the source exactly as given, for facet counts and filters (a column, same commit)
+        source_facet=ID(sortable=True),
         # content hash: lets a re-run skip unchanged records without reading stored text
         hash=ID(stored=True, sortable=True),
         extra=STORED(),
@@ -50,6 +52,8 @@ def to_document(article: Article, digest: str) -> dict[str, Any]:
         value = getattr(article, key)
         if value is not None:
             doc[key] = value
+    if article.source:
+        doc["source_facet"] = article.source
     if article.extra:
         doc["extra"] = json.dumps(dict(article.extra), ensure_ascii=False, default=str)
     return doc

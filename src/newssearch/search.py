@@ -9,12 +9,20 @@ from typing import Sequence
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.matching import CoordMatcher
-from whoosh.query.compound import DefaultOr
-from whoosh.qparser import AndGroup, GtLtPlugin, MultifieldPlugin, OrGroup, PhrasePlugin, QueryParser
+from whoosh.qparser import (
+    AndGroup,
+    GtLtPlugin,
+    MultifieldPlugin,
+    OrGroup,
+    PhrasePlugin,
+    QueryParser,
+)
 from whoosh.qparser.common import attach
+from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
+from . import facets
 from .config import SEARCH_FIELDS, SORTS, SearchConfig
 from .errors import ArticleNotFoundError, QueryError
 from .models import Hit, SearchResult, first_sentence
@@ -231,16 +239,27 @@ def run_search(
     page: int = 1,
     sort: str = "relevance",
     snippeter: "Snippeter | None" = None,
+    filters: facets.Filters | None = None,
+    facet_names: Sequence[str] = (),
+    interval: str = "month",
 ) -> SearchResult:
-    """One page of ranked (or newest-first) hits for ``text``, with the total match count."""
+    """One page of ranked (or newest-first) hits for ``text``, with the total match count and
+    facet counts over all matches; ``filters`` restrict the matches without changing scores."""
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
     if sort not in SORTS:
         raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
     q = parse(parser, text)
+    restrict = filters.query() if filters else None
+    if restrict is not None:
+        # In the query, adding (next to) nothing to scores. Not a collector filter: Whoosh's
+        # TimeLimitCollector skips those and lets unfiltered articles through. Not score=0:
+        # Whoosh's ListMatcher then falls back to a weight of 1.
+        q = wq.And([q, wq.ConstantScoreQuery(restrict, score=1e-12)])
     offset = (page - 1) * limit
     results = _collect(searcher, q, offset + limit, sort, config.time_limit)
+    counts = facets.count(searcher, searcher.docs_for_query(q), facet_names, interval) if facet_names else {}
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
     hits = []
@@ -251,6 +270,7 @@ def run_search(
     return SearchResult(
         query=text, total=len(results), page=page, limit=limit, hits=tuple(hits),
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
+        facets=counts,
     )
 
 

@@ -1,0 +1,106 @@
+"""Facets and filters: counts over ALL matches, read from per-document columns, not stored fields.
+
+Facet values live in Whoosh columns written in the same commit as their documents
+(``source_facet``, ``date``), so counts can never disagree with the index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from .errors import QueryError
+
+FACETS = ("source", "date")
+INTERVALS = ("year", "month", "week", "day")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on matches: any of the sources; dates within [date_from, date_to] (inclusive days)."""
+
+    sources: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @classmethod
+    def build(
+        cls,
+        filters: dict[str, Sequence[str]] | None = None,
+        date_from: dt.date | str | None = None,
+        date_to: dt.date | str | None = None,
+    ) -> "Filters":
+        """Check and normalise the API's ``filters`` mapping and date bounds."""
+        filters = dict(filters or {})
+        unknown = sorted(set(filters) - {"source"})
+        if unknown:
+            raise QueryError(f"cannot filter by {unknown[0]!r}: filterable facets are: source (and date_from/date_to)")
+        sources = filters.get("source", ())
+        if isinstance(sources, str):
+            sources = (sources,)
+        return cls(tuple(sources), _as_date(date_from, "date_from"), _as_date(date_to, "date_to"))
+
+    def query(self) -> wq.Query | None:
+        """The filter as a Whoosh query (None when nothing is filtered)."""
+        parts: list[wq.Query] = []
+        if self.sources:  # one source per article: several sources mean "any of them"
+            parts.append(wq.Or([wq.Term("source_facet", s) for s in self.sources]))
+        if self.date_from or self.date_to:
+            start = dt.datetime.combine(self.date_from, dt.time.min) if self.date_from else None
+            end = dt.datetime.combine(self.date_to, dt.time.max) if self.date_to else None
+            parts.append(wq.DateRange("date", start, end))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"{name} must be a date such as 2016-03-31, got {value!r}") from None
+
+
+def count(
+    searcher: Searcher, docnums: Iterable[int], names: Sequence[str], interval: str = "month", top: int = 10
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Facet values with counts over ``docnums``: sources by count, dates in time order."""
+    unknown = [n for n in names if n not in FACETS]
+    if unknown:
+        raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
+    if interval not in INTERVALS:
+        raise QueryError(f"unknown date interval {interval!r}: choose from {', '.join(INTERVALS)}")
+    docnums = list(docnums)
+    reader = searcher.reader()
+    out: dict[str, tuple[tuple[str, int], ...]] = {}
+    if "source" in names:
+        column = reader.column_reader("source_facet")
+        counts = Counter(column[d] for d in docnums)
+        counts.pop("", None)
+        out["source"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+    if "date" in names:
+        # Raw column values: articles without a date hold the column's "missing" marker, which
+        # Whoosh cannot turn into a datetime.
+        column = reader.column_reader("date", translate=False)
+        to_datetime = searcher.schema["date"].from_column_value
+        bucket = _BUCKETS[interval]
+        counts = Counter(bucket(to_datetime(v)) for v in (column[d] for d in docnums) if v < _NO_DATE)
+        out["date"] = tuple(sorted(counts.items()))
+    return out
+
+
+_NO_DATE = 2**64 - 1  # Whoosh's default for a missing value in an unsigned 64-bit column
+
+_BUCKETS = {
+    "year": lambda d: f"{d.year:04d}",
+    "month": lambda d: f"{d.year:04d}-{d.month:02d}",
+    "week": lambda d: "{:04d}-W{:02d}".format(*d.isocalendar()[:2]),
+    "day": lambda d: d.date().isoformat(),
+}
