@@ -35,8 +35,21 @@ MARK = ("**", "**")
 _TYPOGRAPHIC_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"'})
 
 
-class SafeCoordMatcher(CoordMatcher):
-    """Whoosh's CoordMatcher without its division by zero when a sub-tree runs out of terms."""
+class StableCoordMatcher(CoordMatcher):
+    """Whoosh's CoordMatcher with the query's term count fixed for the whole search.
+
+    Whoosh recounts the terms whenever the matcher tree shrinks (a term's postings run out),
+    so the same document could score differently depending on where it lies in the index,
+    and a count of one term left scores every later document 0 (or divides by zero).
+    """
+
+    def __init__(self, child, scale: float = 1.0, termcount: int | None = None) -> None:  # noqa: ANN001
+        super().__init__(child, scale=scale)
+        if termcount is not None:
+            self._termcount = termcount
+
+    def _replacement(self, newchild):  # noqa: ANN001, ANN202
+        return self.__class__(newchild, scale=self._scale, termcount=self._termcount)
 
     def _sqr(self, score: float, matching: int) -> float:
         if self._termcount <= 1 or self._termcount == self._scale:
@@ -54,7 +67,7 @@ class CoordOr(wq.Or):
     def matcher(self, searcher, context=None):  # noqa: ANN001, ANN201
         m = DefaultOr(self.subqueries, boost=self.boost, minmatch=self.minmatch).matcher(searcher, context)
         if self.scale and len(list(m.term_matchers())) >= 2:
-            m = SafeCoordMatcher(m, scale=self.scale)
+            m = StableCoordMatcher(m, scale=self.scale)
         return m
 
 
