@@ -174,3 +174,15 @@ def test_facets_and_filters_in_cli(runner, indexed):
     data = json.loads(runner.invoke(cli, ["query", "--index", str(indexed), "--json", "--source", "Kurier", "--source", "SZ",
                                           "--from", "2016-01-01", "Mannschaft OR Innenstadt"]).output)
     assert [h["id"] for h in data["hits"]] == ["a2"] and data["facets"] == {}
+
+
+def test_export_writes_all_matches(runner, indexed):
+    import csv as csv_module
+    import io
+
+    args = ["query", "--index", str(indexed), "--limit", "1", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"]
+    rows = list(csv_module.DictReader(io.StringIO(runner.invoke(cli, [*args, "--csv"]).output)))
+    assert len(rows) == 4 and {r["id"] for r in rows} == {"a1", "a2", "a3", "a4"}
+    assert list(rows[0]) == ["rank", "id", "title", "date", "source", "author", "section", "url", "score"]
+    lines = runner.invoke(cli, [*args, "--jsonl", "--sort", "date", "--source", "Kurier", "--source", "SZ"]).output.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["a2", "a3"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
@@ -100,6 +100,23 @@ class NewsSearch:
         return search.run_search(
             searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort, snippeter=self._snippeter,
             filters=facets_module.Filters.build(filters, date_from, date_to), facet_names=tuple(facets), interval=interval,
+        )
+
+    def export(
+        self,
+        query: str,
+        sort: str = "relevance",
+        fields: Sequence[str] | None = None,
+        filters: dict[str, Sequence[str]] | None = None,
+        date_from: dt.date | str | None = None,
+        date_to: dt.date | str | None = None,
+    ) -> Iterator[dict]:
+        """Every match of ``query`` (not one page), as dicts with ``search.EXPORT_FIELDS``."""
+        searcher = self._current_searcher()
+        parser = search.build_parser(searcher.schema, self.config.search, fields)
+        return search.export_rows(
+            searcher, parser, query, self.config.search, sort=sort,
+            filters=facets_module.Filters.build(filters, date_from, date_to),
         )
 
     def similar(self, id: str, limit: int = 10) -> SearchResult:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -19,7 +20,7 @@ from .config import SEARCH_FIELDS, SORTS, Config, load_config
 from .errors import NewsSearchError, QueryError
 from .facets import FACETS, INTERVALS
 from .models import Progress, SearchResult, iso, plural
-from .search import MARK
+from .search import EXPORT_FIELDS, MARK
 
 MAX_LISTED_REJECTIONS = 20
 
@@ -171,10 +172,13 @@ class _progress_bar:
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or after this day (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or before this day (YYYY-MM-DD).")
 @click.option("--interval", type=click.Choice(INTERVALS), default="month", show_default=True, help="Bucket size of the date facet.")
+@click.option("--csv", "export", flag_value="csv", help="Write ALL matches (not one page) as CSV, for other tools.")
+@click.option("--jsonl", "export", flag_value="jsonl", help="Write ALL matches (not one page) as JSON Lines.")
 @output_options
 def query(
     config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, show_facets: bool,
-    sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str, as_json: bool,
+    sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str,
+    export: str | None, as_json: bool,
 ) -> None:
     """Search the index for TEXT.
 
@@ -183,16 +187,34 @@ def query(
     source, author, section), date:2015-06 and date:[2015-01-01 to 2015-12-31].
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    restrict = {
+        "filters": {"source": list(sources)} if sources else None,
+        "date_from": date_from.date() if date_from else None,
+        "date_to": date_to.date() if date_to else None,
+    }
     with NewsSearch(config.index, config) as ns:
+        if export:
+            _write_export(ns.export(text, sort=sort, fields=field_list, **restrict), export)
+            return
         result = ns.search(
             text, limit=limit, page=page, sort=sort, fields=field_list, facets=FACETS if show_facets else (),
-            filters={"source": list(sources)} if sources else None, interval=interval,
-            date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
+            interval=interval, **restrict,
         )
     if as_json:
         _echo_json(result.to_dict())
     else:
         _print_result(result)
+
+
+def _write_export(rows: Iterable[dict], fmt: str) -> None:
+    out = sys.stdout
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def _highlight(snippet: str) -> str:

@@ -25,7 +25,7 @@ from whoosh.searching import Searcher
 from . import facets
 from .config import SEARCH_FIELDS, SORTS, SearchConfig
 from .errors import ArticleNotFoundError, QueryError
-from .models import Hit, SearchResult, first_sentence
+from .models import Hit, SearchResult, first_sentence, iso
 from .schema import from_stored
 
 #: Longer query texts are refused (a pasted article is not a query; use similar()).
@@ -263,13 +263,7 @@ def run_search(
         raise QueryError("limit and page must be 1 or more")
     if sort not in SORTS:
         raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
-    q = parse(parser, text)
-    restrict = filters.query() if filters else None
-    if restrict is not None:
-        # In the query, adding (next to) nothing to scores. Not a collector filter: Whoosh's
-        # TimeLimitCollector skips those and lets unfiltered articles through. Not score=0:
-        # Whoosh's ListMatcher then falls back to a weight of 1.
-        q = wq.And([q, wq.ConstantScoreQuery(restrict, score=1e-12)])
+    q = _filtered(parse(parser, text), filters)
     offset = (page - 1) * limit
     results = _collect(searcher, q, offset + limit, sort, config.time_limit)
     counts = facets.count(searcher, searcher.docs_for_query(q), facet_names, interval) if facet_names else {}
@@ -287,7 +281,43 @@ def run_search(
     )
 
 
-def _collect(searcher: Searcher, q: wq.Query, limit: int, sort: str, time_limit: float):  # noqa: ANN202
+def _filtered(q: wq.Query, filters: facets.Filters | None) -> wq.Query:
+    restrict = filters.query() if filters else None
+    if restrict is None:
+        return q
+    # In the query, adding (next to) nothing to scores. Not a collector filter: Whoosh's
+    # TimeLimitCollector skips those and lets unfiltered articles through. Not score=0:
+    # Whoosh's ListMatcher then falls back to a weight of 1.
+    return wq.And([q, wq.ConstantScoreQuery(restrict, score=1e-12)])
+
+
+#: Columns of exported matches, in order.
+EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "author", "section", "url", "score")
+
+
+def export_rows(
+    searcher: Searcher,
+    parser: GermanQueryParser,
+    text: str,
+    config: SearchConfig,
+    sort: str = "relevance",
+    filters: facets.Filters | None = None,
+):  # noqa: ANN201
+    """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
+    if sort not in SORTS:
+        raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
+    q = _filtered(parse(parser, text), filters)
+    results = _collect(searcher, q, None, sort, config.time_limit)
+    for rank, hit in enumerate(results, start=1):
+        article = from_stored(hit.fields())
+        yield {
+            "rank": rank, "id": article.id, "title": article.title or article.lead, "date": iso(article.date),
+            "source": article.source, "author": article.author, "section": article.section, "url": article.url,
+            "score": round(hit.score, 4) if sort == "relevance" and hit.score is not None else None,
+        }
+
+
+def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float):  # noqa: ANN202
     """Run ``q`` under the time limit; a query that runs over it is a QueryError."""
     # Whoosh's block-quality skipping loops forever on AndMaybe (ANDMAYBE) under some matchers.
     quality = not any(isinstance(sub, wq.AndMaybe) for sub in _all_queries(q))
