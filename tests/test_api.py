@@ -282,10 +282,12 @@ def test_facet_counts_match_brute_force(tmp_path, text, kw):
         assert result.total == total.total == len(total.hits)
         assert dict(result.facets["source"]) == dict(sources)
         assert [c for _, c in result.facets["source"]] == sorted(sources.values(), reverse=True)
-        assert result.facets["date"] == tuple(sorted(months.items()))
+        assert tuple((k, v) for k, v in result.facets["date"] if v) == tuple(sorted(months.items()))
 
 
 def test_filters_return_exactly_the_matching_articles(tmp_path):
+    from collections import Counter
+
     with NewsSearch(tmp_path / "ix") as ns:
         ns.index([write_jsonl(tmp_path / "f.jsonl", FACET_NEWS)])
         hits = ns.search("Meldung", filters={"source": ["Kurier"]}, date_from="2016-02-01", limit=100).hits
@@ -293,6 +295,9 @@ def test_filters_return_exactly_the_matching_articles(tmp_path):
         assert {h.id for h in hits} == expected
         years = ns.search("Meldung", facets=("date",), interval="year").facets["date"]
         assert years == (("2016", sum(1 for d in FACET_NEWS if d["date"])),)
+        gappy = ns.search("Meldung", facets=("date",), date_to="2016-01-31", filters={"source": ["Kurier"]}).facets
+        assert gappy["date"] == tuple(sorted(Counter(d["date"][:7] for d in FACET_NEWS
+                                                     if d["source"] == "Kurier" and d["date"] and d["date"] < "2016-02").items()))
         with pytest.raises(QueryError, match="unknown facet 'person'"):
             ns.search("Meldung", facets=("person",))
         with pytest.raises(QueryError, match="cannot filter by 'topic'"):
@@ -307,3 +312,15 @@ def test_filters_do_not_change_scores(tmp_path):
         plain = {h.id: h.score for h in ns.search("Wien Flüchtlinge", limit=100).hits}
         filtered = ns.search("Wien Flüchtlinge", filters={"source": ["Kurier"]}, limit=100).hits
         assert filtered and all(abs(h.score - plain[h.id]) < 1e-9 for h in filtered)
+
+
+def test_date_histogram_shows_empty_months_and_years(tmp_path):
+    sparse = [{"id": "x1", "text": "Meldung", "date": "2014-11-02"}, {"id": "x2", "text": "Meldung", "date": "2015-02-03"},
+              {"id": "x3", "text": "Meldung", "date": "2015-02-20"}, {"id": "x4", "text": "Meldung"}]
+    with NewsSearch(tmp_path / "ix") as ns:
+        ns.index([write_jsonl(tmp_path / "g.jsonl", sparse)])
+        assert ns.search("Meldung", facets=("date",)).facets["date"] == (
+            ("2014-11", 1), ("2014-12", 0), ("2015-01", 0), ("2015-02", 2))
+        assert ns.search("Meldung", facets=("date",), interval="year").facets["date"] == (("2014", 1), ("2015", 2))
+        assert ns.search("Meldung", facets=("date",), interval="day").facets["date"] == (
+            ("2014-11-02", 1), ("2015-02-03", 1), ("2015-02-20", 1))

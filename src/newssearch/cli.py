@@ -234,7 +234,7 @@ def _print_facets(result: SearchResult) -> None:
         widest = max(count for _, count in dates)
         click.echo("Dates:")
         for bucket, count in dates:
-            bar = "█" * max(1, round(30 * count / widest))
+            bar = "█" * (max(1, round(30 * count / widest)) if count else 0)
             click.echo(f"  {bucket:<10} {bar} {count:,}")
 
 

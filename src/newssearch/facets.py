@@ -92,8 +92,22 @@ def count(
         to_datetime = searcher.schema["date"].from_column_value
         bucket = _BUCKETS[interval]
         counts = Counter(bucket(to_datetime(v)) for v in (column[d] for d in docnums) if v < _NO_DATE)
-        out["date"] = tuple(sorted(counts.items()))
+        out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
+
+
+def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str, int], ...]:
+    """Years and months without matches are listed with 0, so the histogram shows the gaps."""
+    if interval not in ("year", "month") or len(buckets) < 2:
+        return tuple(buckets)
+    counts = dict(buckets)
+    first, last = buckets[0][0], buckets[-1][0]
+    if interval == "year":
+        keys = [f"{y:04d}" for y in range(int(first), int(last) + 1)]
+    else:
+        start, end = int(first[:4]) * 12 + int(first[5:]) - 1, int(last[:4]) * 12 + int(last[5:]) - 1
+        keys = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(start, end + 1)]
+    return tuple((key, counts.get(key, 0)) for key in keys)
 
 
 _NO_DATE = 2**64 - 1  # Whoosh's default for a missing value in an unsigned 64-bit column
