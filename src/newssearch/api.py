@@ -148,11 +148,10 @@ class NewsSearch:
             # A fresh reader, not Searcher.refresh(): Whoosh 2.7's reader reuse closes the reused
             # segment readers twice when a concurrent merge makes it retry (ReaderClosed).
             self._searcher.close()
-            self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
-            return self._searcher
-        self.close()
-        self._ix = indexing.open_index(self.index_dir, self.config.analysis)
-        self._indexname = self._ix.indexname
+        else:  # first use, or a rebuild switched the live index
+            self.close()
+            self._ix = indexing.open_index(self.index_dir, self.config.analysis)
+            self._indexname = self._ix.indexname
+            self._snippeter = search.Snippeter(self._ix.schema["body"].analyzer)
         self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
-        self._snippeter = search.Snippeter(self._searcher.schema["body"].analyzer)
         return self._searcher

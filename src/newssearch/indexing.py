@@ -417,9 +417,11 @@ def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
     except Exception as exc:  # a damaged file shows up as any of Whoosh's errors
         report.problems.append(f"cannot read the index: {type(exc).__name__}: {exc}; rebuild with --rebuild")
         return report
-    manifest_path = index_dir / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else None
-    if manifest is None or manifest.get("indexname") != meta["indexname"]:
+    try:
+        manifest = json.loads((index_dir / MANIFEST_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        manifest = None  # missing or damaged: treated as "no record of a complete run"
+    if not isinstance(manifest, dict) or manifest.get("indexname") != meta["indexname"]:
         report.warnings.append("no record of a complete run for this index: the last run may have been interrupted")
     elif manifest["documents"] != report.documents:
         report.warnings.append(

@@ -58,17 +58,15 @@ class StableCoordMatcher(CoordMatcher):
 
 
 class CoordOr(wq.Or):
-    """OR with Whoosh's coordination bonus, applied only when two or more terms can match.
+    """OR with the coordination bonus of :class:`StableCoordMatcher` instead of Whoosh's own.
 
-    Whoosh's ``Or(scale=...)`` multiplies scores by (terms - 1) / terms, which is 0 when a
-    query has a single term left in the index: every hit would score 0 and rank arbitrarily.
+    Whoosh's ``Or(scale=...)`` hard-wires its CoordMatcher, which multiplies scores by
+    (terms - 1) / terms: 0 when a single term is left, so hits would rank arbitrarily.
     """
 
     def matcher(self, searcher, context=None):  # noqa: ANN001, ANN201
         m = DefaultOr(self.subqueries, boost=self.boost, minmatch=self.minmatch).matcher(searcher, context)
-        if self.scale and len(list(m.term_matchers())) >= 2:
-            m = StableCoordMatcher(m, scale=self.scale)
-        return m
+        return StableCoordMatcher(m, scale=self.scale) if self.scale else m
 
 
 class CoordOrGroup(OrGroup):
@@ -261,9 +259,7 @@ def run_search(
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
-    if sort not in SORTS:
-        raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
-    q = _filtered(parse(parser, text), filters)
+    q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
     results = _collect(searcher, q, offset + limit, sort, config.time_limit)
     counts = facets.count(searcher, searcher.docs_for_query(q), facet_names, interval) if facet_names else {}
@@ -281,7 +277,11 @@ def run_search(
     )
 
 
-def _filtered(q: wq.Query, filters: facets.Filters | None) -> wq.Query:
+def _prepare(parser: GermanQueryParser, text: str, sort: str, filters: facets.Filters | None) -> wq.Query:
+    """The parsed query with its filters, after checking the sort order."""
+    if sort not in SORTS:
+        raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
+    q = parse(parser, text)
     restrict = filters.query() if filters else None
     if restrict is None:
         return q
@@ -304,9 +304,7 @@ def export_rows(
     filters: facets.Filters | None = None,
 ):  # noqa: ANN201
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
-    if sort not in SORTS:
-        raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
-    q = _filtered(parse(parser, text), filters)
+    q = _prepare(parser, text, sort, filters)
     results = _collect(searcher, q, None, sort, config.time_limit)
     for rank, hit in enumerate(results, start=1):
         article = from_stored(hit.fields())
