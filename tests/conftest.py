@@ -33,8 +33,7 @@ def write_jsonl(path: Path, records: list) -> Path:
     """Write records (dicts, or raw strings taken as lines) as JSON Lines."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n")
+        fh.writelines((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
     return path
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from newssearch import AnalysisConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import relevance  # noqa: E402
+import relevance
 
 
 def test_default_config_reaches_the_bar_and_beats_no_stemming(shared_data, tmp_path):

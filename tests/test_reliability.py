@@ -40,7 +40,7 @@ def snapshot(index: Path) -> tuple[int, list]:
         return ns.count(), [(h.id, round(h.score, 6)) for h in ns.search("Flüchtlinge Wien Regierung", limit=20).hits]
 
 
-def kill_when(proc: subprocess.Popen, ready) -> None:  # noqa: ANN001
+def kill_when(proc: subprocess.Popen, ready) -> None:
     """SIGKILL ``proc`` as soon as ``ready()`` is true (or when it ends by itself)."""
     while proc.poll() is None and not ready():
         time.sleep(0.02)

@@ -2,7 +2,15 @@
 
 from .analysis import analyze, build_analyzer
 from .api import NewsSearch
-from .config import AnalysisConfig, Config, IndexingConfig, SearchConfig, load_config
+from .config import (
+    AnalysisConfig,
+    Config,
+    EnrichConfig,
+    IndexingConfig,
+    SearchConfig,
+    load_config,
+)
+from .enrich.topics import SECTIONS, Topic, classify
 from .errors import (
     ArticleNotFoundError,
     ConfigError,
@@ -19,12 +27,14 @@ from .models import Article, Hit, IndexReport, Progress, Rejection, SearchResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "SECTIONS",
     "AnalysisConfig",
-    "ArticleNotFoundError",
     "Article",
+    "ArticleNotFoundError",
     "Config",
     "ConfigError",
     "CorpusError",
+    "EnrichConfig",
     "Hit",
     "IndexError_",
     "IndexIncompatibleError",
@@ -39,8 +49,10 @@ __all__ = [
     "Rejection",
     "SearchConfig",
     "SearchResult",
+    "Topic",
     "__version__",
     "analyze",
     "build_analyzer",
+    "classify",
     "load_config",
 ]

@@ -15,9 +15,9 @@ class with plain attributes; caches are dropped when pickled.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
-from typing import Callable, Iterable, Iterator
 
 from whoosh.analysis import (
     CompositeAnalyzer,
@@ -150,7 +150,19 @@ class DecompoundFilter(_SettingsFilter):
                 modifier = t.text = text.rstrip("-‐‑")
                 yield t
                 continue
-            pieces = self.parts(text) if "-" not in text and t.mode != "phrase" else ()
+            if _HYPHENS.search(text):
+                modifier = None
+                yield t
+                if t.mode not in ("query", "phrase"):
+                    # the parts of a hyphenated word's own compounds: "Fußball-Fans" also
+                    # indexes fuß + ball, so the query "Fußball" (fuß AND ball) finds it
+                    lemmas = [lemma for part in _HYPHENS.split(text) if part for _, lemma in self.parts(part)]
+                    for lemma in dict.fromkeys(lemmas):
+                        if lemma not in stop:
+                            t.text = lemma
+                            yield t
+                continue
+            pieces = self.parts(text) if t.mode != "phrase" else ()
             if not (pieces and t.mode == "query"):
                 yield t
             if modifier and pieces:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
@@ -34,12 +34,12 @@ class NewsSearch:
         self._snippeter: search.Snippeter | None = None
 
     @classmethod
-    def from_config(cls, path: str | Path | None = "config.yaml", index_dir: str | Path | None = None) -> "NewsSearch":
+    def from_config(cls, path: str | Path | None = "config.yaml", index_dir: str | Path | None = None) -> NewsSearch:
         """Open the index a config file names (``index_dir`` overrides its ``index`` key)."""
         config = load_config(path)
         return cls(index_dir if index_dir is not None else config.index, config)
 
-    def __enter__(self) -> "NewsSearch":
+    def __enter__(self) -> NewsSearch:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -74,6 +74,15 @@ class NewsSearch:
         paths = list(paths) if paths else list(self.config.corpus)
         return indexing.build_index(self.index_dir, self.config, paths, rebuild=rebuild, strict=strict, progress=progress)
 
+    def retag(self) -> IndexReport:
+        """Re-apply the config's user topics to the whole index without reading the corpus.
+
+        ``index`` does this too at the end of every run; call this after editing ``topics:``.
+        The report's ``topics`` counts articles per topic, ``retagged`` the articles changed.
+        """
+        self.close()
+        return indexing.retag_index(self.index_dir, self.config)
+
     def search(
         self,
         query: str,
@@ -90,9 +99,10 @@ class NewsSearch:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
         ``sort="date"`` lists newest first; ``fields`` restricts the searched fields.
-        ``facets=("source", "date")`` counts values over all matches (dates per ``interval``:
-        year, month, week or day); ``filters={"source": [...]}`` (any of the sources) and
-        ``date_from``/``date_to`` (inclusive) restrict the matches.
+        ``facets=("topic", "source", "date")`` counts values over all matches (dates per
+        ``interval``: year, month, week or day); ``filters={"topic": [...]}`` (all of the
+        topics), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
+        (inclusive) restrict the matches.
         Raises :class:`QueryError` for a malformed query or an unknown facet.
         """
         searcher = self._current_searcher()

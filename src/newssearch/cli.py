@@ -8,8 +8,9 @@ import datetime as dt
 import functools
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import click
 
@@ -17,6 +18,8 @@ from . import __version__
 from .analysis import analyze as analyze_text
 from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
+from .enrich.topics import classify as classify_text
+from .enrich.topics import display_name, label_for
 from .errors import NewsSearchError, QueryError
 from .facets import FACETS, INTERVALS
 from .models import Progress, SearchResult, iso, plural
@@ -54,6 +57,8 @@ def cli() -> None:
     newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
     newssearch check                  verify the index
+    newssearch retag                  apply edited user topics (config.yaml) to the index
+    newssearch classify FILE          the section the built-in classifier gives a text
     """
 
 
@@ -167,7 +172,11 @@ class _progress_bar:
     "--fields", metavar="FIELD[,FIELD]",
     help=f"Search only these fields ({', '.join(SEARCH_FIELDS)}); default: title and body.",
 )
-@click.option("--facets", "show_facets", is_flag=True, help="Count sources and dates over all matches.")
+@click.option("--facets", "show_facets", is_flag=True, help="Count topics, sources and dates over all matches.")
+@click.option(
+    "--topic", "topics", multiple=True, metavar="NAME",
+    help="Only articles with this section or user topic, e.g. Wirtschaft, Medien (repeatable: all of them).",
+)
 @click.option("--source", "sources", multiple=True, metavar="NAME", help="Only articles from this source (repeatable: any of them).")
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or after this day (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or before this day (YYYY-MM-DD).")
@@ -177,18 +186,19 @@ class _progress_bar:
 @output_options
 def query(
     config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, show_facets: bool,
-    sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str,
+    topics: tuple[str, ...], sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str,
     export: str | None, as_json: bool,
 ) -> None:
     """Search the index for TEXT.
 
     Plain words rank articles by how well they match (no operators needed). The Whoosh
     query language works too: AND, OR, NOT, "exact phrases", field:value (title, body,
-    source, author, section), date:2015-06 and date:[2015-01-01 to 2015-12-31].
+    source, author, section, topic), date:2015-06 and date:[2015-01-01 to 2015-12-31].
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    filters = {"source": list(sources), "topic": [label_for(t) for t in topics]}
     restrict = {
-        "filters": {"source": list(sources)} if sources else None,
+        "filters": {k: v for k, v in filters.items() if v} or None,
         "date_from": date_from.date() if date_from else None,
         "date_to": date_to.date() if date_to else None,
     }
@@ -226,6 +236,9 @@ def _highlight(snippet: str) -> str:
 
 
 def _print_facets(result: SearchResult) -> None:
+    topics = result.facets.get("topic")
+    if topics:
+        click.echo("Topics: " + " · ".join(f"{display_name(name)} ({count:,})" for name, count in topics))
     sources = result.facets.get("source")
     if sources:
         click.echo("Sources: " + " · ".join(f"{name} ({count:,})" for name, count in sources))
@@ -255,7 +268,7 @@ def _print_result(result: SearchResult) -> None:
         click.echo()
         score = f"  score {hit.score:.2f}" if hit.score is not None else ""
         click.echo(f"{hit.rank:>3}. {click.style(hit.title, bold=True)}{score}")
-        meta = " · ".join(x for x in (iso(hit.date), hit.source, hit.id) if x)
+        meta = " · ".join(x for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id) if x)
         click.echo(f"     {meta}")
         if hit.snippet != hit.title:
             click.echo(f"     {_highlight(hit.snippet)}")
@@ -325,3 +338,39 @@ def check(config: Config, as_json: bool) -> None:
         click.echo(report.summary())
     if not report.ok:
         raise SystemExit(1)
+
+
+@cli.command()
+@common_options
+@output_options
+def retag(config: Config, as_json: bool) -> None:
+    """Apply the user topics of the config (its 'topics:' section) to every indexed article.
+
+    Reads no corpus: run it after adding, changing or removing a topic. `newssearch index`
+    does the same at the end of every run.
+    """
+    with NewsSearch(config.index, config) as ns:
+        report = ns.retag()
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    if as_json:
+        _echo_json({"topics": report.topics, "retagged": report.retagged, "documents": report.documents})
+        return
+    for name, count in report.topics.items():
+        click.echo(f"{name}: {plural(count, 'article')}")
+    if not report.topics:
+        click.echo("no user topics in the config (add a 'topics:' section, see the README)")
+    click.echo(f"{plural(report.retagged, 'article')} re-tagged of {report.documents:,} ({report.seconds:.1f}s)")
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@output_options
+def classify(file: Any, as_json: bool) -> None:
+    """Print the sections the built-in classifier predicts for the text in FILE (- for stdin)."""
+    topics = classify_text(file.read())
+    if as_json:
+        _echo_json([{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics])
+        return
+    for topic in topics:
+        click.echo(f"{topic.score:+.3f}  {topic.label}" + (f" ({display_name(topic.label)})" if display_name(topic.label) != topic.label else ""))

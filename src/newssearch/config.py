@@ -7,9 +7,10 @@ Missing keys take the defaults below; an unknown key or a value of the wrong typ
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -20,7 +21,7 @@ STOPWORDS = ("german", "none")
 UMLAUTS = ("fold", "none")
 OPERATORS = ("or", "and")
 SORTS = ("relevance", "date")
-SEARCH_FIELDS = ("title", "body", "source", "author", "section")
+SEARCH_FIELDS = ("title", "body", "source", "author", "section", "topic")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,14 @@ class IndexingConfig:
 
 
 @dataclass(frozen=True)
+class EnrichConfig:
+    """What is derived from each article at index time (changing it needs ``index --rebuild``)."""
+
+    # Tag each article with its predicted section (the built-in classifier).
+    sections: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything newssearch reads from ``config.yaml``; paths are resolved against its folder."""
 
@@ -79,8 +88,11 @@ class Config:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     indexing: IndexingConfig = field(default_factory=IndexingConfig)
+    enrich: EnrichConfig = field(default_factory=EnrichConfig)
+    # User topics: name -> saved query; every matching article gets the name as a topic.
+    topics: Mapping[str, str] = field(default_factory=dict, metadata={"kind": "topics"})
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """A copy with some top-level fields changed."""
         return dataclasses.replace(self, **changes)
 
@@ -139,6 +151,8 @@ def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{source}: '{key}' must be {expected}, got {value!r}")
 
+    if f.metadata.get("kind") == "topics":
+        return _topics(value, key, source)
     if dataclasses.is_dataclass(default):
         return _build(type(default), value, prefix=key + ".", source=source)
     if isinstance(default, bool):
@@ -181,3 +195,18 @@ def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
             boosts[name] = float(boost)
         return boosts
     raise AssertionError(f"no converter for config key {key}")  # pragma: no cover
+
+
+def _topics(value: Any, key: str, source: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: '{key}' must be a mapping of topic names to queries, got {value!r}")
+    topics = {}
+    for name, query in value.items():
+        if not isinstance(name, str) or not name.strip() or "," in name:
+            raise ConfigError(f"{source}: topic name {name!r} in '{key}' must be a non-empty string without commas")
+        if not isinstance(query, str) or not query.strip():
+            raise ConfigError(f"{source}: '{key}.{name}' must be a query string, got {query!r}")
+        topics[name.strip()] = query.strip()
+    return topics

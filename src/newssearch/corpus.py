@@ -14,9 +14,10 @@ import gzip
 import io
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator, Mapping
+from typing import IO, Any
 
 from .errors import CorpusError
 from .models import Article, Rejection
@@ -223,8 +224,7 @@ def _csv_line(row: list[str]) -> str:
 
 def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
     raw = stream.read()
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -245,7 +245,7 @@ def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
     yield 1, Rejection(cf.display, 1, "empty file")
 
 
-_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127], " ")
+_CONTROL = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 127], " ")
 
 
 def clean_text(text: str) -> str:
@@ -298,7 +298,7 @@ def parse_date(value: str) -> dt.datetime:
     """Parse an ISO 8601 date or datetime; aware times are converted to naive UTC."""
     parsed = dt.datetime.fromisoformat(value.strip())
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 

@@ -7,24 +7,29 @@ Facet values live in Whoosh columns written in the same commit as their document
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .errors import QueryError
+from .schema import TOPIC_SEP
 
-FACETS = ("source", "date")
+FACETS = ("topic", "source", "date")
+FILTERS = ("topic", "source")
 INTERVALS = ("year", "month", "week", "day")
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions on matches: any of the sources; dates within [date_from, date_to] (inclusive days)."""
+    """Restrictions on matches: all of the topics, any of the sources, dates within [date_from, date_to]."""
 
     sources: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
@@ -34,22 +39,24 @@ class Filters:
         filters: dict[str, Sequence[str]] | None = None,
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
-    ) -> "Filters":
+    ) -> Filters:
         """Check and normalise the API's ``filters`` mapping and date bounds."""
         filters = dict(filters or {})
-        unknown = sorted(set(filters) - {"source"})
+        unknown = sorted(set(filters) - set(FILTERS))
         if unknown:
-            raise QueryError(f"cannot filter by {unknown[0]!r}: filterable facets are: source (and date_from/date_to)")
-        sources = filters.get("source", ())
-        if isinstance(sources, str):
-            sources = (sources,)
-        return cls(tuple(sources), _as_date(date_from, "date_from"), _as_date(date_to, "date_to"))
+            raise QueryError(
+                f"cannot filter by {unknown[0]!r}: filterable facets are: {', '.join(FILTERS)} (and date_from/date_to)"
+            )
+        values = {name: _strings(filters.get(name, ()), name) for name in FILTERS}
+        return cls(values["source"], values["topic"], _as_date(date_from, "date_from"), _as_date(date_to, "date_to"))
 
     def query(self) -> wq.Query | None:
         """The filter as a Whoosh query (None when nothing is filtered)."""
         parts: list[wq.Query] = []
         if self.sources:  # one source per article: several sources mean "any of them"
             parts.append(wq.Or([wq.Term("source_facet", s) for s in self.sources]))
+        # an article has several topics: several topics mean "all of them" (drilling down)
+        parts.extend(wq.Term("topic", t.strip().lower()) for t in self.topics)
         if self.date_from or self.date_to:
             start = dt.datetime.combine(self.date_from, dt.time.min) if self.date_from else None
             end = dt.datetime.combine(self.date_to, dt.time.max) if self.date_to else None
@@ -57,6 +64,14 @@ class Filters:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _strings(value: str | Sequence[str], name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        raise QueryError(f"filter {name!r} takes a list of non-empty strings, got {value!r}")
+    return tuple(value)
 
 
 def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
@@ -71,7 +86,7 @@ def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
 def count(
     searcher: Searcher, docnums: Iterable[int], names: Sequence[str], interval: str = "month", top: int = 10
 ) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Facet values with counts over ``docnums``: sources by count, dates in time order."""
+    """Facet values with counts over ``docnums``: topics and sources by count, dates in time order."""
     unknown = [n for n in names if n not in FACETS]
     if unknown:
         raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
@@ -80,20 +95,52 @@ def count(
     docnums = list(docnums)
     reader = searcher.reader()
     out: dict[str, tuple[tuple[str, int], ...]] = {}
+    if "topic" in names:
+        column = column_lookup(reader, "topic_facet")
+        counts = Counter()
+        for d in docnums:
+            raw = column(d)
+            if raw:
+                counts.update(v for v in set(raw.decode("utf-8").split(TOPIC_SEP)) if v)
+        out["topic"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
     if "source" in names:
-        column = reader.column_reader("source_facet")
-        counts = Counter(column[d] for d in docnums)
+        column = column_lookup(reader, "source_facet")
+        counts = Counter(column(d) for d in docnums)
         counts.pop("", None)
+        counts.pop(None, None)
         out["source"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
     if "date" in names:
         # Raw column values: articles without a date hold the column's "missing" marker, which
         # Whoosh cannot turn into a datetime.
-        column = reader.column_reader("date", translate=False)
+        column = column_lookup(reader, "date", translate=False)
         to_datetime = searcher.schema["date"].from_column_value
         bucket = _BUCKETS[interval]
-        counts = Counter(bucket(to_datetime(v)) for v in (column[d] for d in docnums) if v < _NO_DATE)
+        counts = Counter(
+            bucket(to_datetime(v)) for v in (column(d) for d in docnums) if v is not None and v < _NO_DATE
+        )
         out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
+
+
+def column_lookup(reader: IndexReader, name: str, translate: bool = True) -> Callable[[int], Any]:
+    """A docnum -> column value lookup (None where a segment has no such column).
+
+    Not ``reader.column_reader``: Whoosh 2.7's MultiColumnReader skips segments without the
+    column but keeps bisecting over the remaining offsets, so documents of a segment where no
+    article had, say, a source are read from the wrong segment (or raise IndexError).
+    """
+    leaves = reader.leaf_readers()
+    offsets = [offset for _, offset in leaves]
+    columns = [
+        leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None for leaf, _ in leaves
+    ]
+
+    def value(docnum: int) -> Any:
+        i = bisect_right(offsets, docnum) - 1
+        column = columns[i]
+        return None if column is None else column[docnum - offsets[i]]
+
+    return value
 
 
 def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str, int], ...]:

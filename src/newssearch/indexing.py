@@ -20,10 +20,11 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
@@ -31,14 +32,24 @@ from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config
 from .corpus import discover, read_file
+from .enrich.topics import section_classifier
 from .errors import (
+    ConfigError,
     CorpusError,
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
+    QueryError,
 )
 from .models import Article, IndexReport, Progress, Rejection, plural
-from .schema import FORMAT_VERSION, build_schema, content_hash, to_document
+from .schema import (
+    FORMAT_VERSION,
+    build_schema,
+    content_hash,
+    from_stored,
+    split_topics,
+    to_document,
+)
 
 META_FILE = "newssearch.json"
 MANIFEST_FILE = "manifest.json"
@@ -262,6 +273,7 @@ def build_index(
             existing = _existing_hashes(ix)
         try:
             _write_records(ix, config, files, existing, report, strict, progress)
+            _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
         finally:
             report.documents = ix.doc_count()
             ix.close()
@@ -288,12 +300,10 @@ def _write_records(
     progress: ProgressCallback | None,
 ) -> None:
     settings = config.indexing
+    classifier = section_classifier() if config.enrich.sections else None
 
     def new_writer() -> SegmentWriter:
-        try:
-            return ix.writer(limitmb=settings.memory_mb, timeout=settings.lock_timeout)
-        except LockError:
-            raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
+        return _new_writer(ix, config)
 
     throttle = _Throttle(progress, sum(cf.size for cf in files))
     max_chars = int(settings.max_text_mb * 1_000_000)
@@ -330,7 +340,9 @@ def _write_records(
                 if old == digest:
                     report.unchanged += 1
                     continue
-                doc = to_document(record, digest)
+                # user topics are (re)applied to the whole index by _retag after the records
+                section = classifier.best(f"{record.title or ''}\n{record.text}") if classifier else None
+                doc = to_document(record, digest, section)
                 if old is None:
                     writer.add_document(**doc)
                     report.added += 1
@@ -352,6 +364,83 @@ def _write_records(
         writer.commit()
     else:
         writer.cancel()
+
+
+def _new_writer(ix: Index, config: Config) -> SegmentWriter:
+    try:
+        return ix.writer(limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout)
+    except LockError:
+        raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
+
+
+def _retag(ix: Index, config: Config, report: IndexReport, new_writer: Callable[[], SegmentWriter]) -> None:
+    """Give every article exactly the user topics whose saved query matches it.
+
+    Runs over the whole index, so new articles get tagged and a changed ``topics:`` section
+    re-tags old ones; only articles whose topics change are rewritten (from their stored
+    fields: the corpus is not read again), in one commit.
+    """
+    from dataclasses import replace
+
+    from .facets import column_lookup
+    from .search import build_parser, parse
+
+    # Saved queries are precise by intent: plain words must all match.
+    parser = build_parser(ix.schema, replace(config.search, operator="and"))
+    queries = {}
+    for name, text in config.topics.items():
+        try:
+            queries[name] = parse(parser, text)
+        except QueryError as exc:
+            raise ConfigError(f"topics.{name}: {exc}") from None
+    with ix.searcher() as searcher:
+        wanted: dict[int, list[str]] = {}
+        for name, q in queries.items():
+            docs = list(searcher.docs_for_query(q))
+            report.topics[name] = len(docs)
+            for docnum in docs:
+                wanted.setdefault(docnum, []).append(name)
+        reader = searcher.reader()
+        if reader.doc_count() == 0:
+            return
+        column = column_lookup(reader, "topic_facet")
+        changes = []
+        for docnum in reader.all_doc_ids():
+            section, current = split_topics(column(docnum) or b"")
+            if wanted.get(docnum, []) != current:
+                changes.append((searcher.stored_fields(docnum), section, wanted.get(docnum, [])))
+    if not changes:
+        return
+    writer = new_writer()
+    try:
+        for fields, section, topics in changes:
+            writer.update_document(**to_document(from_stored(fields), fields["hash"], section or None, topics))
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    report.retagged = len(changes)
+
+
+def retag_index(index_dir: Path, config: Config) -> IndexReport:
+    """Apply the configured user topics to an existing index without reading the corpus."""
+    started = time.monotonic()
+    index_dir = Path(index_dir)
+    report = IndexReport(index_dir=str(index_dir))
+    if read_meta(index_dir) is None:
+        raise IndexNotFoundError(f"no index in {index_dir}: run `newssearch index` first")
+    with write_lock(index_dir, config.indexing.lock_timeout, report.notes):
+        meta = read_meta(index_dir)
+        assert meta is not None
+        check_compatible(index_dir, meta, config.analysis)
+        ix = _open_whoosh(index_dir, meta)
+        try:
+            _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
+            report.documents = ix.doc_count()
+        finally:
+            ix.close()
+    report.seconds = time.monotonic() - started
+    return report
 
 
 # -- checking --------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 #: Fields every article may have; anything else a reader finds is kept in ``Article.extra``.
 ARTICLE_FIELDS = ("id", "title", "text", "date", "source", "url", "author", "section")
@@ -77,6 +78,8 @@ class Hit:
     date: dt.datetime | None = None
     source: str | None = None
     url: str | None = None
+    #: The predicted section first (when there is one), then the user topics that match.
+    topics: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -89,6 +92,7 @@ class Hit:
             "url": self.url,
             "score": None if self.score is None else round(self.score, 4),
             "snippet": self.snippet,
+            "topics": list(self.topics),
         }
 
 
@@ -103,7 +107,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     #: A corrected query when words of this one are absent from the index, else None.
     suggestion: str | None = None
-    #: Facet counts over all matches: {"source": ((value, count), ...), "date": ((bucket, count), ...)}.
+    #: Facet counts over all matches: {"topic": ((value, count), ...), "source": ..., "date": ((bucket, count), ...)}.
     facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
 
     @property
@@ -149,6 +153,9 @@ class IndexReport:
     rebuilt: bool = False
     #: Things the user should know that are not errors (a stale lock was cleared, ...).
     notes: list[str] = field(default_factory=list)
+    #: Articles per user topic after the run, and how many articles had their topics changed.
+    topics: dict[str, int] = field(default_factory=dict)
+    retagged: int = 0
 
     @property
     def read(self) -> int:
@@ -180,13 +187,14 @@ class IndexReport:
             "seconds": round(self.seconds, 3),
             "rebuilt": self.rebuilt,
             "notes": list(self.notes),
+            "topics": dict(self.topics),
+            "retagged": self.retagged,
         }
 
     def write_rejects(self, path: str | Path) -> int:
         """Write every rejected record with its reason as JSON Lines; returns how many."""
         with open(path, "w", encoding="utf-8") as fh:
-            for rejection in self.rejected:
-                fh.write(json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n")
+            fh.writelines(json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n" for rejection in self.rejected)
         return len(self.rejected)
 
 

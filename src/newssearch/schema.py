@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from .analysis import build_analyzer, build_keyword_analyzer
 from .config import AnalysisConfig
 from .models import Article
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
@@ -36,7 +38,31 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
         # content hash: lets a re-run skip unchanged records without reading stored text
         hash=ID(stored=True, sortable=True),
         extra=STORED(),
+        # predicted section + user topics: searchable (topic:wirtschaft) and filterable ...
+        topic=KEYWORD(commas=True, lowercase=True, scorable=False, stored=True),
+        # ... and as written, for facet counts (section first, then user topics; TOPIC_SEP-joined)
+        topic_facet=COLUMN(VarBytesColumn()),
     )
+
+
+TOPIC_SEP = "\x1f"
+
+
+def topic_fields(section: str | None, user_topics: list[str]) -> dict[str, Any]:
+    """The document fields for an article's section and user topics."""
+    values = [section or ""] + user_topics
+    fields: dict[str, Any] = {"topic_facet": TOPIC_SEP.join(values).encode("utf-8")}
+    if any(values):
+        fields["topic"] = ",".join(v for v in values if v)
+    return fields
+
+
+def split_topics(raw: bytes) -> tuple[str, list[str]]:
+    """(section, user topics) from a ``topic_facet`` column value ("" when there is no section)."""
+    if not raw:
+        return "", []
+    section, *user = raw.decode("utf-8").split(TOPIC_SEP)
+    return section, user
 
 
 def content_hash(article: Article) -> str:
@@ -45,9 +71,12 @@ def content_hash(article: Article) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
-def to_document(article: Article, digest: str) -> dict[str, Any]:
+def to_document(
+    article: Article, digest: str, section: str | None = None, user_topics: list[str] | None = None
+) -> dict[str, Any]:
     """The Whoosh document for an article (missing values are left out, not stored as None)."""
     doc: dict[str, Any] = {"id": article.id, "body": article.text, "hash": digest}
+    doc.update(topic_fields(section, user_topics or []))
     for key in ("title", "date", "source", "author", "section", "url"):
         value = getattr(article, key)
         if value is not None:
@@ -57,6 +86,11 @@ def to_document(article: Article, digest: str) -> dict[str, Any]:
     if article.extra:
         doc["extra"] = json.dumps(dict(article.extra), ensure_ascii=False, default=str)
     return doc
+
+
+def stored_topics(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    """An indexed document's topics (section first) from its stored fields."""
+    return tuple(t for t in (fields.get("topic") or "").split(",") if t)
 
 
 def from_stored(fields: Mapping[str, Any]) -> Article:

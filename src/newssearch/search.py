@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
@@ -26,7 +26,7 @@ from . import facets
 from .config import SEARCH_FIELDS, SORTS, SearchConfig
 from .errors import ArticleNotFoundError, QueryError
 from .models import Hit, SearchResult, first_sentence, iso
-from .schema import from_stored
+from .schema import from_stored, stored_topics
 
 #: Longer query texts are refused (a pasted article is not a query; use similar()).
 MAX_QUERY_CHARS = 10_000
@@ -43,12 +43,12 @@ class StableCoordMatcher(CoordMatcher):
     and a count of one term left scores every later document 0 (or divides by zero).
     """
 
-    def __init__(self, child, scale: float = 1.0, termcount: int | None = None) -> None:  # noqa: ANN001
+    def __init__(self, child, scale: float = 1.0, termcount: int | None = None) -> None:
         super().__init__(child, scale=scale)
         if termcount is not None:
             self._termcount = termcount
 
-    def _replacement(self, newchild):  # noqa: ANN001, ANN202
+    def _replacement(self, newchild):
         return self.__class__(newchild, scale=self._scale, termcount=self._termcount)
 
     def _sqr(self, score: float, matching: int) -> float:
@@ -64,7 +64,7 @@ class CoordOr(wq.Or):
     (terms - 1) / terms: 0 when a single term is left, so hits would rank arbitrarily.
     """
 
-    def matcher(self, searcher, context=None):  # noqa: ANN001, ANN201
+    def matcher(self, searcher, context=None):
         m = DefaultOr(self.subqueries, boost=self.boost, minmatch=self.minmatch).matcher(searcher, context)
         return StableCoordMatcher(m, scale=self.scale) if self.scale else m
 
@@ -82,7 +82,7 @@ class CoordOrGroup(OrGroup):
         """
 
         class Scaled(cls):  # type: ignore[valid-type, misc]
-            def __init__(self, nodes=None, **kwargs):  # noqa: ANN001
+            def __init__(self, nodes=None, **kwargs):
                 kwargs.pop("scale", None)
                 super().__init__(nodes=nodes, scale=scale, **kwargs)
 
@@ -97,7 +97,7 @@ class GermanPhrasePlugin(PhrasePlugin):
     """
 
     class PhraseNode(PhrasePlugin.PhraseNode):
-        def query(self, parser):  # noqa: ANN001, ANN201
+        def query(self, parser):
             fieldname = self.fieldname or parser.fieldname
             field = parser.schema[fieldname] if parser.schema and fieldname in parser.schema else None
             if field is None or not field.analyzer:
@@ -110,24 +110,24 @@ class GermanPhrasePlugin(PhrasePlugin):
             return attach(q, self)
 
     class PhraseTagger(PhrasePlugin.PhraseTagger):
-        def create(self, parser, match):  # noqa: ANN001, ANN201
+        def create(self, parser, match):
             slop = match.group("slop")
             return GermanPhrasePlugin.PhraseNode(match.group("text"), match.start("text"), int(slop) if slop else 1)
 
-    def taggers(self, parser):  # noqa: ANN001, ANN201
+    def taggers(self, parser):
         return [(self.PhraseTagger(self.expr), 0)]
 
 
 class GermanQueryParser(QueryParser):
     """Whoosh's multi-field parser (as ``MultifieldParser`` builds it) that remembers its fields."""
 
-    def __init__(self, fieldnames: Sequence[str], schema, fieldboosts: dict[str, float], **kwargs) -> None:  # noqa: ANN001
+    def __init__(self, fieldnames: Sequence[str], schema, fieldboosts: dict[str, float], **kwargs) -> None:
         super().__init__(None, schema, **kwargs)
         self.add_plugin(MultifieldPlugin(fieldnames, fieldboosts=fieldboosts))
         self.fieldnames, self.fieldboosts = list(fieldnames), dict(fieldboosts)
 
 
-def build_parser(schema, config: SearchConfig, fields: Sequence[str] | None = None) -> GermanQueryParser:  # noqa: ANN001
+def build_parser(schema, config: SearchConfig, fields: Sequence[str] | None = None) -> GermanQueryParser:
     """The query parser: Whoosh syntax over ``fields`` (default title + body) with config boosts."""
     fields = list(fields or ("title", "body"))
     unknown = [f for f in fields if f not in SEARCH_FIELDS]
@@ -249,7 +249,7 @@ def run_search(
     limit: int | None = None,
     page: int = 1,
     sort: str = "relevance",
-    snippeter: "Snippeter | None" = None,
+    snippeter: Snippeter | None = None,
     filters: facets.Filters | None = None,
     facet_names: Sequence[str] = (),
     interval: str = "month",
@@ -292,7 +292,7 @@ def _prepare(parser: GermanQueryParser, text: str, sort: str, filters: facets.Fi
 
 
 #: Columns of exported matches, in order.
-EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "author", "section", "url", "score")
+EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "author", "section", "topics", "url", "score")
 
 
 def export_rows(
@@ -302,20 +302,22 @@ def export_rows(
     config: SearchConfig,
     sort: str = "relevance",
     filters: facets.Filters | None = None,
-):  # noqa: ANN201
+):
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
     q = _prepare(parser, text, sort, filters)
     results = _collect(searcher, q, None, sort, config.time_limit)
     for rank, hit in enumerate(results, start=1):
-        article = from_stored(hit.fields())
+        fields = hit.fields()
+        article = from_stored(fields)
         yield {
             "rank": rank, "id": article.id, "title": article.title or article.lead, "date": iso(article.date),
-            "source": article.source, "author": article.author, "section": article.section, "url": article.url,
+            "source": article.source, "author": article.author, "section": article.section,
+            "topics": "|".join(stored_topics(fields)), "url": article.url,
             "score": round(hit.score, 4) if sort == "relevance" and hit.score is not None else None,
         }
 
 
-def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float):  # noqa: ANN202
+def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float):
     """Run ``q`` under the time limit; a query that runs over it is a QueryError."""
     # Whoosh's block-quality skipping loops forever on AndMaybe (ANDMAYBE) under some matchers.
     quality = not any(isinstance(sub, wq.AndMaybe) for sub in _all_queries(q))
@@ -338,7 +340,7 @@ def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time
     return results
 
 
-def _all_queries(q: wq.Query):  # noqa: ANN202
+def _all_queries(q: wq.Query):
     """``q`` and every query inside it."""
     yield q
     for child in q.children():
@@ -356,6 +358,7 @@ def _make_hit(rank: int, fields: dict, score: float | None, snippet: str, config
         date=article.date,
         source=article.source,
         url=article.url,
+        topics=stored_topics(fields),
     )
 
 
@@ -369,7 +372,7 @@ class Snippeter:
     _CACHE_LIMIT = 100_000
     _SPLIT = re.compile(r"\S+")
 
-    def __init__(self, analyzer) -> None:  # noqa: ANN001
+    def __init__(self, analyzer) -> None:
         self.analyzer = analyzer
         self._terms: dict[str, frozenset[str]] = {}
 

@@ -1,0 +1,148 @@
+"""Topics: a built-in section classifier and user topics (saved queries from config.yaml).
+
+The classifier is a linear SVM trained by ``training/train_sections.py`` on
+``gnad.jsonl``; it ships as plain JSON (vocabularies, idf weights, int8-quantised
+coefficients), so loading it runs no code from the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..analysis import GermanTokenizer, analyze
+from ..config import AnalysisConfig
+
+#: The sections of DER STANDARD that gnad.jsonl is labelled with, as the API returns them.
+SECTIONS = ("Etat", "Inland", "International", "Kultur", "Panorama", "Sport", "Web", "Wirtschaft", "Wissenschaft")
+#: Friendlier names the CLI shows (and accepts) for two of them.
+DISPLAY_NAMES = {"Etat": "Medien", "Web": "Digital"}
+MODEL_RESOURCE = "sections_de.json.gz"
+
+_WHITESPACE = re.compile(r"\s+")
+# The classifier's own analysis, fixed at training time: a user's analysis settings must not
+# change what the shipped model sees.
+_ANALYSIS = AnalysisConfig()
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A predicted section: ``label`` and the classifier's margin ``score`` (higher is surer)."""
+
+    label: str
+    score: float
+
+
+def stem_features(text: str) -> list[str]:
+    """Word features: the default index analyzer's terms (stems, compound parts) of each word."""
+    return [term for token in _TOKENIZER(text) for term in _word_terms(token.text.lower())]
+
+
+_TOKENIZER = GermanTokenizer()
+
+
+@lru_cache(maxsize=200_000)
+def _word_terms(word: str) -> tuple[str, ...]:
+    # Word by word, cached: news vocabulary repeats, so most words are analysed once per process.
+    return tuple(analyze(word, _ANALYSIS, "index"))
+
+
+def char_features(text: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
+    """Character n-grams of each lowercased word padded with spaces (robust to inflection)."""
+    grams = []
+    for word in _WHITESPACE.split(text.lower()):
+        if not word:
+            continue
+        padded = f" {word} "
+        for n in sizes:
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+FEATURES = {"stems": stem_features, "chars": char_features}
+
+
+class SectionClassifier:
+    """A linear model over TF-IDF blocks, evaluated in pure Python."""
+
+    def __init__(self, model: dict[str, Any]) -> None:
+        if model.get("format") != 1:
+            raise ValueError("unsupported section model format")
+        self.labels: tuple[str, ...] = tuple(model["labels"])
+        k = len(self.labels)
+        self.intercept = [float(v) for v in model["intercept"]]
+        self.blocks = []
+        for block in model["blocks"]:
+            coef = base64.b64decode(block["coef"])
+            scale = [float(s) for s in block["scale"]]
+            vocab = {term: i for i, term in enumerate(block["vocab"])}
+            # one row of k class weights per term, dequantised once at load time
+            rows = [tuple(_signed(coef[i * k + j]) * scale[j] for j in range(k)) for i in range(len(vocab))]
+            self.blocks.append((FEATURES[block["features"]], vocab, block["idf"], rows))
+
+    @classmethod
+    def from_dict(cls, model: dict[str, Any]) -> SectionClassifier:
+        """Build from the JSON structure ``training/train_sections.py`` writes."""
+        return cls(model)
+
+    def scores(self, text: str) -> list[float]:
+        """The decision value of every label for ``text``."""
+        total = list(self.intercept)
+        for features, vocab, idf, rows in self.blocks:
+            counts = Counter(i for i in map(vocab.get, features(text)) if i is not None)
+            if not counts:
+                continue
+            # sublinear tf, idf, then L2 norm over the block: what TfidfVectorizer does
+            weights = {i: (1.0 + math.log(c)) * idf[i] for i, c in counts.items()}
+            norm = math.sqrt(sum(w * w for w in weights.values()))
+            for i, w in weights.items():
+                w /= norm
+                total = [t + w * c for t, c in zip(total, rows[i])]
+        return total
+
+    def classify(self, text: str) -> list[Topic]:
+        """All labels, best first."""
+        ranked = sorted(zip(self.scores(text), self.labels), key=lambda sl: -sl[0])
+        return [Topic(label, round(score, 4)) for score, label in ranked]
+
+    def best(self, text: str) -> str | None:
+        """The best label, or None for a text with no known feature at all."""
+        if not text.strip():
+            return None
+        return self.classify(text)[0].label
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte > 127 else byte
+
+
+@lru_cache(maxsize=1)
+def section_classifier() -> SectionClassifier:
+    """The shipped model, loaded once."""
+    data = resources.files("newssearch").joinpath(f"data/{MODEL_RESOURCE}").read_bytes()
+    return SectionClassifier(json.loads(gzip.decompress(data)))
+
+
+def classify(text: str) -> list[Topic]:
+    """Sections of DER STANDARD for a German news text, best first (see :data:`SECTIONS`)."""
+    return section_classifier().classify(text)
+
+
+def display_name(label: str) -> str:
+    """The name the CLI shows for a section or topic label."""
+    return DISPLAY_NAMES.get(label, label)
+
+
+def label_for(name: str) -> str:
+    """Accept a display name (Medien, Digital) wherever a section label is expected."""
+    reverse = {v.lower(): k for k, v in DISPLAY_NAMES.items()}
+    return reverse.get(name.lower(), name)

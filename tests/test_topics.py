@@ -1,0 +1,168 @@
+"""Sections (the shipped classifier), user topics from config.yaml, topic facets and filters."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from newssearch import SECTIONS, Config, ConfigError, NewsSearch, QueryError, Topic, classify, load_config
+from newssearch.cli import cli
+from newssearch.config import config_from_dict
+from newssearch.enrich.topics import char_features, section_classifier
+
+from .conftest import SEED, write_jsonl
+
+TOPICS = {"Flucht": "Flüchtlinge OR Asyl", "Wien-Sport": "Wien AND (Fußball OR Rapid)"}
+
+ARTICLES = [
+    {"id": "t1", "text": "Der SK Rapid Wien hat das Derby gegen die Austria mit 3:1 gewonnen. Die Fans feierten im Stadion."},
+    {"id": "t2", "text": "Die Regierung in Wien will das Asylrecht verschärfen. Flüchtlinge sollen schneller abgeschoben werden."},
+    {"id": "t3", "text": "Der Ölpreis ist gefallen. Die Börsen in Frankfurt und New York reagierten mit Kursverlusten, Anleger sind nervös."},
+    {"id": "t4", "text": "Forscher haben ein neues Exoplaneten-System entdeckt. Das Teleskop registrierte sieben erdähnliche Planeten."},
+    {"id": "t5", "text": "Wien: Fußball-Fans und Polizei stießen nach dem Spiel zusammen. Flüchtlinge halfen beim Aufräumen."},
+    {"id": "t6", "text": "Apple stellt ein neues iPhone vor. Die Software bekommt Updates, die App-Entwickler freuen sich."},
+]
+
+
+def config_for(tmp_path, topics=TOPICS) -> Config:
+    return Config(index=tmp_path / "ix").replace(topics=dict(topics))
+
+
+def test_seed_article_is_international():
+    topics = classify(SEED.read_text(encoding="utf-8"))
+    assert topics[0].label == "International"
+    assert sorted(t.label for t in topics) == sorted(SECTIONS)
+    assert [t.score for t in topics] == sorted((t.score for t in topics), reverse=True)
+    assert isinstance(topics[0], Topic)
+
+
+@pytest.mark.parametrize("text, label", [
+    ("Der FC Bayern gewann das Champions-League-Spiel mit 2:0, Lewandowski traf zweimal.", "Sport"),
+    ("Die Inflation im Euroraum stieg, die EZB hält die Zinsen stabil; Banken und Anleger reagierten.", "Wirtschaft"),
+])
+def test_obvious_sections(text, label):
+    assert classify(text)[0].label == label
+
+
+def test_model_is_plain_json_and_char_features_are_word_bounded():
+    from importlib import resources
+    import gzip
+
+    raw = resources.files("newssearch").joinpath("data/sections_de.json.gz").read_bytes()
+    model = json.loads(gzip.decompress(raw))  # no pickle: JSON or nothing
+    assert set(model["labels"]) == set(SECTIONS)
+    assert char_features("Ab Cd") == [" ab", "ab ", " ab ", " cd", "cd ", " cd "]
+    assert section_classifier().best("   ") is None
+
+
+def test_shipped_model_fits_its_training_data(shared_data):
+    rows = [json.loads(line) for line in open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8")]
+    right = sum(classify(r["text"])[0].label == r["section"] for r in rows)
+    assert right / len(rows) > 0.95  # a broken export (wrong order, bad quantisation) falls far below
+
+
+def brute_force(ns, text, **kw):
+    """Topic counts the obvious way: the stored topics of every match."""
+    hits = ns.search(text, limit=10_000, **kw).hits
+    return Counter(t for h in hits for t in h.topics)
+
+
+@pytest.mark.parametrize("text, kw", [
+    ("Wien", {}),
+    ("Wien OR Börsen OR Planeten OR iPhone", {}),
+    ("Wien", {"filters": {"topic": ["Flucht"]}}),
+    ("Wien OR Fans", {"filters": {"topic": ["Flucht", "Wien-Sport"]}}),
+])
+def test_topic_facets_match_brute_force(tmp_path, text, kw):
+    with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
+        ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
+        result = ns.search(text, facets=("topic",), limit=1, **kw)
+        assert dict(result.facets["topic"]) == dict(brute_force(ns, text, **kw))
+        assert result.facets["topic"]
+
+
+def test_user_topics_tag_exactly_the_matching_articles(tmp_path):
+    with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
+        report = ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
+        assert report.topics == {"Flucht": 2, "Wien-Sport": 2}
+        assert {h.id for h in ns.search("*", filters={"topic": ["Flucht"]}, limit=100).hits} == {"t2", "t5"}
+        assert {h.id for h in ns.search("*", filters={"topic": ["wien-sport"]}, limit=100).hits} == {"t1", "t5"}
+        assert {h.id for h in ns.search("*", filters={"topic": ["Flucht", "Wien-Sport"]}, limit=100).hits} == {"t5"}
+        assert {h.id for h in ns.search("topic:flucht", limit=100).hits} == {"t2", "t5"}
+        sport = {h.id: h.topics for h in ns.search("Rapid", limit=100).hits}
+        assert sport["t1"] == ("Sport", "Wien-Sport")
+
+
+def test_changing_topics_retags_without_the_corpus(tmp_path):
+    corpus = write_jsonl(tmp_path / "a.jsonl", ARTICLES)
+    with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
+        ns.index([corpus])
+        sections = {h.id: h.topics[0] for h in ns.search("*", limit=100).hits}
+    corpus.unlink()
+    changed = {"Börse": "Börsen OR Anleger", "Flucht": "Flüchtlinge"}
+    with NewsSearch(tmp_path / "ix", config_for(tmp_path, changed)) as ns:
+        report = ns.retag()
+        assert report.topics == {"Börse": 1, "Flucht": 2}
+        assert report.retagged == 3  # t1 loses Wien-Sport, t3 gains Börse, t5 loses Wien-Sport; t2 unchanged
+        hits = {h.id: h.topics for h in ns.search("*", limit=100).hits}
+        assert hits["t3"] == (sections["t3"], "Börse")
+        assert hits["t1"] == (sections["t1"],)
+        assert ns.search("*", filters={"topic": ["Wien-Sport"]}).total == 0
+        assert ns.retag().retagged == 0
+        assert ns.get("t3").text == ARTICLES[2]["text"]  # rewritten from stored fields, nothing lost
+
+
+def test_bad_topic_query_names_the_topic(tmp_path):
+    with NewsSearch(tmp_path / "ix", config_for(tmp_path, {"Kaputt": "(Wien"})) as ns:
+        with pytest.raises(ConfigError, match=r"topics\.Kaputt: unbalanced"):
+            ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
+
+
+@pytest.mark.parametrize("topics, message", [
+    (["a"], "must be a mapping"),
+    ({"A,B": "x"}, "without commas"),
+    ({"A": 3}, r"'topics\.A' must be a query string"),
+])
+def test_topic_config_errors(topics, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict({"topics": topics})
+
+
+def test_cli_topic_filter_facets_export_and_retag(tmp_path):
+    corpus = write_jsonl(tmp_path / "a.jsonl", ARTICLES)
+    (tmp_path / "c.yaml").write_text(
+        f"index: {tmp_path / 'ix'}\ntopics:\n  Flucht: 'Flüchtlinge OR Asyl'\n", encoding="utf-8"
+    )
+    assert load_config(tmp_path / "c.yaml").topics == {"Flucht": "Flüchtlinge OR Asyl"}
+    runner = CliRunner()
+    base = ["--config", str(tmp_path / "c.yaml")]
+    assert runner.invoke(cli, ["index", *base, str(corpus)]).exit_code == 0
+    out = runner.invoke(cli, ["query", *base, "Wien", "--facets", "--topic", "Flucht", "--json"])
+    data = json.loads(out.output)
+    assert {h["id"] for h in data["hits"]} == {"t2", "t5"}
+    assert dict(data["facets"]["topic"])["Flucht"] == 2
+    text = runner.invoke(cli, ["query", *base, "Wien", "--facets"]).output
+    assert "Topics: " in text and "Flucht (2)" in text
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, ["query", *base, "Flüchtlinge", "--csv"]).output)))
+    assert {r["id"]: r["topics"].split("|")[-1] for r in rows} == {"t2": "Flucht", "t5": "Flucht"}
+    digital = runner.invoke(cli, ["query", *base, "*", "--topic", "Digital", "--json"])
+    assert {h["id"] for h in json.loads(digital.output)["hits"]} == {"t6"}  # Digital is the display name of Web
+    (tmp_path / "c.yaml").write_text(f"index: {tmp_path / 'ix'}\n", encoding="utf-8")
+    out = runner.invoke(cli, ["retag", *base])
+    assert out.exit_code == 0 and "2 articles re-tagged" in out.output
+    assert runner.invoke(cli, ["query", *base, "*", "--topic", "Flucht"]).output.startswith("No articles match")
+    with pytest.raises(QueryError):
+        with NewsSearch(tmp_path / "ix") as ns:
+            ns.search("*", filters={"topic": "  "})
+
+
+def test_cli_classify(tmp_path):
+    out = CliRunner().invoke(cli, ["classify", str(SEED)])
+    assert out.exit_code == 0 and out.output.splitlines()[0].endswith("International")
+    data = json.loads(CliRunner().invoke(cli, ["classify", "-", "--json"], input="Rapid gewinnt das Derby 3:0.").output)
+    assert data[0]["label"] == "Sport" and len(data) == len(SECTIONS)
