@@ -53,7 +53,7 @@ def test_query_terminal_view(runner, indexed):
     assert result.exit_code == 0
     assert "1 article matches 'Mattersburg'" in result.output
     assert "1. Rapid gewinnt in Mattersburg" in result.output
-    assert "2016-03-12 · Kurier · a2" in result.output
+    assert "2016-03-12 · Kurier · Sport · a2" in result.output  # the predicted section is shown
     assert "Mattersburg mit 2:1 gewonnen" in result.output  # snippet (bold only on a terminal)
 
 
@@ -183,6 +183,6 @@ def test_export_writes_all_matches(runner, indexed):
     args = ["query", "--index", str(indexed), "--limit", "1", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"]
     rows = list(csv_module.DictReader(io.StringIO(runner.invoke(cli, [*args, "--csv"]).output)))
     assert len(rows) == 4 and {r["id"] for r in rows} == {"a1", "a2", "a3", "a4"}
-    assert list(rows[0]) == ["rank", "id", "title", "date", "source", "author", "section", "url", "score"]
+    assert list(rows[0]) == ["rank", "id", "title", "date", "source", "author", "section", "topics", "url", "score"]
     lines = runner.invoke(cli, [*args, "--jsonl", "--sort", "date", "--source", "Kurier", "--source", "SZ"]).output.splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["a2", "a3"]

@@ -134,6 +134,9 @@ def index(
                 err=True,
             )
     click.echo(report.summary())
+    if report.topics:
+        click.echo("topics: " + ", ".join(f"{name} {count:,}" for name, count in report.topics.items())
+                   + (f" ({plural(report.retagged, 'article')} re-tagged)" if report.retagged else ""))
 
 
 class _progress_bar:
@@ -364,10 +367,15 @@ def retag(config: Config, as_json: bool) -> None:
 
 
 @cli.command()
+@common_options
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @output_options
-def classify(file: Any, as_json: bool) -> None:
-    """Print the sections the built-in classifier predicts for the text in FILE (- for stdin)."""
+def classify(config: Config, file: Any, as_json: bool) -> None:
+    """Print the sections the built-in classifier predicts for the text in FILE (- for stdin).
+
+    The classifier is the same whatever the config says (--config and --index are accepted
+    for uniformity and not used).
+    """
     topics = classify_text(file.read())
     if as_json:
         _echo_json([{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics])

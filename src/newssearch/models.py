@@ -164,7 +164,8 @@ class IndexReport:
 
     def summary(self) -> str:
         """One line accounting for every record."""
-        rate = f", {self.read / self.seconds:,.0f} records/s" if self.seconds > 0 else ""
+        per_second = self.read / self.seconds if self.seconds > 0 else 0.0
+        rate = f", {per_second:,.0f} records/s" if per_second >= 10 else f", {per_second:.1f} records/s" if per_second else ""
         return (
             f"read {plural(self.read, 'record')} from {plural(self.files, 'file')}: "
             f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
