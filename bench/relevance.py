@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from newssearch import AnalysisConfig, Config, NewsSearch, SearchConfig
+from newssearch import AnalysisConfig, Config, EnrichConfig, NewsSearch, SearchConfig
 
 DATA = Path(os.environ.get("NEWSSEARCH_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
@@ -68,9 +68,9 @@ def evaluate(ns: NewsSearch, queries: list[dict]) -> dict[str, tuple[float, floa
     return scores
 
 
-def build(analysis: AnalysisConfig, workdir: Path) -> tuple[NewsSearch, float]:
+def build(analysis: AnalysisConfig, workdir: Path, enrich: EnrichConfig | None = None) -> tuple[NewsSearch, float]:
     """Index the benchmark corpus with these analysis settings; returns the API and docs/s."""
-    config = Config(index=workdir, analysis=analysis)
+    config = Config(index=workdir, analysis=analysis, enrich=enrich or EnrichConfig())
     ns = NewsSearch(workdir, config)
     report = ns.index([DATA / "corpus" / "gnad.jsonl", DATA / "ner" / "smartdata_train.jsonl"])
     return ns, report.read / report.seconds

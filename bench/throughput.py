@@ -1,6 +1,6 @@
-"""Indexing throughput of analysis variants, measured in alternation (median of --runs).
+"""Indexing throughput of analysis and enrichment variants, measured in alternation (median of --runs).
 
-    python bench/throughput.py            # snowball vs snowball + decompounding, 3 runs each
+    python bench/throughput.py            # snowball / + decompounding / + section classifier, 3 runs each
 
 Uses ../shared/data/corpus/gnad.jsonl + ner/smartdata_train.jsonl through the public API. Run it on
 an otherwise idle machine: it measures wall-clock records per second.
@@ -16,11 +16,13 @@ from pathlib import Path
 
 from relevance import DATA, build
 
-from newssearch import AnalysisConfig
+from newssearch import AnalysisConfig, EnrichConfig
 
+NO_SECTIONS = EnrichConfig(sections=False)
 VARIANTS = {
-    "snowball": AnalysisConfig(decompound=False),
-    "snowball + decompounding (default)": AnalysisConfig(),
+    "snowball": (AnalysisConfig(decompound=False), NO_SECTIONS),
+    "snowball + decompounding": (AnalysisConfig(), NO_SECTIONS),
+    "snowball + decompounding + section classifier (default)": (AnalysisConfig(), EnrichConfig()),
 }
 
 
@@ -34,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     rates: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            for name, analysis in VARIANTS.items():
-                ns, rate = build(analysis, Path(tmp) / f"run{run}-{list(VARIANTS).index(name)}")
+            for name, (analysis, enrich) in VARIANTS.items():
+                ns, rate = build(analysis, Path(tmp) / f"run{run}-{list(VARIANTS).index(name)}", enrich)
                 ns.close()
                 rates[name].append(rate)
     base = statistics.median(rates["snowball"])

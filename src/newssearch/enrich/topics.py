@@ -11,6 +11,7 @@ import base64
 import gzip
 import json
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -85,9 +86,10 @@ class SectionClassifier:
             coef = base64.b64decode(block["coef"])
             scale = [float(s) for s in block["scale"]]
             vocab = {term: i for i, term in enumerate(block["vocab"])}
-            # one row of k class weights per term, dequantised once at load time
-            rows = [tuple(_signed(coef[i * k + j]) * scale[j] for j in range(k)) for i in range(len(vocab))]
-            self.blocks.append((FEATURES[block["features"]], vocab, block["idf"], rows))
+            # one column of term weights per class, dequantised once at load time
+            signed = [_signed(b) for b in coef]
+            columns = [[signed[i * k + j] * scale[j] for i in range(len(vocab))] for j in range(k)]
+            self.blocks.append((FEATURES[block["features"]], vocab, block["idf"], columns))
 
     @classmethod
     def from_dict(cls, model: dict[str, Any]) -> SectionClassifier:
@@ -97,16 +99,16 @@ class SectionClassifier:
     def scores(self, text: str) -> list[float]:
         """The decision value of every label for ``text``."""
         total = list(self.intercept)
-        for features, vocab, idf, rows in self.blocks:
+        for features, vocab, idf, columns in self.blocks:
             counts = Counter(i for i in map(vocab.get, features(text)) if i is not None)
             if not counts:
                 continue
             # sublinear tf, idf, then L2 norm over the block: what TfidfVectorizer does
-            weights = {i: (1.0 + math.log(c)) * idf[i] for i, c in counts.items()}
-            norm = math.sqrt(sum(w * w for w in weights.values()))
-            for i, w in weights.items():
-                w /= norm
-                total = [t + w * c for t, c in zip(total, rows[i])]
+            ids = list(counts)
+            weights = [(1.0 + math.log(counts[i])) * idf[i] for i in ids]
+            norm = math.sqrt(sum(w * w for w in weights))
+            for j, column in enumerate(columns):
+                total[j] += sum(map(operator.mul, weights, map(column.__getitem__, ids))) / norm
         return total
 
     def classify(self, text: str) -> list[Topic]:
