@@ -76,6 +76,7 @@ class SectionClassifier:
     """A linear model over TF-IDF blocks, evaluated in pure Python."""
 
     def __init__(self, model: dict[str, Any]) -> None:
+        """Build from the JSON structure ``training/train_sections.py`` writes."""
         if model.get("format") != 1:
             raise ValueError("unsupported section model format")
         self.labels: tuple[str, ...] = tuple(model["labels"])
@@ -90,11 +91,6 @@ class SectionClassifier:
             signed = [_signed(b) for b in coef]
             columns = [[signed[i * k + j] * scale[j] for i in range(len(vocab))] for j in range(k)]
             self.blocks.append((FEATURES[block["features"]], vocab, block["idf"], columns))
-
-    @classmethod
-    def from_dict(cls, model: dict[str, Any]) -> SectionClassifier:
-        """Build from the JSON structure ``training/train_sections.py`` writes."""
-        return cls(model)
 
     def scores(self, text: str) -> list[float]:
         """The decision value of every label for ``text``."""
