@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import (
     accuracy_score,
@@ -62,8 +63,6 @@ def fit(features: dict[str, list[list[str]]], labels: list[str], c: float = 1.0)
         vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df)
         matrices.append(vec.fit_transform(features[name]))
         vectorizers.append((name, vec))
-    from scipy.sparse import hstack
-
     svm = LinearSVC(C=c).fit(hstack(matrices).tocsr(), labels)
     coef = svm.coef_  # classes x features
     model = {"format": 1, "labels": [str(x) for x in svm.classes_], "intercept": svm.intercept_.round(6).tolist(),
@@ -122,8 +121,6 @@ def cross_validate(texts: list[str], labels: list[str], features: dict, seeds=(0
 
 def variants(texts: list[str], labels: list[str], features: dict) -> None:
     """Compare feature sets with sklearn's own evaluation (3 shuffles of 5-fold CV)."""
-    from scipy.sparse import hstack
-
     y = np.array(labels)
 
     def score(blocks: list[tuple[str, int]]) -> tuple[float, float]:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .errors import QueryError
-from .schema import TOPIC_SEP
+from .schema import split_topics
 
 FACETS = ("topic", "source", "date")
 FILTERS = ("topic", "source")
@@ -99,16 +100,15 @@ def count(
         column = column_lookup(reader, "topic_facet")
         counts = Counter()
         for d in docnums:
-            raw = column(d)
-            if raw:
-                counts.update(v for v in set(raw.decode("utf-8").split(TOPIC_SEP)) if v)
-        out["topic"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+            section, user = split_topics(column(d) or b"")
+            counts.update({section, *user} - {""})
+        out["topic"] = _by_count(counts, top)
     if "source" in names:
         column = column_lookup(reader, "source_facet")
         counts = Counter(column(d) for d in docnums)
         counts.pop("", None)
         counts.pop(None, None)
-        out["source"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
+        out["source"] = _by_count(counts, top)
     if "date" in names:
         # Raw column values: articles without a date hold the column's "missing" marker, which
         # Whoosh cannot turn into a datetime.
@@ -120,6 +120,11 @@ def count(
         )
         out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
+
+
+def _by_count(counts: Counter, top: int) -> tuple[tuple[str, int], ...]:
+    """The ``top`` values, most frequent first, ties in name order."""
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
 
 
 def column_lookup(reader: IndexReader, name: str, translate: bool = True) -> Callable[[int], Any]:

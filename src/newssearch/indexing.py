@@ -407,8 +407,9 @@ def _retag(ix: Index, config: Config, report: IndexReport, new_writer: Callable[
         changes = []
         for docnum in reader.all_doc_ids():
             section, current = split_topics(column(docnum) or b"")
-            if wanted.get(docnum, []) != current:
-                changes.append((searcher.stored_fields(docnum), section, wanted.get(docnum, [])))
+            topics = wanted.get(docnum, [])
+            if topics != current:
+                changes.append((searcher.stored_fields(docnum), section, topics))
     if not changes:
         return
     writer = new_writer()
