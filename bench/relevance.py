@@ -68,11 +68,13 @@ def evaluate(ns: NewsSearch, queries: list[dict]) -> dict[str, tuple[float, floa
     return scores
 
 
-def build(analysis: AnalysisConfig, workdir: Path, enrich: EnrichConfig | None = None) -> tuple[NewsSearch, float]:
+def build(
+    analysis: AnalysisConfig, workdir: Path, enrich: EnrichConfig | None = None, files: list[Path] | None = None
+) -> tuple[NewsSearch, float]:
     """Index the benchmark corpus with these analysis settings; returns the API and docs/s."""
     config = Config(index=workdir, analysis=analysis, enrich=enrich or EnrichConfig())
     ns = NewsSearch(workdir, config)
-    report = ns.index([DATA / "corpus" / "gnad.jsonl", DATA / "ner" / "smartdata_train.jsonl"])
+    report = ns.index(files or [DATA / "corpus" / "gnad.jsonl", DATA / "ner" / "smartdata_train.jsonl"])
     return ns, report.read / report.seconds
 
 

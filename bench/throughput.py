@@ -1,6 +1,7 @@
 """Indexing throughput of analysis and enrichment variants, measured in alternation (median of --runs).
 
-    python bench/throughput.py            # snowball / + decompounding / + section classifier, 3 runs each
+    python bench/throughput.py            # snowball / + decompounding / + section classifier / + entities
+    python bench/throughput.py --gnad     # gnad.jsonl only (800 long articles)
 
 Uses ../shared/data/corpus/gnad.jsonl + ner/smartdata_train.jsonl through the public API. Run it on
 an otherwise idle machine: it measures wall-clock records per second.
@@ -18,18 +19,22 @@ from relevance import DATA, build
 
 from newssearch import AnalysisConfig, EnrichConfig
 
-NO_SECTIONS = EnrichConfig(sections=False)
+NO_ENRICHMENT = EnrichConfig(sections=False, entities=False)
 VARIANTS = {
-    "snowball": (AnalysisConfig(decompound=False), NO_SECTIONS),
-    "snowball + decompounding": (AnalysisConfig(), NO_SECTIONS),
-    "snowball + decompounding + section classifier (default)": (AnalysisConfig(), EnrichConfig()),
+    "snowball": (AnalysisConfig(decompound=False), NO_ENRICHMENT),
+    "snowball + decompounding": (AnalysisConfig(), NO_ENRICHMENT),
+    "snowball + decompounding + section classifier": (AnalysisConfig(), EnrichConfig(entities=False)),
+    "snowball + decompounding + entities": (AnalysisConfig(), EnrichConfig(sections=False)),
+    "snowball + decompounding + classifier + entities (default)": (AnalysisConfig(), EnrichConfig()),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per variant (alternating)")
+    parser.add_argument("--gnad", action="store_true", help="index gnad.jsonl only (long articles)")
     args = parser.parse_args(argv)
+    files = [DATA / "corpus" / "gnad.jsonl"] if args.gnad else None
     if not (DATA / "corpus" / "gnad.jsonl").exists():
         print(f"shared data not found in {DATA} (set NEWSSEARCH_DATA)", file=sys.stderr)
         return 2
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             for name, (analysis, enrich) in VARIANTS.items():
-                ns, rate = build(analysis, Path(tmp) / f"run{run}-{list(VARIANTS).index(name)}", enrich)
+                ns, rate = build(analysis, Path(tmp) / f"run{run}-{list(VARIANTS).index(name)}", enrich, files)
                 ns.close()
                 rates[name].append(rate)
     base = statistics.median(rates["snowball"])

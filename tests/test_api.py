@@ -298,8 +298,8 @@ def test_filters_return_exactly_the_matching_articles(tmp_path):
         gappy = ns.search("Meldung", facets=("date",), date_to="2016-01-31", filters={"source": ["Kurier"]}).facets
         assert gappy["date"] == tuple(sorted(Counter(d["date"][:7] for d in FACET_NEWS
                                                      if d["source"] == "Kurier" and d["date"] and d["date"] < "2016-02").items()))
-        with pytest.raises(QueryError, match="unknown facet 'person'"):
-            ns.search("Meldung", facets=("person",))
+        with pytest.raises(QueryError, match="unknown facet 'people'"):
+            ns.search("Meldung", facets=("people",))
         with pytest.raises(QueryError, match="cannot filter by 'colour'"):
             ns.search("Meldung", filters={"colour": ["red"]})
         with pytest.raises(QueryError, match="date_from must be a date"):

@@ -183,6 +183,6 @@ def test_export_writes_all_matches(runner, indexed):
     args = ["query", "--index", str(indexed), "--limit", "1", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"]
     rows = list(csv_module.DictReader(io.StringIO(runner.invoke(cli, [*args, "--csv"]).output)))
     assert len(rows) == 4 and {r["id"] for r in rows} == {"a1", "a2", "a3", "a4"}
-    assert list(rows[0]) == ["rank", "id", "title", "date", "source", "author", "section", "topics", "url", "score"]
+    assert list(rows[0]) == ["rank", "id", "title", "date", "source", "author", "section", "topics", "person", "org", "place", "url", "score"]
     lines = runner.invoke(cli, [*args, "--jsonl", "--sort", "date", "--source", "Kurier", "--source", "SZ"]).output.splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["a2", "a3"]

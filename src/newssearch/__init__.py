@@ -10,6 +10,7 @@ from .config import (
     SearchConfig,
     load_config,
 )
+from .enrich.entities import Entity, extract_entities
 from .enrich.topics import SECTIONS, Topic, classify
 from .errors import (
     ArticleNotFoundError,
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "EnrichConfig",
+    "Entity",
     "Hit",
     "IndexError_",
     "IndexIncompatibleError",
@@ -54,5 +56,6 @@ __all__ = [
     "analyze",
     "build_analyzer",
     "classify",
+    "extract_entities",
     "load_config",
 ]

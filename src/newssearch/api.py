@@ -99,9 +99,10 @@ class NewsSearch:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
         ``sort="date"`` lists newest first; ``fields`` restricts the searched fields.
-        ``facets=("topic", "source", "date")`` counts values over all matches (dates per
-        ``interval``: year, month, week or day); ``filters={"topic": [...]}`` (all of the
-        topics), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
+        ``facets=("person", "org", "place", "topic", "source", "date")`` counts values over
+        all matches (dates per ``interval``: year, month, week or day);
+        ``filters={"person": ["Wladimir Putin"]}`` (likewise ``org``, ``place``, ``topic``: all
+        of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
         (inclusive) restrict the matches.
         Raises :class:`QueryError` for a malformed query or an unknown facet.
         """
@@ -145,6 +146,11 @@ class NewsSearch:
         """The stored article with this id, or None."""
         fields = self._current_searcher().document(id=id)
         return from_stored(fields) if fields else None
+
+    def entities(self, facets: Sequence[str] = ("person", "org", "place"), top: int = 20) -> dict:
+        """The most frequent people, organisations and places of the whole index, by article count."""
+        searcher = self._current_searcher()
+        return facets_module.count(searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top)
 
     def count(self) -> int:
         """Number of articles in the index."""

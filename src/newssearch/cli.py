@@ -18,6 +18,7 @@ from . import __version__
 from .analysis import analyze as analyze_text
 from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
+from .enrich.entities import distinct, extract_entities
 from .enrich.topics import classify as classify_text
 from .enrich.topics import display_name, label_for
 from .errors import NewsSearchError, QueryError
@@ -59,6 +60,8 @@ def cli() -> None:
     newssearch check                  verify the index
     newssearch retag                  apply edited user topics (config.yaml) to the index
     newssearch classify FILE          the section the built-in classifier gives a text
+    newssearch entities               the people, organisations and places the index names most
+    newssearch extract FILE           the entities the built-in tagger finds in a text
     """
 
 
@@ -175,7 +178,13 @@ class _progress_bar:
     "--fields", metavar="FIELD[,FIELD]",
     help=f"Search only these fields ({', '.join(SEARCH_FIELDS)}); default: title and body.",
 )
-@click.option("--facets", "show_facets", is_flag=True, help="Count topics, sources and dates over all matches.")
+@click.option(
+    "--facets", "show_facets", is_flag=True,
+    help="Count people, organisations, places, topics, sources and dates over all matches.",
+)
+@click.option("--person", "persons", multiple=True, metavar="NAME", help="Only articles naming this person, e.g. 'Wladimir Putin' (repeatable: all of them).")
+@click.option("--org", "orgs", multiple=True, metavar="NAME", help="Only articles naming this organisation (repeatable: all of them).")
+@click.option("--place", "places", multiple=True, metavar="NAME", help="Only articles naming this place (repeatable: all of them).")
 @click.option(
     "--topic", "topics", multiple=True, metavar="NAME",
     help="Only articles with this section or user topic, e.g. Wirtschaft, Medien (repeatable: all of them).",
@@ -189,17 +198,21 @@ class _progress_bar:
 @output_options
 def query(
     config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, show_facets: bool,
-    topics: tuple[str, ...], sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str,
+    persons: tuple[str, ...], orgs: tuple[str, ...], places: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str,
     export: str | None, as_json: bool,
 ) -> None:
     """Search the index for TEXT.
 
     Plain words rank articles by how well they match (no operators needed). The Whoosh
     query language works too: AND, OR, NOT, "exact phrases", field:value (title, body,
-    source, author, section, topic), date:2015-06 and date:[2015-01-01 to 2015-12-31].
+    source, author, section, topic, person, org, place), date:2015-06 and
+    date:[2015-01-01 to 2015-12-31].
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    filters = {"source": list(sources), "topic": [label_for(t) for t in topics]}
+    filters = {
+        "source": list(sources), "topic": [label_for(t) for t in topics],
+        "person": list(persons), "org": list(orgs), "place": list(places),
+    }
     restrict = {
         "filters": {k: v for k, v in filters.items() if v} or None,
         "date_from": date_from.date() if date_from else None,
@@ -238,7 +251,14 @@ def _highlight(snippet: str) -> str:
     return "".join(out)
 
 
+ENTITY_HEADINGS = {"person": "People", "org": "Organisations", "place": "Places"}
+
+
 def _print_facets(result: SearchResult) -> None:
+    for facet, heading in ENTITY_HEADINGS.items():
+        values = result.facets.get(facet)
+        if values:
+            click.echo(f"{heading}: " + " · ".join(f"{name} ({count:,})" for name, count in values))
     topics = result.facets.get("topic")
     if topics:
         click.echo("Topics: " + " · ".join(f"{display_name(name)} ({count:,})" for name, count in topics))
@@ -382,3 +402,58 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
         return
     for topic in topics:
         click.echo(f"{topic.score:+.3f}  {topic.label}" + (f" ({display_name(topic.label)})" if display_name(topic.label) != topic.label else ""))
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--label", "labels", multiple=True, type=click.Choice(["PER", "ORG", "LOC"], case_sensitive=False),
+    help="Only this kind: PER people, ORG organisations, LOC places (repeatable; default: all three).",
+)
+@click.option("--top", "-n", type=click.IntRange(1, 100_000), default=20, show_default=True, help="How many names per kind.")
+@output_options
+def entities(config: Config, labels: tuple[str, ...], top: int, as_json: bool) -> None:
+    """List the people, organisations and places named in the most indexed articles."""
+    wanted = [ENTITY_FACET[label.upper()] for label in labels] or list(ENTITY_FACET.values())
+    with NewsSearch(config.index, config) as ns:
+        counts = ns.entities(wanted, top=top)
+    if as_json:
+        _echo_json({facet: [{"name": n, "articles": c} for n, c in counts[facet]] for facet in wanted})
+        return
+    for facet in wanted:
+        click.echo(f"{ENTITY_HEADINGS[facet]}:")
+        for name, count in counts[facet]:
+            click.echo(f"  {count:>7,}  {name}")
+        if not counts[facet]:
+            click.echo("  (none)")
+
+
+ENTITY_FACET = {"PER": "person", "ORG": "org", "LOC": "place"}
+
+
+@cli.command()
+@common_options
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@output_options
+def extract(config: Config, file: Any, as_json: bool) -> None:
+    """Print the people (PER), organisations (ORG) and places (LOC) the tagger finds in FILE.
+
+    FILE is plain text (- for stdin). Each mention is listed with its character offsets and
+    the normalised name it is indexed and counted under; then the article's distinct names.
+    """
+    text = file.read()
+    found = extract_entities(text)
+    if as_json:
+        _echo_json({
+            "mentions": [dataclasses.asdict(e) for e in found],
+            "entities": [{"label": label, "name": name} for label, name in distinct(found)],
+        })
+        return
+    for e in found:
+        arrow = f"  -> {e.name}" if e.name != e.text else ""
+        click.echo(f"{e.start:>7}-{e.end:<7} {e.label}  {e.text}{arrow}")
+    click.echo()
+    for label, name in distinct(found):
+        click.echo(f"{label}  {name}")
+    if not found:
+        click.echo("no people, organisations or places found")

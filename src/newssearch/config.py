@@ -21,7 +21,7 @@ STOPWORDS = ("german", "none")
 UMLAUTS = ("fold", "none")
 OPERATORS = ("or", "and")
 SORTS = ("relevance", "date")
-SEARCH_FIELDS = ("title", "body", "source", "author", "section", "topic")
+SEARCH_FIELDS = ("title", "body", "source", "author", "section", "topic", "person", "org", "place")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class EnrichConfig:
 
     # Tag each article with its predicted section (the built-in classifier).
     sections: bool = True
+    # Extract people, organisations and places (the built-in entity tagger).
+    entities: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,22 +17,26 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from .enrich.entities import key
 from .errors import QueryError
-from .schema import split_topics
+from .schema import FIELD_LABELS, entity_term, split_entities, split_topics
 
-FACETS = ("topic", "source", "date")
-FILTERS = ("topic", "source")
+ENTITY_FACETS = ("person", "org", "place")
+FACETS = ("topic", *ENTITY_FACETS, "source", "date")
+FILTERS = ("topic", *ENTITY_FACETS, "source")
 INTERVALS = ("year", "month", "week", "day")
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions on matches: all of the topics, any of the sources, dates within [date_from, date_to]."""
+    """Restrictions on matches: all of the topics and entities, any of the sources, dates within [date_from, date_to]."""
 
     sources: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    #: (facet, name) pairs such as ("person", "Wladimir Putin"): an article must name all of them
+    entities: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def build(
@@ -49,7 +53,10 @@ class Filters:
                 f"cannot filter by {unknown[0]!r}: filterable facets are: {', '.join(FILTERS)} (and date_from/date_to)"
             )
         values = {name: _strings(filters.get(name, ()), name) for name in FILTERS}
-        return cls(values["source"], values["topic"], _as_date(date_from, "date_from"), _as_date(date_to, "date_to"))
+        entities = tuple((name, value) for name in ENTITY_FACETS for value in values[name])
+        return cls(
+            values["source"], values["topic"], _as_date(date_from, "date_from"), _as_date(date_to, "date_to"), entities
+        )
 
     def query(self) -> wq.Query | None:
         """The filter as a Whoosh query (None when nothing is filtered)."""
@@ -58,6 +65,8 @@ class Filters:
             parts.append(wq.Or([wq.Term("source_facet", s) for s in self.sources]))
         # an article has several topics: several topics mean "all of them" (drilling down)
         parts.extend(wq.Term("topic", t.strip().lower()) for t in self.topics)
+        # the facet value's spelling does not matter: case, quotes and hyphens are normalised away
+        parts.extend(wq.Term("entity", entity_term(FIELD_LABELS[facet], key(name))) for facet, name in self.entities)
         if self.date_from or self.date_to:
             start = dt.datetime.combine(self.date_from, dt.time.min) if self.date_from else None
             end = dt.datetime.combine(self.date_to, dt.time.max) if self.date_to else None
@@ -103,6 +112,9 @@ def count(
             section, user = split_topics(column(d) or b"")
             counts.update({section, *user} - {""})
         out["topic"] = _by_count(counts, top)
+    wanted = [n for n in ENTITY_FACETS if n in names]
+    if wanted:
+        out.update(_entity_counts(reader, docnums, wanted, top))
     if "source" in names:
         column = column_lookup(reader, "source_facet")
         counts = Counter(column(d) for d in docnums)
@@ -120,6 +132,36 @@ def count(
         )
         out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
+
+
+def _entity_counts(
+    reader: IndexReader, docnums: list[int], names: Sequence[str], top: int
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Articles per entity (each article counted once per name), shown in its commonest spelling."""
+    column = column_lookup(reader, "entity_facet")
+    labels = {FIELD_LABELS[n]: n for n in names}
+    counts: dict[str, Counter] = {n: Counter() for n in names}
+    spellings: dict[str, Counter] = {}
+    for d in docnums:
+        seen = set()
+        for label, name in split_entities(column(d) or b""):
+            facet = labels.get(label)
+            if facet is None:
+                continue
+            k = key(name)
+            if (facet, k) not in seen:
+                seen.add((facet, k))
+                counts[facet][k] += 1
+                spellings.setdefault(k, Counter())[name] += 1
+    out = {}
+    for facet, by_key in counts.items():
+        shown = Counter({_spelling(spellings[k]): n for k, n in by_key.items()})
+        out[facet] = _by_count(shown, top)
+    return out
+
+
+def _spelling(variants: Counter) -> str:
+    return min(variants.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
 def _by_count(counts: Counter, top: int) -> tuple[tuple[str, int], ...]:

@@ -32,6 +32,7 @@ from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config
 from .corpus import discover, read_file
+from .enrich.entities import distinct, entity_extractor
 from .enrich.topics import section_classifier
 from .errors import (
     ConfigError,
@@ -48,6 +49,7 @@ from .schema import (
     content_hash,
     from_stored,
     split_topics,
+    stored_entities,
     to_document,
 )
 
@@ -301,6 +303,7 @@ def _write_records(
 ) -> None:
     settings = config.indexing
     classifier = section_classifier() if config.enrich.sections else None
+    entities = entity_extractor() if config.enrich.entities else None
 
     def new_writer() -> SegmentWriter:
         return _new_writer(ix, config)
@@ -341,8 +344,9 @@ def _write_records(
                     report.unchanged += 1
                     continue
                 # user topics are (re)applied to the whole index by _retag after the records
-                section = classifier.best(f"{record.title or ''}\n{record.text}") if classifier else None
-                doc = to_document(record, digest, section)
+                section = classifier.best(_full_text(record)) if classifier else None
+                found = distinct(entities.extract(_full_text(record))) if entities else ()
+                doc = to_document(record, digest, section, entities=found)
                 if old is None:
                     writer.add_document(**doc)
                     report.added += 1
@@ -364,6 +368,10 @@ def _write_records(
         writer.commit()
     else:
         writer.cancel()
+
+
+def _full_text(article: Article) -> str:
+    return f"{article.title}\n\n{article.text}" if article.title else article.text
 
 
 def _new_writer(ix: Index, config: Config) -> SegmentWriter:
@@ -415,7 +423,9 @@ def _retag(ix: Index, config: Config, report: IndexReport, new_writer: Callable[
     writer = new_writer()
     try:
         for fields, section, topics in changes:
-            writer.update_document(**to_document(from_stored(fields), fields["hash"], section or None, topics))
+            writer.update_document(**to_document(
+                from_stored(fields), fields["hash"], section or None, topics, stored_entities(fields)
+            ))
     except BaseException:
         writer.cancel()
         raise

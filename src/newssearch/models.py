@@ -80,6 +80,8 @@ class Hit:
     url: str | None = None
     #: The predicted section first (when there is one), then the user topics that match.
     topics: tuple[str, ...] = ()
+    #: The people, organisations and places the article names: {"person": (...), "org": ..., "place": ...}.
+    entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -93,6 +95,7 @@ class Hit:
             "score": None if self.score is None else round(self.score, 4),
             "snippet": self.snippet,
             "topics": list(self.topics),
+            "entities": {facet: list(names) for facet, names in self.entities.items()},
         }
 
 

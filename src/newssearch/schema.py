@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from whoosh.columns import VarBytesColumn
@@ -16,7 +16,7 @@ from .config import AnalysisConfig
 from .models import Article
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
@@ -42,6 +42,14 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
         topic=KEYWORD(commas=True, lowercase=True, scorable=False, stored=True),
         # ... and as written, for facet counts (section first, then user topics; TOPIC_SEP-joined)
         topic_facet=COLUMN(VarBytesColumn()),
+        # entity names by kind, searchable word by word (person:putin) and stored ...
+        person=TEXT(analyzer=keyword, stored=True),
+        org=TEXT(analyzer=keyword, stored=True),
+        place=TEXT(analyzer=keyword, stored=True),
+        # ... as exact keys for filters ("per:wladimir putin") ...
+        entity=KEYWORD(commas=True, scorable=False),
+        # ... and as written, for facet counts ("PER:Wladimir Putin", ENTITY_SEP-joined)
+        entity_facet=COLUMN(VarBytesColumn()),
     )
 
 
@@ -65,6 +73,55 @@ def split_topics(raw: bytes) -> tuple[str, list[str]]:
     return section, user
 
 
+#: entity label -> the facet/field that holds it
+ENTITY_FIELDS = {"PER": "person", "ORG": "org", "LOC": "place"}
+FIELD_LABELS = {v: k for k, v in ENTITY_FIELDS.items()}
+ENTITY_SEP = "\x1f"
+
+
+def entity_fields(entities: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The document fields for an article's distinct (label, name) entities."""
+    from .enrich.entities import key
+
+    fields: dict[str, Any] = {}
+    if not entities:
+        return fields
+    for label, field in ENTITY_FIELDS.items():
+        names = [name for lab, name in entities if lab == label]
+        if names:
+            fields[field] = "\n".join(names)
+    fields["entity"] = ",".join(entity_term(label, key(name)) for label, name in entities)
+    fields["entity_facet"] = ENTITY_SEP.join(f"{label}:{name}" for label, name in entities).encode("utf-8")
+    return fields
+
+
+def entity_term(label: str, name_key: str) -> str:
+    """The ``entity`` field term for a label and a normalised name key."""
+    return f"{label.lower()}:{name_key.replace(',', ' ')}"
+
+
+def split_entities(raw: bytes) -> list[tuple[str, str]]:
+    """(label, name) pairs from an ``entity_facet`` column value."""
+    if not raw:
+        return []
+    return [(item[:3], item[4:]) for item in raw.decode("utf-8").split(ENTITY_SEP)]
+
+
+def stored_entities(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An indexed document's (label, name) entities from its stored fields."""
+    return [
+        (label, name)
+        for label, field in ENTITY_FIELDS.items()
+        for name in (fields.get(field) or "").split("\n")
+        if name
+    ]
+
+
+def entities_by_facet(fields: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """{"person": names, "org": names, "place": names} from a document's stored fields."""
+    return {f: tuple(n for n in (fields.get(f) or "").split("\n") if n) for f in ENTITY_FIELDS.values()}
+
+
 def content_hash(article: Article) -> str:
     """A stable fingerprint of everything stored for an article."""
     payload = json.dumps(article.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
@@ -72,11 +129,16 @@ def content_hash(article: Article) -> str:
 
 
 def to_document(
-    article: Article, digest: str, section: str | None = None, user_topics: list[str] | None = None
+    article: Article,
+    digest: str,
+    section: str | None = None,
+    user_topics: list[str] | None = None,
+    entities: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """The Whoosh document for an article (missing values are left out, not stored as None)."""
     doc: dict[str, Any] = {"id": article.id, "body": article.text, "hash": digest}
     doc.update(topic_fields(section, user_topics or []))
+    doc.update(entity_fields(entities))
     for key in ("title", "date", "source", "author", "section", "url"):
         value = getattr(article, key)
         if value is not None:

@@ -26,7 +26,7 @@ from . import facets
 from .config import SEARCH_FIELDS, SORTS, SearchConfig
 from .errors import ArticleNotFoundError, QueryError
 from .models import Hit, SearchResult, first_sentence, iso
-from .schema import from_stored, stored_topics
+from .schema import entities_by_facet, from_stored, stored_topics
 
 #: Longer query texts are refused (a pasted article is not a query; use similar()).
 MAX_QUERY_CHARS = 10_000
@@ -292,7 +292,9 @@ def _prepare(parser: GermanQueryParser, text: str, sort: str, filters: facets.Fi
 
 
 #: Columns of exported matches, in order.
-EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "author", "section", "topics", "url", "score")
+EXPORT_FIELDS = (
+    "rank", "id", "title", "date", "source", "author", "section", "topics", "person", "org", "place", "url", "score"
+)
 
 
 def export_rows(
@@ -313,6 +315,7 @@ def export_rows(
             "rank": rank, "id": article.id, "title": article.title or article.lead, "date": iso(article.date),
             "source": article.source, "author": article.author, "section": article.section,
             "topics": "|".join(stored_topics(fields)), "url": article.url,
+            **{facet: "|".join(names) for facet, names in entities_by_facet(fields).items()},
             "score": round(hit.score, 4) if sort == "relevance" and hit.score is not None else None,
         }
 
@@ -359,6 +362,7 @@ def _make_hit(rank: int, fields: dict, score: float | None, snippet: str, config
         source=article.source,
         url=article.url,
         topics=stored_topics(fields),
+        entities=entities_by_facet(fields),
     )
 
 

@@ -1,0 +1,107 @@
+"""Score ``newssearch.extract_entities`` on GermEval-format sentences: exact span + label, PER/LOC/ORG.
+
+    python bench/entities.py FILE.tsv [FILE.tsv ...]       # the shipped model on any GermEval file
+    python bench/entities.py --held-out --model training/cache/held-out.crfsuite
+                                                           # held-out sentences, model that never saw them
+
+Each sentence's tokens are joined with spaces and passed to the public ``extract_entities``
+(tokenizer, sentence splitter, tagger, confidence cut-off); a predicted mention counts when its
+character span and label equal a gold span's (outer annotation; OTH and -deriv/-part are not
+entities here). The shipped model is trained on all of GermEval dev + public test, held-out
+sentences included, so held-out scores of record use ``--model training/cache/held-out.crfsuite``,
+the model ``training/train_entities.py`` trains without them (same features and settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+
+from train_entities import known_names, read_germeval, split
+
+from newssearch.enrich import entities
+
+LABELS = ("PER", "LOC", "ORG")
+
+
+def gold_spans(tokens: list[tuple[str, str]]) -> tuple[str, set[tuple[int, int, str]]]:
+    """The sentence as text and its gold (start, end, label) character spans."""
+    offsets, pos = [], 0
+    for word, _ in tokens:
+        offsets.append((pos, pos + len(word)))
+        pos += len(word) + 1
+    text = " ".join(w for w, _ in tokens)
+    spans, start, label = set(), None, None
+    tags = [t for _, t in tokens] + ["O"]
+    for i, t in enumerate(tags):
+        if t == "O" or t.startswith("B-") or t[2:] != label:
+            if start is not None and label in LABELS:
+                spans.add((offsets[start][0], offsets[i - 1][1], label))
+            start, label = (i, t[2:]) if t != "O" else (None, None)
+    return text, spans
+
+
+def evaluate(sentences, extract) -> tuple[dict, float, int]:
+    """Per-label (P, R, F1, gold count), seconds, tokens."""
+    tp, fp, fn = Counter(), Counter(), Counter()
+    tokens = sum(len(s) for s in sentences)
+    started = time.perf_counter()
+    for sent in sentences:
+        text, gold = gold_spans(sent)
+        predicted = {(e.start, e.end, e.label) for e in extract(text)}
+        for s in predicted:
+            (tp if s in gold else fp)[s[2]] += 1
+        for s in gold - predicted:
+            fn[s[2]] += 1
+    seconds = time.perf_counter() - started
+    out = {}
+    for label in (*LABELS, "all"):
+        t = sum(tp.values()) if label == "all" else tp[label]
+        f = sum(fp.values()) if label == "all" else fp[label]
+        n = sum(fn.values()) if label == "all" else fn[label]
+        p = t / (t + f) if t + f else 0.0
+        r = t / (t + n) if t + n else 0.0
+        out[label] = (p, r, 2 * p * r / (p + r) if p + r else 0.0, t + n)
+    return out, seconds, tokens
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path, help="GermEval 2014 .tsv files")
+    parser.add_argument("--held-out", action="store_true", help="the training script's held-out sentences")
+    parser.add_argument("--model", type=Path, help="a CRF model file instead of the shipped one")
+    parser.add_argument("--threshold", type=float, default=entities.THRESHOLD, help="span confidence cut-off")
+    args = parser.parse_args(argv)
+    sentences = [s for f in args.files for s in read_germeval(f)]
+    if args.held_out:
+        sentences += split()[1]
+    if not sentences:
+        parser.error("give GermEval .tsv files or --held-out")
+    shipped = entities.entity_extractor()
+    model = args.model or shipped.tagger.model_path
+    lexicon = shipped.tagger.featurizer.lexicon
+    if args.held_out:
+        # the shipped name list comes from all GermEval sentences: use the training split's only
+        lexicon = copy.copy(lexicon)
+        lexicon.names = known_names(split()[0])
+    extractor = entities.EntityExtractor(entities.Tagger(model, lexicon, args.threshold), shipped.normalizer)
+    extractor.extract("Warm-up lädt das Modell.")
+    result, seconds, tokens = evaluate(sentences, extractor.extract)
+    print(f"model {model}, threshold {args.threshold}")
+    print(f"{len(sentences):,} sentences, {tokens:,} tokens, {tokens / seconds:,.0f} tokens/s")
+    print("| label | P | R | F1 | gold |")
+    print("|---|---|---|---|---|")
+    for label, (p, r, f, n) in result.items():
+        print(f"| {label} | {p:.3f} | {r:.3f} | {f:.3f} | {n} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

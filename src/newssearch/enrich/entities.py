@@ -1,0 +1,422 @@
+"""Named entities: a CRF tagger for people, organisations and places, and name normalisation.
+
+The tagger is a linear-chain CRF (python-crfsuite) trained by ``training/train_entities.py`` on
+GermEval 2014 (dev + public test). Its features are word form, shape and affixes, word clusters
+learned from the shared news text, and gazetteers (Wiktionary first names, surnames and place
+names, GeoNames cities, ISO countries and regions); names GermEval annotates are a back-off list.
+Model and features ship in ``data/entities_de.*``. Mentions are then normalised to one name per
+entity per article (:class:`Normalizer`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+#: The labels facets use; the model also knows OTH (titles, events, ...), which is not kept.
+LABELS = ("PER", "ORG", "LOC")
+LEXICON_RESOURCE = "entities_de.tsv.gz"
+MODEL_RESOURCE = "entities_de.crfsuite"
+
+# Tokens as GermEval has them, so the tagger sees at run time what it was trained on:
+# abbreviations, initials (E.), Roman (II.) and day (9.) ordinals keep their period; numbers keep
+# their inner separators and a unit or suffix (1980er, 3km); words keep inner hyphens, slashes and
+# apostrophes, a leading hyphen ("und -Richtlinien") and a trailing one before a space
+# ("Staats- und Parteichef"); any other character is a token of its own.
+_ABBREVIATION = (
+    r"(?:Dr|Prof|St|Nr|Hl|bzw|ca|vgl|Mio|Mrd|Abs|Art|Str|ggf|inkl|engl|franz|lat|griech|geb|gest"
+    r"|Jh|Jhd|usw|evtl|insb|Co|u\.a|d\.h|z\.B|Z\.B|z\.T|u\.U|o\.ä)\.(?!\w)"
+)
+_TOKEN = re.compile(
+    _ABBREVIATION
+    + r"|(?:[A-ZÄÖÜ]|[IVX]{1,5})\.(?!\w)|\d{1,2}\.(?=\s+\S)"
+    + r"|\d+(?:[.,:/–-]\d+)*[^\W\d_]*(?:-\w+)*(?:-(?=\s))?"
+    + r"|(?<!\S)-(?=[^\W\d_])\w+(?:[-'’&]\w+)*"
+    + r"|\w+(?:[-'’&/]\w+)*(?:\.(?=\w)\w+)*(?:-(?=\s))?"
+    + r"|[^\w\s]"
+)
+_SENTENCE_END = {".", "!", "?"}
+_ABBREVIATIONS = {
+    "Dr", "Prof", "Nr", "St", "Hl", "bzw", "ca", "vgl", "Mio", "Mrd", "Abs", "Art", "Str", "ggf", "inkl",
+    "Hrsg", "Kap", "dt", "engl", "Chr", "ff", "geb", "gest", "Jh",
+}
+_CLOSERS = {'"', "“", "”", "»", "«", "'", "’", ")", "]"}
+_UPPER = re.compile(r"[A-ZÄÖÜ]")
+_LOWER = re.compile(r"[a-zäöüß]")
+_DIGIT = re.compile(r"[0-9]")
+_REPEAT = re.compile(r"(.)\1+")
+_OFFSETS = (-2, -1, 1, 2)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A mention: surface ``text`` at ``start:end`` of the input, its ``label`` and normalised ``name``."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    name: str
+
+
+def tokenize(text: str) -> list[tuple[int, int]]:
+    """Character spans of the tokens of ``text``."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Group token spans into sentences (split after . ! ? and at blank lines)."""
+    out: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    closing = False  # the sentence has ended; closing quotes and brackets still belong to it
+    for i, (start, end) in enumerate(spans):
+        token = text[start:end]
+        if current and (closing and token not in _CLOSERS or "\n\n" in text[current[-1][1] : start]):
+            out.append(current)
+            current = []
+            closing = False
+        current.append((start, end))
+        if closing or token not in _SENTENCE_END:
+            if len(current) >= 200:
+                out.append(current)
+                current, closing = [], False
+            continue
+        following = spans[i + 1] if i + 1 < len(spans) else None
+        before = text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
+        # "Dr. Merkel", "z. B.", "Andreas R. sagte", "3. Oktober": no sentence end there
+        abbreviation = token == "." and (
+            before in _ABBREVIATIONS or (len(before) == 1 and before.isalpha()) or (before.isdigit() and len(before) <= 2)
+        )
+        if not abbreviation and (following is None or not text[following[0]].islower()):
+            closing = True
+    if current:
+        out.append(current)
+    return out
+
+
+class Lexicon:
+    """Word clusters and gazetteers the features read (``data/entities_de.tsv.gz``)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.clusters: dict[str, tuple[str, ...]] = {}
+        self.gazetteer: dict[str, tuple[str, ...]] = {}
+        self.nouns: set[str] = set()
+        #: names annotated in the training data, mostly as entities: (tokens) -> label
+        self.names: dict[tuple[str, ...], str] = {}
+        section = None
+        for line in lines:
+            line = line.rstrip("\n")
+            if not line or line.startswith("# "):
+                continue
+            if line.startswith("## "):
+                section = line[3:].split(":")[0]
+                continue
+            fields = line.split("\t")
+            if section == "clusters":
+                self.clusters[fields[0]] = tuple(fields[1:])
+            elif section == "gazetteer":
+                self.gazetteer[fields[0]] = tuple(fields[1].split(","))
+            elif section == "nouns":
+                self.nouns.add(fields[0])
+            elif section == "names":
+                self.names[tuple(fields[0].split(" "))] = fields[1]
+
+    @classmethod
+    def load(cls, path=None) -> Lexicon:
+        """Read the shipped lexicon (or the one at ``path``)."""
+        source = path or resources.files("newssearch").joinpath("data", LEXICON_RESOURCE)
+        with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+            return cls(fh)
+
+
+def shape(word: str) -> str:
+    """Word shape with runs collapsed: Xi → Xx, NATO → X, 2016 → d, Jean-Luc → Xx-Xx."""
+    s = _DIGIT.sub("d", _LOWER.sub("x", _UPPER.sub("X", word)))
+    return _REPEAT.sub(r"\1", s)
+
+
+class Featurizer:
+    """CRF features of a token sequence; per-word features are cached (news vocabulary repeats)."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.word = lru_cache(maxsize=300_000)(self._word)
+
+    def _word(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+        """(features of the word itself, {offset: the features it lends a word that far away})."""
+        lower = word.lower()
+        lex = self.lexicon
+        own = [
+            "w=" + lower,
+            "sh=" + shape(word),
+            "p2=" + lower[:2],
+            "p3=" + lower[:3],
+            "s2=" + lower[-2:],
+            "s3=" + lower[-3:],
+            "s4=" + lower[-4:],
+            "len=" + str(min(len(word), 12)),
+        ]
+        if word[:1].isupper():
+            own.append("cap")
+            if lower != word and lower in lex.clusters:
+                # also written in lower case in the news text: an adjective or verb at a sentence
+                # start, or "Deutsche", rather than a name
+                own.append("lower-seen")
+            if lower in lex.nouns:
+                own.append("noun")
+            elif lower.endswith("s") and lower[:-1] in lex.nouns:
+                own.append("noun-s")
+        if word.isupper() and len(word) > 1:
+            own.append("allcaps")
+        if "-" in word:
+            own.append("hyphen")
+            own.append("last=" + lower.rsplit("-", 1)[1])
+        context = ["w=" + lower, "sh=" + shape(word)[:4], "s3=" + lower[-3:]]
+        clusters = lex.clusters.get(word) or lex.clusters.get(lower)
+        if clusters:
+            for i, c in enumerate(clusters):
+                own.append(f"c{i}={c}")
+                context.append(f"c{i}={c}")
+        else:
+            own.append("c=none")
+        for key in (word, word[:-1] if word.endswith("s") else None):
+            if key:
+                suffix = "" if key == word else "-s"
+                for g in lex.gazetteer.get(key, ()):
+                    own.append("g=" + g + suffix)
+                    context.append("g=" + g + suffix)
+        if "-" in word:
+            for g in lex.gazetteer.get(word.rsplit("-", 1)[1], ()):
+                own.append("g-last=" + g)
+        lent = {off: tuple(f"{-off}{x}" for x in context) for off in _OFFSETS}
+        return tuple(own), lent
+
+    def features(self, words: Sequence[str]) -> list[list[str]]:
+        """One feature list per word of a sentence."""
+        per_word = [self.word(w) for w in words]
+        n = len(words)
+        out = []
+        for i in range(n):
+            f = list(per_word[i][0])
+            if i == 0:
+                f.append("BOS")
+            for off in (-2, -1, 1, 2):
+                j = i + off
+                if 0 <= j < n:
+                    # word j is -off away from word i, seen from j; its lent features say so
+                    f += per_word[j][1][-off]
+                else:
+                    f.append(f"{off}pad")
+            if i > 0:
+                f.append("bi=" + words[i - 1].lower() + "|" + words[i].lower())
+            if i + 1 < n:
+                f.append("bi+=" + words[i].lower() + "|" + words[i + 1].lower())
+            out.append(f)
+        return out
+
+
+class Tagger:
+    """The CRF tagger: token sequences in, (first, last + 1, label) spans out."""
+
+    def __init__(self, model_path, lexicon: Lexicon, threshold: float = 0.0) -> None:
+        import pycrfsuite
+
+        self.model_path = model_path
+        self._tagger = pycrfsuite.Tagger()
+        self._tagger.open(str(model_path))
+        self.featurizer = Featurizer(lexicon)
+        #: spans whose least sure token has a lower marginal probability are dropped (precision first)
+        self.threshold = threshold
+
+    def tag_tokens(self, words: Sequence[str]) -> set[tuple[int, int, str]]:
+        """Entity spans over ``words`` (token indices, end exclusive) with PER/ORG/LOC labels."""
+        if not words:
+            return set()
+        tagger = self._tagger
+        tags = tagger.tag(self.featurizer.features(words))
+        out = set()
+        start, label = None, None
+        for i, t in enumerate([*tags, "O"]):
+            if t == "O" or t.startswith("B-") or t[2:] != label:
+                if start is not None and label in LABELS:
+                    sure = min(tagger.marginal(tags[j], j) for j in range(start, i)) if self.threshold else 1.0
+                    if sure >= self.threshold:
+                        out.add((start, i, label))
+                start, label = (i, t[2:]) if t != "O" else (None, None)
+        if self.featurizer.lexicon.names:
+            self._known_names(words, out)
+        return out
+
+    def _known_names(self, words: Sequence[str], spans: set[tuple[int, int, str]]) -> None:
+        """Add names the training data annotates where the CRF found nothing (longest first)."""
+        names = self.featurizer.lexicon.names
+        taken = {i for a, b, _ in spans for i in range(a, b)}
+        for n in (3, 2, 1):
+            for i in range(len(words) - n + 1):
+                label = names.get(tuple(words[i : i + n]))
+                if label and taken.isdisjoint(range(i, i + n)):
+                    spans.add((i, i + n, label))
+                    taken.update(range(i, i + n))
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+_QUOTES = str.maketrans({c: None for c in "\"'„“”‚‘’»«›‹`´"})
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—"})
+_SPACE = re.compile(r"\s+")
+
+
+def key(name: str) -> str:
+    """What two spellings of one name share: case, quotes, hyphens vs spaces do not count."""
+    return _SPACE.sub(" ", name.translate(_QUOTES).translate(_DASHES).replace("-", " ")).strip().casefold()
+
+
+def clean(surface: str) -> str:
+    """The surface form without quotes, with one kind of hyphen and single spaces."""
+    text = _SPACE.sub(" ", surface.translate(_DASHES)).strip()
+    return text.strip("\"'„“”‚‘’»«›‹`´ ").replace("\u00ad", "")
+
+
+# gazetteer kinds from curated name lists (not from annotated or tagged text, where "Putins" occurs)
+_NAME_LISTS = {"first", "last", "place", "geo"}
+
+
+class Normalizer:
+    """Turns one article's mentions into facet names (see :func:`normalize`)."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+
+    def base_form(self, name: str, seen: set[str]) -> str:
+        """Strip a genitive -s/-' from the last word when the bare form is a known name.
+
+        "Known" means mentioned bare in the same article, or a gazetteer name or a word of the
+        news vocabulary (clusters) while the -s form is not a gazetteer name itself: Putins ->
+        Putin, Chinas -> China, but Paris, Klaus, Markus stay.
+        """
+        head, _, last = name.rpartition(" ")
+        if last.endswith(("'", "’")) and len(last) > 2:
+            return (head + " " + last[:-1]).strip()
+        if not last.endswith("s") or len(last) < 4 or not last[:1].isupper() or last.isupper():
+            return name
+        bare = last[:-1]
+        bare_name = (head + " " + bare).strip()
+        if key(bare_name) in seen or key(bare) in seen:
+            return bare_name
+        if _NAME_LISTS & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(("s", "x", "z", "ß")):
+            return name
+        if bare in self.lexicon.gazetteer or bare in self.lexicon.clusters:
+            return bare_name
+        return name
+
+    def normalize(self, mentions: list[tuple[str, str]]) -> list[str]:
+        """Facet names for one article's (label, cleaned surface) mentions, in order."""
+        seen = {key(text) for _, text in mentions}
+        names = [self.base_form(text, seen) for _, text in mentions]
+        labels = [label for label, _ in mentions]
+        # full names by label, longest first: a short mention maps to the one that contains it
+        full: dict[str, list[str]] = {}
+        for label, name in zip(labels, names):
+            if " " in name and name not in full.setdefault(label, []):
+                full[label].append(name)
+        expansions = _abbreviations(names, labels)
+        out = []
+        for label, name in zip(labels, names):
+            if name in expansions.get(label, {}):
+                out.append(expansions[label][name])
+                continue
+            if " " not in name and label in ("PER", "ORG"):
+                # Xi -> Xi Jinping, Putin -> Wladimir Putin: the one longer name of the article
+                # that has this word as its first or last word (ambiguous -> left as it is)
+                longer = {f for f in full.get(label, ()) if name in (f.split(" ")[0], f.split(" ")[-1])}
+                if len(longer) == 1:
+                    out.append(longer.pop())
+                    continue
+            out.append(name)
+        # one spelling per name: the first seen among those with the same key
+        spelling: dict[str, str] = {}
+        return [spelling.setdefault(key(n), n) for n in out]
+
+
+def _abbreviations(names: list[str], labels: list[str]) -> dict[str, dict[str, str]]:
+    """ABBR -> expansion where an upper-case mention spells the initials of a longer one."""
+    out: dict[str, dict[str, str]] = {}
+    for label, name in zip(labels, names):
+        if not (2 <= len(name) <= 6 and name.isupper() and name.isalpha()):
+            continue
+        for other_label, other in zip(labels, names):
+            if other_label == label and " " in other and _initials(other) == name:
+                out.setdefault(label, {})[name] = other
+                break
+    return out
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in re.split(r"[\s-]+", name) if w[:1].isupper())
+
+
+# --- the public entry point -------------------------------------------------------------------
+
+#: The shipped model's span confidence cut-off (least sure token's marginal probability); chosen
+#: by training/train_entities.py for precision >= 0.78 on held-out GermEval sentences.
+THRESHOLD = 0.55
+
+
+class EntityExtractor:
+    """Tagger + normaliser over raw text; :func:`entity_extractor` gives the shared instance."""
+
+    def __init__(self, tagger: Tagger, normalizer: Normalizer) -> None:
+        self.tagger = tagger
+        self.normalizer = normalizer
+
+    def extract(self, text: str) -> list[Entity]:
+        """The PER/ORG/LOC mentions of ``text`` in order, with normalised names."""
+        spans = tokenize(text)
+        found: list[tuple[int, int, str]] = []
+        for sentence in sentences(text, spans):
+            words = [text[a:b] for a, b in sentence]
+            for first, last, label in sorted(self.tagger.tag_tokens(words)):
+                found.append((sentence[first][0], sentence[last - 1][1], label))
+        mentions = [(label, clean(text[a:b])) for a, b, label in found]
+        # a "name" without letters or digits, or longer than any real one, is a tagging error
+        keep = [i for i, (_, surface) in enumerate(mentions) if any(c.isalnum() for c in surface) and len(surface) <= 80]
+        names = self.normalizer.normalize([mentions[i] for i in keep])
+        return [
+            Entity(text[found[i][0] : found[i][1]], found[i][2], found[i][0], found[i][1], name)
+            for i, name in zip(keep, names)
+        ]
+
+
+@lru_cache(maxsize=1)
+def entity_extractor() -> EntityExtractor:
+    """The shipped model, loaded once per process."""
+    lexicon = Lexicon.load()
+    with resources.as_file(resources.files("newssearch").joinpath("data", MODEL_RESOURCE)) as path:
+        tagger = Tagger(path, lexicon, THRESHOLD)
+    return EntityExtractor(tagger, Normalizer(lexicon))
+
+
+def extract_entities(text: str) -> list[Entity]:
+    """People (PER), organisations (ORG) and places (LOC) named in ``text``, in order of mention."""
+    return entity_extractor().extract(text)
+
+
+def distinct(entities: Sequence[Entity]) -> list[tuple[str, str]]:
+    """One (label, name) per name, in order of first mention, under its most frequent label."""
+    labels: dict[str, Counter] = {}
+    names: dict[str, str] = {}
+    for e in entities:
+        k = key(e.name)
+        names.setdefault(k, e.name)
+        labels.setdefault(k, Counter())[e.label] += 1
+    return [(labels[k].most_common(1)[0][0], names[k]) for k in names]
+
+
+def article_entities(title: str | None, text: str) -> list[tuple[str, str]]:
+    """The distinct (label, name) entities of an article, title included."""
+    return distinct(extract_entities(f"{title}\n\n{text}" if title else text))

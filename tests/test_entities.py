@@ -1,0 +1,267 @@
+"""Named entities: the shipped tagger, name normalisation, entity fields, facets, filters, CLI."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from newssearch import (
+    Config,
+    EnrichConfig,
+    Entity,
+    NewsSearch,
+    QueryError,
+    extract_entities,
+)
+from newssearch.cli import cli
+from newssearch.enrich.entities import (
+    Lexicon,
+    Normalizer,
+    distinct,
+    key,
+    sentences,
+    tokenize,
+)
+
+from .conftest import SEED, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def normalizer() -> Normalizer:
+    return Normalizer(Lexicon.load())
+
+
+def seed_facets(tmp_path):
+    with NewsSearch(tmp_path / "ix", Config(index=tmp_path / "ix")) as ns:
+        ns.index([SEED])
+        return ns.search("Gipfel Peking", facets=("person", "org", "place"), limit=1).facets
+
+
+def test_seed_article_facets(tmp_path):
+    facets = seed_facets(tmp_path)
+    names = {facet: [name for name, _ in values] for facet, values in facets.items()}
+    assert {"Xi Jinping", "Kim Jong Un"} <= set(names["person"])
+    assert {"Putin", "Wladimir Putin"} & set(names["person"])
+    assert {"China", "Russland", "Peking", "Ukraine"} <= set(names["place"])
+    assert {"Kreml", "Xinhua"} <= set(names["org"]) | set(names["place"])
+    everything = [n for values in names.values() for n in values]
+    # each once, in one spelling, no genitive forms, no short form beside the full name
+    assert len({key(n) for n in everything}) == len(everything)
+    for genitive in ("Putins", "Chinas", "Russlands", "Moskaus", "Nordkoreas"):
+        assert genitive not in everything
+    assert "Xi" not in everything
+    assert all(count == 1 for values in facets.values() for _, count in values)
+
+
+def test_extract_entities_offsets_and_labels():
+    text = SEED.read_text(encoding="utf-8")
+    found = extract_entities(text)
+    assert found and all(isinstance(e, Entity) for e in found)
+    for e in found:
+        assert text[e.start : e.end] == e.text
+        assert e.label in ("PER", "ORG", "LOC")
+    by_text = {(e.text, e.label) for e in found}
+    assert ("Xi Jinping", "PER") in by_text
+    assert [e.start for e in found] == sorted(e.start for e in found)
+    assert extract_entities("") == []
+    assert extract_entities("und oder aber , . !") == []
+
+
+def test_genitive_forms(normalizer):
+    # the bare form in the same article, or a known name
+    assert normalizer.normalize([("PER", "Putins"), ("PER", "Putin")]) == ["Putin", "Putin"]
+    assert normalizer.normalize([("LOC", "Chinas")]) == ["China"]
+    assert normalizer.normalize([("LOC", "Russlands")]) == ["Russland"]
+    assert normalizer.normalize([("PER", "Wladimir Putins")]) == ["Wladimir Putin"]
+    assert normalizer.normalize([("PER", "Marx'")]) == ["Marx"]
+    # names that end in s
+    assert normalizer.normalize([("LOC", "Paris")]) == ["Paris"]
+    assert normalizer.normalize([("PER", "Klaus")]) == ["Klaus"]
+    assert normalizer.normalize([("PER", "Markus")]) == ["Markus"]
+    assert normalizer.normalize([("ORG", "UNHCR")]) == ["UNHCR"]
+
+
+def test_short_mentions_map_to_the_full_name(normalizer):
+    mentions = [("PER", "Xi"), ("PER", "Xi Jinping"), ("PER", "Putin"), ("PER", "Wladimir Putin"), ("PER", "Putins")]
+    assert normalizer.normalize(mentions) == ["Xi Jinping", "Xi Jinping", "Wladimir Putin", "Wladimir Putin", "Wladimir Putin"]
+    # ambiguous: two Schmidts in one article stay as written
+    two = [("PER", "Helmut Schmidt"), ("PER", "Renate Schmidt"), ("PER", "Schmidt")]
+    assert normalizer.normalize(two) == ["Helmut Schmidt", "Renate Schmidt", "Schmidt"]
+    # a place does not borrow a person's name
+    assert normalizer.normalize([("PER", "Paul Washington"), ("LOC", "Washington")])[1] == "Washington"
+
+
+def test_abbreviations_and_spelling_variants(normalizer):
+    mentions = [("ORG", "Shanghaier Organisation für Zusammenarbeit"), ("ORG", "SOZ"), ("ORG", "SOZ")]
+    assert set(normalizer.normalize(mentions)) == {"Shanghaier Organisation für Zusammenarbeit"}
+    assert normalizer.normalize([("ORG", "SPD"), ("ORG", "Sozialdemokratische Partei")]) == [
+        "SPD", "Sozialdemokratische Partei"
+    ]
+    variants = [("ORG", "Rotes Kreuz"), ("ORG", "ROTES KREUZ"), ("ORG", "Rotes-Kreuz")]
+    assert normalizer.normalize(variants) == ["Rotes Kreuz"] * 3
+    assert key("„Die Linke“") == key("die linke") == key("Die-Linke")
+
+
+def test_distinct_keeps_one_label_per_name():
+    found = [Entity("Kreml", "ORG", 0, 5, "Kreml"), Entity("Kreml", "LOC", 9, 14, "Kreml"),
+             Entity("Kreml", "ORG", 20, 25, "Kreml"), Entity("Xi", "PER", 30, 32, "Xi Jinping")]
+    assert distinct(found) == [("ORG", "Kreml"), ("PER", "Xi Jinping")]
+
+
+def test_tokens_and_sentences():
+    text = "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: nichts!\n\nNeu."
+    words = [text[a:b] for a, b in tokenize(text)]
+    assert "Jinping" in words and "Baden-Württemberger" in words and "(" in words
+    # as GermEval tokenises: elided compounds, abbreviations, initials, numbers with suffixes
+    text2 = "Staats- und Parteichef W. Hirschfeld (geb. 1980) sah z.B. die 1980er Jahre, Friedrich II. und -Richtlinien."
+    assert [text2[a:b] for a, b in tokenize(text2)] == [
+        "Staats-", "und", "Parteichef", "W.", "Hirschfeld", "(", "geb.", "1980", ")", "sah", "z.B.", "die",
+        "1980er", "Jahre", ",", "Friedrich", "II.", "und", "-Richtlinien", ".",
+    ]
+    # a closing quote stays with its sentence; "Dr." and "R." do not end one
+    quoted = '"Wir gewinnen." Dr. Andreas R. sagte das. Gut!'
+    assert [" ".join(quoted[a:b] for a, b in s) for s in sentences(quoted, tokenize(quoted))] == [
+        '" Wir gewinnen . "', "Dr. Andreas R. sagte das .", "Gut !"
+    ]
+    sents = [[text[a:b] for a, b in s] for s in sentences(text, tokenize(text))]
+    assert [s[-1] for s in sents] == [".", "!", "."]
+    assert sents[0][:3] == ["Am", "3.", "Oktober"]
+
+
+ARTICLES = [
+    {"id": "e1", "title": "Merkel trifft Macron in Paris",
+     "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel Macron getroffen. "
+             "Merkel und Macron sprachen über die Europäische Union und die NATO."},
+    {"id": "e2", "title": "Putin empfängt Xi in Moskau",
+     "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef Xi Jinping in Moskau empfangen. "
+             "Putins Sprecher sagte, der Kreml sei zufrieden."},
+    {"id": "e3", "title": "Merkel in Moskau",
+     "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO beobachtet das Treffen."},
+    {"id": "e4", "title": "Siemens baut in Berlin",
+     "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte 500 neue Stellen an."},
+    {"id": "e5", "title": "Wetter", "text": "Morgen wird es regnerisch und kühl, am Wochenende sonnig."},
+]
+
+
+@pytest.fixture
+def entity_ns(tmp_path):
+    with NewsSearch(tmp_path / "ix", Config(index=tmp_path / "ix")) as ns:
+        ns.index([write_jsonl(tmp_path / "c" / "a.jsonl", ARTICLES)])
+        yield ns
+
+
+def brute_force(ns, text, facet, **kw):
+    """Articles per entity key, the obvious way: the stored entities of every match."""
+    hits = ns.search(text, limit=10_000, **kw).hits
+    return Counter(k for h in hits for k in {key(n) for n in h.entities[facet]})
+
+
+def assert_exact(ns, text, **kw):
+    result = ns.search(text, facets=("person", "org", "place"), limit=1, **kw)
+    for facet, values in result.facets.items():
+        truth = brute_force(ns, text, facet, **kw)
+        assert {key(name): n for name, n in values} == dict(truth.most_common(len(values)))
+        assert [n for _, n in values] == sorted((n for _, n in values), reverse=True)
+        if len(values) < 10:
+            assert len(values) == len(truth)
+    return result
+
+
+def test_entity_fields_and_search(entity_ns):
+    hit = entity_ns.search("Siemens").hits[0]
+    assert "Siemens" in hit.entities["org"] and "Berlin" in hit.entities["place"]
+    assert {h.id for h in entity_ns.search("person:putin").hits} == {"e2", "e3"}
+    assert {h.id for h in entity_ns.search('person:"Wladimir Putin"').hits} == {"e2", "e3"}
+    assert {h.id for h in entity_ns.search("place:moskau").hits} == {"e2", "e3"}
+    assert entity_ns.search("person:wetter").total == 0
+
+
+@pytest.mark.parametrize("text, kw", [
+    ("Merkel OR Putin OR Siemens OR Wetter", {}),
+    ("Moskau", {}),
+    ("Merkel OR Putin", {"filters": {"place": ["Moskau"]}}),
+])
+def test_entity_facets_match_brute_force(entity_ns, text, kw):
+    assert_exact(entity_ns, text, **kw)
+
+
+def test_entity_filters_are_exact_and_combine(entity_ns):
+    everything = "Merkel OR Putin OR Siemens OR Wetter OR Macron"
+    hits = entity_ns.search(everything, limit=100).hits
+    for facet in ("person", "org", "place"):
+        for name in {n for h in hits for n in h.entities[facet]}:
+            expected = {h.id for h in hits if key(name) in {key(n) for n in h.entities[facet]}}
+            got = {h.id for h in entity_ns.search(everything, limit=100, filters={facet: [name]}).hits}
+            assert got == expected, (facet, name)
+    both = entity_ns.search(everything, limit=100, filters={"person": ["Angela Merkel", "Wladimir Putin"]}).hits
+    assert {h.id for h in both} == {"e3"}
+    # spelling does not matter, a name nobody mentions matches nothing
+    assert {h.id for h in entity_ns.search(everything, filters={"place": ["MOSKAU"]}).hits} == {"e2", "e3"}
+    assert entity_ns.search(everything, filters={"person": ["Niemand Bekannt"]}).total == 0
+    with pytest.raises(QueryError):
+        entity_ns.search(everything, filters={"people": ["Merkel"]})
+
+
+def test_whole_index_entities(entity_ns):
+    top = entity_ns.entities(top=3)
+    assert set(top) == {"person", "org", "place"}
+    assert dict(top["place"])["Moskau"] == 2
+    assert len(top["person"]) <= 3
+
+
+def test_entities_off_in_config(tmp_path):
+    config = Config(index=tmp_path / "ix").replace(enrich=EnrichConfig(entities=False))
+    with NewsSearch(tmp_path / "ix", config) as ns:
+        ns.index([write_jsonl(tmp_path / "c" / "a.jsonl", ARTICLES)])
+        assert ns.search("Merkel", facets=("person",)).facets["person"] == ()
+        assert ns.search("Merkel").total > 0
+
+
+def test_cli_entities_extract_and_filters(tmp_path):
+    corpus = write_jsonl(tmp_path / "c" / "a.jsonl", ARTICLES)
+    runner = CliRunner()
+    ix = ["--index", str(tmp_path / "ix")]
+    assert runner.invoke(cli, ["index", str(corpus), *ix, "-q"]).exit_code == 0
+    out = runner.invoke(cli, ["query", "Moskau", "--facets", *ix])
+    assert out.exit_code == 0, out.output
+    assert "Places: Moskau (2)" in out.output and "People: " in out.output
+    out = runner.invoke(cli, ["query", "Moskau", "--person", "Angela Merkel", "--json", "--facets", *ix])
+    data = json.loads(out.output)
+    assert [h["id"] for h in data["hits"]] == ["e3"]
+    assert ["Moskau", 1] in data["facets"]["place"]
+    assert "Angela Merkel" in data["hits"][0]["entities"]["person"]
+    out = runner.invoke(cli, ["entities", "--label", "LOC", "--top", "2", "--json", *ix])
+    assert out.exit_code == 0, out.output
+    assert list(json.loads(out.output)) == ["place"] and len(json.loads(out.output)["place"]) == 2
+    out = runner.invoke(cli, ["entities", *ix])
+    assert "People:" in out.output and "Organisations:" in out.output
+    out = runner.invoke(cli, ["extract", str(SEED)])
+    assert out.exit_code == 0 and "Xi Jinping" in out.output and "-> Putin" in out.output
+    out = runner.invoke(cli, ["extract", "-", "--json"], input="Angela Merkel besucht Paris.")
+    data = json.loads(out.output)
+    assert {"label": "PER", "name": "Angela Merkel"} in data["entities"]
+    assert data["mentions"][0]["start"] == 0
+    out = runner.invoke(cli, ["query", "Moskau", "--csv", *ix])
+    assert "person" in out.output.splitlines()[0]
+    for command in ("entities", "extract"):
+        assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+    out = runner.invoke(cli, ["entities", "--index", str(tmp_path / "none")])
+    assert out.exit_code == 1 and "newssearch index" in out.output
+
+
+def test_retag_keeps_entities(tmp_path):
+    corpus = write_jsonl(tmp_path / "c" / "a.jsonl", ARTICLES)
+    config = Config(index=tmp_path / "ix")
+    with NewsSearch(tmp_path / "ix", config) as ns:
+        ns.index([corpus])
+        before = ns.search("Moskau OR Merkel", facets=("person", "org", "place"), limit=10)
+    tagged = config.replace(topics={"Russland": "Moskau"})
+    with NewsSearch(tmp_path / "ix", tagged) as ns:
+        assert ns.retag().retagged == 2
+        after = ns.search("Moskau OR Merkel", facets=("person", "org", "place"), limit=10)
+        assert ns.search("Moskau", filters={"topic": ["Russland"], "place": ["Moskau"]}).total == 2
+    assert after.facets == before.facets
+    assert [h.entities for h in after.hits] == [h.entities for h in before.hits]
