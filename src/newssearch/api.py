@@ -62,6 +62,7 @@ class NewsSearch:
         rebuild: bool = False,
         progress: indexing.ProgressCallback | None = None,
         strict: bool = False,
+        prune: bool = False,
     ) -> IndexReport:
         """Index files and folders (default: the config's corpus paths).
 
@@ -69,10 +70,19 @@ class NewsSearch:
         listed in the report's ``rejected`` with file, line and reason. ``rebuild`` starts a
         fresh index and switches to it only when it is complete. ``strict`` stops at the first
         bad record (:class:`CorpusError`). ``progress`` is called with :class:`Progress`.
+        ``prune`` deletes the indexed articles whose records were not read in this run (records
+        removed from the corpus): give it the whole corpus. Their ids are in the report's ``pruned``.
         """
         self.close()
         paths = list(paths) if paths else list(self.config.corpus)
-        return indexing.build_index(self.index_dir, self.config, paths, rebuild=rebuild, strict=strict, progress=progress)
+        return indexing.build_index(
+            self.index_dir, self.config, paths, rebuild=rebuild, strict=strict, progress=progress, prune=prune
+        )
+
+    def optimize(self) -> indexing.OptimizeReport:
+        """Merge the index's segments into one: faster queries after many incremental runs."""
+        self.close()
+        return indexing.optimize_index(self.index_dir, self.config)
 
     def retag(self) -> IndexReport:
         """Re-apply the config's user topics to the whole index without reading the corpus.

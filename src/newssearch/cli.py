@@ -58,6 +58,7 @@ def cli() -> None:
     newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
     newssearch check                  verify the index
+    newssearch optimize               merge the index's segments (faster queries)
     newssearch retag                  apply edited user topics (config.yaml) to the index
     newssearch classify FILE          the section the built-in classifier gives a text
     newssearch entities               the people, organisations and places the index names most
@@ -100,6 +101,11 @@ def _echo_json(data: Any) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Start a fresh index; the old one stays live until the new one is complete.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record instead of skipping it.")
+@click.option(
+    "--prune", is_flag=True,
+    help="Delete indexed articles whose records are no longer in PATHS (removed files or lines). "
+    "Give it the whole corpus: articles from paths not given are deleted too.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no list of rejected records.")
 @click.option(
     "--rejects", type=click.Path(dir_okay=False, path_type=Path),
@@ -107,7 +113,8 @@ def _echo_json(data: Any) -> None:
 )
 @output_options
 def index(
-    config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, quiet: bool, rejects: Path | None, as_json: bool
+    config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, prune: bool, quiet: bool,
+    rejects: Path | None, as_json: bool,
 ) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
 
@@ -117,7 +124,7 @@ def index(
     """
     with NewsSearch(config.index, config) as ns:
         with _progress_bar(enabled=not quiet and not as_json) as progress:
-            report = ns.index(list(paths) or None, rebuild=rebuild, strict=strict, progress=progress)
+            report = ns.index(list(paths) or None, rebuild=rebuild, strict=strict, progress=progress, prune=prune)
     if rejects is not None:
         report.write_rejects(rejects)
     for note in report.notes:
@@ -136,6 +143,10 @@ def index(
                 f"skipped {len(report.skipped_files):,} files of unknown type, e.g. {report.skipped_files[0]}",
                 err=True,
             )
+    if report.pruned and not quiet:
+        shown = ", ".join(report.pruned[:MAX_LISTED_REJECTIONS])
+        more = len(report.pruned) - MAX_LISTED_REJECTIONS
+        click.echo(f"pruned {shown}" + (f" ... and {more:,} more (--json lists them all)" if more > 0 else ""), err=True)
     click.echo(report.summary())
     if report.topics:
         click.echo("topics: " + ", ".join(f"{name} {count:,}" for name, count in report.topics.items())
@@ -361,6 +372,22 @@ def check(config: Config, as_json: bool) -> None:
         click.echo(report.summary())
     if not report.ok:
         raise SystemExit(1)
+
+
+@cli.command()
+@common_options
+@output_options
+def optimize(config: Config, as_json: bool) -> None:
+    """Merge the index's segments into one, for faster queries after many incremental runs.
+
+    Safe to interrupt: until the merge is committed, the old segments stay live.
+    """
+    with NewsSearch(config.index, config) as ns:
+        report = ns.optimize()
+    if as_json:
+        _echo_json(dataclasses.asdict(report))
+    else:
+        click.echo(report.summary())
 
 
 @cli.command()

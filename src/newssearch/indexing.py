@@ -251,6 +251,7 @@ def build_index(
     rebuild: bool = False,
     strict: bool = False,
     progress: ProgressCallback | None = None,
+    prune: bool = False,
 ) -> IndexReport:
     """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`."""
     started = time.monotonic()
@@ -274,7 +275,9 @@ def build_index(
             ix = _open_whoosh(index_dir, meta)
             existing = _existing_hashes(ix)
         try:
-            _write_records(ix, config, files, existing, report, strict, progress)
+            seen = _write_records(ix, config, files, existing, report, strict, progress)
+            if prune:
+                _prune(ix, config, existing, seen, report)
             _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
         finally:
             report.documents = ix.doc_count()
@@ -300,7 +303,8 @@ def _write_records(
     report: IndexReport,
     strict: bool,
     progress: ProgressCallback | None,
-) -> None:
+) -> set[str]:
+    """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
     classifier = section_classifier() if config.enrich.sections else None
     entities = entity_extractor() if config.enrich.entities else None
@@ -311,6 +315,7 @@ def _write_records(
     throttle = _Throttle(progress, sum(cf.size for cf in files))
     max_chars = int(settings.max_text_mb * 1_000_000)
     first_seen: dict[str, str] = {}
+    rejected_ids: set[str] = set()  # records still in the corpus, though not indexable now
     writer = new_writer()
     pending = 0
     try:
@@ -324,6 +329,7 @@ def _write_records(
                         json.dumps(record.to_dict(), ensure_ascii=False),
                     )
                 elif isinstance(record, Article) and len(record.text) > max_chars:
+                    rejected_ids.add(record.id)
                     record = Rejection(
                         cf.display, line,
                         f"text of {len(record.text) / 1e6:.1f} million characters is over indexing.max_text_mb "
@@ -368,6 +374,23 @@ def _write_records(
         writer.commit()
     else:
         writer.cancel()
+    return set(first_seen) | rejected_ids
+
+
+def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], report: IndexReport) -> None:
+    """Delete the indexed articles whose records were not read in this run, in one commit."""
+    stale = sorted(set(existing) - seen)
+    if not stale:
+        return
+    writer = _new_writer(ix, config)
+    try:
+        for article_id in stale:
+            writer.delete_by_term("id", article_id)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    report.pruned = stale
 
 
 def _full_text(article: Article) -> str:
@@ -452,6 +475,52 @@ def retag_index(index_dir: Path, config: Config) -> IndexReport:
             ix.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+@dataclass(frozen=True)
+class OptimizeReport:
+    """What `newssearch optimize` did: segments before and after the merge."""
+
+    index_dir: str
+    segments_before: int
+    segments_after: int
+    documents: int
+    seconds: float
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        return (
+            f"merged {plural(self.segments_before, 'segment')} into {self.segments_after} "
+            f"({plural(self.documents, 'article')}, {self.seconds:.1f}s); index {self.index_dir}"
+        )
+
+
+def _segment_count(ix: Index) -> int:
+    with ix.reader() as reader:
+        return len(reader.leaf_readers()) if reader.doc_count_all() else 0
+
+
+def optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
+    """Merge all segments of the index into one (faster searches; takes a while on large indexes)."""
+    started = time.monotonic()
+    index_dir = Path(index_dir)
+    if read_meta(index_dir) is None:
+        raise IndexNotFoundError(f"no index in {index_dir}: run `newssearch index` first")
+    notes: list[str] = []
+    with write_lock(index_dir, config.indexing.lock_timeout, notes):
+        meta = read_meta(index_dir)
+        assert meta is not None
+        check_compatible(index_dir, meta, config.analysis)
+        ix = _open_whoosh(index_dir, meta)
+        try:
+            before = _segment_count(ix)
+            writer = _new_writer(ix, config)
+            writer.commit(optimize=True)  # a failure before the commit leaves the old segments live
+            ix = ix.refresh()
+            after, documents = _segment_count(ix), ix.doc_count()
+        finally:
+            ix.close()
+    return OptimizeReport(str(index_dir), before, after, documents, time.monotonic() - started)
 
 
 # -- checking --------------------------------------------------------------------------------

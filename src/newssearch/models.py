@@ -159,6 +159,8 @@ class IndexReport:
     #: Articles per user topic after the run, and how many articles had their topics changed.
     topics: dict[str, int] = field(default_factory=dict)
     retagged: int = 0
+    #: Ids of indexed articles deleted by ``prune`` because no record of theirs was read.
+    pruned: list[str] = field(default_factory=list)
 
     @property
     def read(self) -> int:
@@ -172,7 +174,9 @@ class IndexReport:
         return (
             f"read {plural(self.read, 'record')} from {plural(self.files, 'file')}: "
             f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
-            f"{len(self.rejected):,} rejected ({self.seconds:.1f}s{rate}); "
+            f"{len(self.rejected):,} rejected"
+            + (f", {len(self.pruned):,} pruned" if self.pruned else "")
+            + f" ({self.seconds:.1f}s{rate}); "
             f"index {self.index_dir} holds {plural(self.documents, 'article')}"
         )
 
@@ -193,6 +197,7 @@ class IndexReport:
             "notes": list(self.notes),
             "topics": dict(self.topics),
             "retagged": self.retagged,
+            "pruned": list(self.pruned),
         }
 
     def write_rejects(self, path: str | Path) -> int:
