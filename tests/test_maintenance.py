@@ -49,6 +49,12 @@ def test_prune_keeps_records_that_are_rejected_now(tmp_path):
         report = ns.index([corpus], prune=True)
         assert report.rejected and report.pruned == []  # too long now, but still in the corpus
         assert ns.count() == len(NEWS)
+    # a record with a bad date is still there too; a line that does not parse names no id
+    broken = [dict(NEWS[0], date="yesterday"), "{not json", *NEWS[2:]]
+    with NewsSearch(tmp_path / "ix", config) as ns:
+        report = ns.index([write_jsonl(corpus / "a.jsonl", broken)], prune=True)
+        assert len(report.rejected) == 2
+        assert report.pruned == [NEWS[1]["id"]]
 
 
 def test_optimize_merges_segments(tmp_path):

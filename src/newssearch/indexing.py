@@ -337,6 +337,7 @@ def _write_records(
                     )
                 if isinstance(record, Rejection):
                     report.rejected.append(record)
+                    rejected_ids.update(_id_of(record))
                     if strict:
                         raise CorpusError(
                             f"{record} (stopped by --strict at the first bad record; "
@@ -375,6 +376,18 @@ def _write_records(
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
+
+
+def _id_of(rejection: Rejection) -> list[str]:
+    """The id a rejected JSON record still names (its article must survive a prune), if any."""
+    raw = rejection.raw or ""
+    if not raw.startswith("{"):
+        return []
+    try:
+        value = json.loads(raw).get("id")
+    except (ValueError, AttributeError):
+        return []
+    return [str(value)] if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) else []
 
 
 def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], report: IndexReport) -> None:
