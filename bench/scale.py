@@ -1,0 +1,195 @@
+"""Scale: index N articles with the full pipeline and as a bare Whoosh index; query latencies.
+
+    python bench/scale.py --docs 10000             # one size; prints a markdown row per index
+    python bench/scale.py --docs 10000 100000 300000
+
+Documents: the headlines in ../shared/data/corpus/headlines.jsonl.gz (title as text, outlet as
+source, date), with every tenth document a gnad.jsonl body under a fresh id for long-text load.
+The pipeline goes through the public API (German analysis, decompounding, section classifier,
+entity extraction, facets); the bare index is Whoosh 2.7 with a regex tokenizer, lowercase,
+German Snowball stemming and the German stop list, no enrichment. Each build runs in its own
+process, so peak memory (ru_maxrss) is that build's. Then a fixed mix of 100 queries (keywords,
+phrases, natural-language queries, with and without a source filter; the pipeline's with entity,
+topic, source and date facets) runs against both, and p50/p95/p99 are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import multiprocessing as mp
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+FACETS = ("person", "org", "place", "topic", "source", "date")
+
+
+def write_corpus(path: Path, n: int) -> None:
+    """N records as JSON Lines: headlines, every tenth a gnad body with a fresh id."""
+    gnad = [json.loads(line) for line in open(DATA / "corpus" / "gnad.jsonl", encoding="utf-8")]
+    with gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as src, open(
+        path, "w", encoding="utf-8"
+    ) as out:
+        for i, line in enumerate(src):
+            if i >= n:
+                break
+            h = json.loads(line)
+            if i % 10 == 9:
+                g = gnad[(i // 10) % len(gnad)]
+                record = {"id": f"long-{i}", "text": g["text"], "date": h["date"], "source": "DER STANDARD"}
+            else:
+                record = {"id": h["id"], "title": h["title"], "text": h["title"], "date": h["date"],
+                          "source": h["outlet"]}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def build_pipeline(corpus: Path, index_dir: Path, queue) -> None:
+    from newssearch import Config, NewsSearch
+
+    with NewsSearch(index_dir, Config(index=index_dir)) as ns:
+        report = ns.index([corpus])
+    queue.put({"docs": report.read, "seconds": report.seconds, "maxrss_mb": _maxrss_mb()})
+
+
+def build_bare(corpus: Path, index_dir: Path, queue) -> None:
+    import datetime as dt
+
+    from whoosh import index
+    from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+    from whoosh.fields import DATETIME, ID, TEXT, Schema
+
+    stop = {w.strip() for w in (ROOT / "src/newssearch/data/stopwords_de.txt").read_text(encoding="utf-8").splitlines()
+            if w.strip() and not w.startswith("#")}
+    analyzer = RegexTokenizer() | LowercaseFilter() | StopFilter(stoplist=stop) | StemFilter(lang="de")
+    schema = Schema(id=ID(stored=True, unique=True), title=TEXT(analyzer=analyzer, stored=True),
+                    body=TEXT(analyzer=analyzer, stored=True), date=DATETIME(stored=True), source=ID(stored=True))
+    index_dir.mkdir(parents=True)
+    ix = index.create_in(str(index_dir), schema)
+    started = time.monotonic()
+    writer = ix.writer(limitmb=256)
+    n = 0
+    for line in open(corpus, encoding="utf-8"):
+        r = json.loads(line)
+        writer.add_document(id=r["id"], title=r.get("title", ""), body=r["text"],
+                            date=dt.datetime.fromisoformat(r["date"]), source=r["source"])
+        n += 1
+    writer.commit()
+    queue.put({"docs": n, "seconds": time.monotonic() - started, "maxrss_mb": _maxrss_mb()})
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_process(target, *args) -> dict:
+    """Run a build in a fresh process (its own peak memory) and return what it reports."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def query_mix(corpus: Path, n: int = 100) -> list[dict]:
+    """A fixed mix: keywords, phrases and natural-language queries, a third with a source filter."""
+    rng = random.Random(7)
+    titles = [json.loads(line).get("title") for line in open(corpus, encoding="utf-8")]
+    titles = [t for t in titles if t and len(t.split()) >= 4]
+    nl = [json.loads(line)["query"] for line in open(DATA / "queries" / "known_item_dev.jsonl", encoding="utf-8")
+          if json.loads(line)["kind"] == "nl"]
+    words = [w.strip(".,:;!?\"'()") for t in titles for w in t.split() if len(w) > 4 and w[:1].isupper()]
+    out = []
+    for i in range(n):
+        kind = ("keywords", "phrase", "natural")[i % 3]
+        if kind == "keywords":
+            text = " ".join(rng.sample(words, 2))
+        elif kind == "phrase":
+            t = rng.choice(titles).split()
+            j = rng.randrange(len(t) - 1)
+            text = '"' + " ".join(w.strip('.,:;!?"\'()') for w in t[j : j + 2]) + '"'
+        else:
+            text = rng.choice(nl)
+        out.append({"text": text, "kind": kind, "source": "welt.de" if i % 3 == 1 else None})
+    return out
+
+
+def percentiles(ms: list[float]) -> str:
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return f"{q[49]:.0f} / {q[94]:.0f} / {q[98]:.0f}"
+
+
+def run_queries(index_dir: Path, bare_dir: Path, queries: list[dict]) -> tuple[list[float], list[float]]:
+    from whoosh import index
+    from whoosh.qparser import MultifieldParser
+
+    from newssearch import Config, NewsSearch, QueryError
+
+    full, bare = [], []
+    with NewsSearch(index_dir, Config(index=index_dir)) as ns:
+        ns.search("Warm-up")
+        for q in queries:
+            filters = {"source": [q["source"]]} if q["source"] else None
+            started = time.perf_counter()
+            try:
+                ns.search(q["text"], facets=FACETS, filters=filters)
+            except QueryError:
+                continue
+            full.append((time.perf_counter() - started) * 1000)
+    ix = index.open_dir(str(bare_dir))
+    with ix.searcher() as searcher:
+        parser = MultifieldParser(["title", "body"], ix.schema)
+        for q in queries:
+            started = time.perf_counter()
+            parsed = parser.parse(q["text"] + (f' source:"{q["source"]}"' if q["source"] else ""))
+            searcher.search(parsed, limit=10)
+            bare.append((time.perf_counter() - started) * 1000)
+    return full, bare
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, nargs="+", default=[10_000], help="corpus sizes")
+    parser.add_argument("--keep", type=Path, help="keep the corpora and indexes in this folder")
+    args = parser.parse_args(argv)
+    if not (DATA / "corpus" / "headlines.jsonl.gz").exists():
+        print(f"shared data not found in {DATA}", file=sys.stderr)
+        return 2
+    work = args.keep or Path(tempfile.mkdtemp(prefix="scale-"))
+    print("| docs | index | docs/s | ratio | size MB | peak MB | query p50 / p95 / p99 ms |")
+    print("|---|---|---|---|---|---|---|")
+    try:
+        for n in args.docs:
+            corpus = work / f"corpus-{n}.jsonl"
+            write_corpus(corpus, n)
+            full_dir, bare_dir = work / f"full-{n}", work / f"bare-{n}"
+            full = in_process(build_pipeline, corpus, full_dir)
+            bare = in_process(build_bare, corpus, bare_dir)
+            full_ms, bare_ms = run_queries(full_dir, bare_dir, query_mix(corpus))
+            full_rate, bare_rate = full["docs"] / full["seconds"], bare["docs"] / bare["seconds"]
+            print(f"| {n:,} | newssearch (full pipeline, facets) | {full_rate:,.0f} | {full_rate / bare_rate:.2f} | "
+                  f"{folder_mb(full_dir):,.0f} | {full['maxrss_mb']:,.0f} | {percentiles(full_ms)} |", flush=True)
+            print(f"| {n:,} | bare Whoosh (no facets) | {bare_rate:,.0f} | 1.00 | {folder_mb(bare_dir):,.0f} | "
+                  f"{bare['maxrss_mb']:,.0f} | {percentiles(bare_ms)} |", flush=True)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
