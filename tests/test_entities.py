@@ -7,6 +7,8 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newssearch import (
     Config,
@@ -82,6 +84,9 @@ def test_genitive_forms(normalizer):
     assert normalizer.normalize([("PER", "Klaus")]) == ["Klaus"]
     assert normalizer.normalize([("PER", "Markus")]) == ["Markus"]
     assert normalizer.normalize([("ORG", "UNHCR")]) == ["UNHCR"]
+    # a surname in s whose bare form is only a place name
+    assert normalizer.normalize([("PER", "Andrea Nahles")]) == ["Andrea Nahles"]
+    assert normalizer.normalize([("PER", "Angela Merkels")]) == ["Angela Merkel"]
 
 
 def test_short_mentions_map_to_the_full_name(normalizer):
@@ -265,3 +270,19 @@ def test_retag_keeps_entities(tmp_path):
         assert ns.search("Moskau", filters={"topic": ["Russland"], "place": ["Moskau"]}).total == 2
     assert after.facets == before.facets
     assert [h.entities for h in after.hits] == [h.entities for h in before.hits]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300))
+def test_extraction_never_fails_and_offsets_hold(text):
+    for e in extract_entities(text):
+        assert text[e.start : e.end] == e.text and e.label in ("PER", "ORG", "LOC") and e.name.strip()
+
+
+def test_extraction_on_odd_german_text():
+    text = ("Dr. Angela Merkel (CDU) traf am 3. Oktober 2016 in Berlin-Mitte den U.S.-Präsidenten. "
+            "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 #Merkel @spdde")
+    found = extract_entities(text)
+    names = {(e.label, e.name) for e in found}
+    assert ("PER", "Angela Merkel") in names
+    assert all(text[e.start : e.end] == e.text for e in found)

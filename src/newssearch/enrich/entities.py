@@ -282,8 +282,10 @@ def clean(surface: str) -> str:
     return text.strip("\"'„“”‚‘’»«›‹`´ ").replace("\u00ad", "")
 
 
-# gazetteer kinds from curated name lists (not from annotated or tagged text, where "Putins" occurs)
-_NAME_LISTS = {"first", "last", "place", "geo"}
+# Per label: gazetteer kinds that show a bare form is a name of that kind (annotated SmartData
+# names count), and the curated lists whose -s names must stay whole (annotated text has "Putins").
+_BARE_EVIDENCE = {"PER": {"first", "last", "sd-per"}, "LOC": {"place", "geo", "sd-loc"}, "ORG": {"sd-org"}}
+_S_NAMES = {"PER": {"first", "last"}, "LOC": {"place", "geo"}, "ORG": set()}
 
 
 class Normalizer:
@@ -292,12 +294,13 @@ class Normalizer:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
 
-    def base_form(self, name: str, seen: set[str]) -> str:
+    def base_form(self, name: str, seen: set[str], label: str = "PER") -> str:
         """Strip a genitive -s/-' from the last word when the bare form is a known name.
 
-        "Known" means mentioned bare in the same article, or a gazetteer name or a word of the
-        news vocabulary (clusters) while the -s form is not a gazetteer name itself: Putins ->
-        Putin, Chinas -> China, but Paris, Klaus, Markus stay.
+        "Known" means mentioned bare in the same article, or a name of the same kind in the
+        gazetteers or a word of the news vocabulary (clusters), while the -s form is not itself a
+        listed name of that kind: Putins -> Putin, Chinas -> China, but Paris, Klaus, Markus and
+        Andrea Nahles (though Nahle is a place) stay.
         """
         head, _, last = name.rpartition(" ")
         if last.endswith(("'", "’")) and len(last) > 2:
@@ -308,16 +311,16 @@ class Normalizer:
         bare_name = (head + " " + bare).strip()
         if key(bare_name) in seen or key(bare) in seen:
             return bare_name
-        if _NAME_LISTS & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(("s", "x", "z", "ß")):
+        if _S_NAMES.get(label, set()) & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(("s", "x", "z", "ß")):
             return name
-        if bare in self.lexicon.gazetteer or bare in self.lexicon.clusters:
+        if _BARE_EVIDENCE.get(label, set()) & set(self.lexicon.gazetteer.get(bare, ())) or bare in self.lexicon.clusters:
             return bare_name
         return name
 
     def normalize(self, mentions: list[tuple[str, str]]) -> list[str]:
         """Facet names for one article's (label, cleaned surface) mentions, in order."""
         seen = {key(text) for _, text in mentions}
-        names = [self.base_form(text, seen) for _, text in mentions]
+        names = [self.base_form(text, seen, label) for label, text in mentions]
         labels = [label for label, _ in mentions]
         # full names by label, longest first: a short mention maps to the one that contains it
         full: dict[str, list[str]] = {}
