@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shared data not found in {DATA}", file=sys.stderr)
         return 2
     work = args.keep or Path(tempfile.mkdtemp(prefix="scale-"))
+    work.mkdir(parents=True, exist_ok=True)
     print("| docs | index | docs/s | ratio | size MB | peak MB | query p50 / p95 / p99 ms |")
     print("|---|---|---|---|---|---|---|")
     try:

@@ -286,3 +286,10 @@ def test_extraction_on_odd_german_text():
     names = {(e.label, e.name) for e in found}
     assert ("PER", "Angela Merkel") in names
     assert all(text[e.start : e.end] == e.text for e in found)
+
+
+def test_cli_extract_refuses_non_utf8(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Angela Merkel in Köln".encode("latin-1"))
+    out = CliRunner().invoke(cli, ["extract", str(bad)])
+    assert out.exit_code == 1 and "not UTF-8" in out.output and "Traceback" not in out.output

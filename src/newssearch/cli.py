@@ -24,6 +24,7 @@ from .enrich.topics import display_name, label_for
 from .errors import NewsSearchError, QueryError
 from .facets import FACETS, INTERVALS
 from .models import Progress, SearchResult, iso, plural
+from .schema import ENTITY_FIELDS
 from .search import EXPORT_FIELDS, MARK
 
 MAX_LISTED_REJECTIONS = 20
@@ -90,6 +91,13 @@ def common_options(fn: Callable) -> Callable:
 def output_options(fn: Callable) -> Callable:
     """--json: machine-readable output instead of the terminal view."""
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")(fn)
+
+
+def _read_text(file: Any) -> str:
+    try:
+        return file.read()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): convert it first")
 
 
 def _echo_json(data: Any) -> None:
@@ -423,7 +431,7 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
     The classifier is the same whatever the config says (--config and --index are accepted
     for uniformity and not used).
     """
-    topics = classify_text(file.read())
+    topics = classify_text(_read_text(file))
     if as_json:
         _echo_json([{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics])
         return
@@ -441,7 +449,7 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
 @output_options
 def entities(config: Config, labels: tuple[str, ...], top: int, as_json: bool) -> None:
     """List the people, organisations and places named in the most indexed articles."""
-    wanted = [ENTITY_FACET[label.upper()] for label in labels] or list(ENTITY_FACET.values())
+    wanted = [ENTITY_FIELDS[label.upper()] for label in labels] or list(ENTITY_FIELDS.values())
     with NewsSearch(config.index, config) as ns:
         counts = ns.entities(wanted, top=top)
     if as_json:
@@ -455,9 +463,6 @@ def entities(config: Config, labels: tuple[str, ...], top: int, as_json: bool) -
             click.echo("  (none)")
 
 
-ENTITY_FACET = {"PER": "person", "ORG": "org", "LOC": "place"}
-
-
 @cli.command()
 @common_options
 @click.argument("file", type=click.File("r", encoding="utf-8"))
@@ -468,8 +473,7 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
     FILE is plain text (- for stdin). Each mention is listed with its character offsets and
     the normalised name it is indexed and counted under; then the article's distinct names.
     """
-    text = file.read()
-    found = extract_entities(text)
+    found = extract_entities(_read_text(file))
     if as_json:
         _echo_json({
             "mentions": [dataclasses.asdict(e) for e in found],
