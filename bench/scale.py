@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 FACETS = ("person", "org", "place", "topic", "source", "date")
+PUNCT = ".,:;!?\"'()„“”‚‘’»«–-"
 
 
 def write_corpus(path: Path, n: int) -> None:
@@ -108,7 +109,7 @@ def query_mix(corpus: Path, n: int = 100) -> list[dict]:
     titles = [t for t in titles if t and len(t.split()) >= 4]
     nl = [json.loads(line)["query"] for line in open(DATA / "queries" / "known_item_dev.jsonl", encoding="utf-8")
           if json.loads(line)["kind"] == "nl"]
-    words = [w.strip(".,:;!?\"'()") for t in titles for w in t.split() if len(w) > 4 and w[:1].isupper()]
+    words = [w.strip(PUNCT) for t in titles for w in t.split() if len(w) > 4 and w[:1].isupper()]
     out = []
     for i in range(n):
         kind = ("keywords", "phrase", "natural")[i % 3]
@@ -117,7 +118,7 @@ def query_mix(corpus: Path, n: int = 100) -> list[dict]:
         elif kind == "phrase":
             t = rng.choice(titles).split()
             j = rng.randrange(len(t) - 1)
-            text = '"' + " ".join(w.strip('.,:;!?"\'()') for w in t[j : j + 2]) + '"'
+            text = '"' + " ".join(w.strip(PUNCT) for w in t[j : j + 2]) + '"'
         else:
             text = rng.choice(nl)
         out.append({"text": text, "kind": kind, "source": "welt.de" if i % 3 == 1 else None})

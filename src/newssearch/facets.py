@@ -7,6 +7,7 @@ Facet values live in Whoosh columns written in the same commit as their document
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -137,30 +138,31 @@ def count(
 def _entity_counts(
     reader: IndexReader, docnums: list[int], names: Sequence[str], top: int
 ) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Articles per entity (each article counted once per name), shown in its commonest spelling."""
+    """Articles per entity, shown in its commonest spelling.
+
+    An article holds each name once (one spelling, one kind: see ``entities.distinct``), so
+    counting spellings and merging those with the same key afterwards counts articles.
+    """
     column = column_lookup(reader, "entity_facet")
     labels = {FIELD_LABELS[n]: n for n in names}
-    counts: dict[str, Counter] = {n: Counter() for n in names}
-    spellings: dict[str, Counter] = {}
+    spellings: Counter = Counter()
     for d in docnums:
-        seen = set()
-        for label, name in split_entities(column(d) or b""):
-            facet = labels.get(label)
-            if facet is None:
-                continue
-            k = key(name)
-            if (facet, k) not in seen:
-                seen.add((facet, k))
-                counts[facet][k] += 1
-                spellings.setdefault(k, Counter())[name] += 1
+        raw = column(d)
+        if raw:
+            spellings.update(split_entities(raw))
+    by_key: dict[str, dict[tuple[str, str], int]] = {}
+    for (label, name), n in spellings.items():
+        facet = labels.get(label)
+        if facet is not None:
+            by_key.setdefault(facet, {}).setdefault(key(name), {})[name] = n
     out = {}
-    for facet, by_key in counts.items():
-        shown = Counter({_spelling(spellings[k]): n for k, n in by_key.items()})
+    for facet in names:
+        shown = Counter({_spelling(variants): sum(variants.values()) for variants in by_key.get(facet, {}).values()})
         out[facet] = _by_count(shown, top)
     return out
 
 
-def _spelling(variants: Counter) -> str:
+def _spelling(variants: dict[str, int]) -> str:
     return min(variants.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
@@ -178,9 +180,7 @@ def column_lookup(reader: IndexReader, name: str, translate: bool = True) -> Cal
     """
     leaves = reader.leaf_readers()
     offsets = [offset for _, offset in leaves]
-    columns = [
-        leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None for leaf, _ in leaves
-    ]
+    columns = [_leaf_column(leaf, name, translate) for leaf, _ in leaves]
 
     def value(docnum: int) -> Any:
         i = bisect_right(offsets, docnum) - 1
@@ -188,6 +188,20 @@ def column_lookup(reader: IndexReader, name: str, translate: bool = True) -> Cal
         return None if column is None else column[docnum - offsets[i]]
 
     return value
+
+
+# Opening a variable-length column reads its whole offset table; a searcher's segments do not
+# change, so their column readers are kept as long as the segment reader lives.
+_COLUMNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _leaf_column(leaf: IndexReader, name: str, translate: bool) -> Any:
+    if not leaf.has_column(name):
+        return None
+    cache = _COLUMNS.setdefault(leaf, {})
+    if (name, translate) not in cache:
+        cache[(name, translate)] = leaf.column_reader(name, translate=translate)
+    return cache[(name, translate)]
 
 
 def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str, int], ...]:

@@ -271,6 +271,7 @@ _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—"})
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=200_000)
 def key(name: str) -> str:
     """What two spellings of one name share: case, quotes, hyphens vs spaces do not count."""
     return _SPACE.sub(" ", name.translate(_QUOTES).translate(_DASHES).replace("-", " ")).strip().casefold()
