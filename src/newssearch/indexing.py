@@ -306,8 +306,7 @@ def _write_records(
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
-    classifier = section_classifier() if config.enrich.sections else None
-    entities = entity_extractor() if config.enrich.entities else None
+    enrich = config.enrich
 
     def new_writer() -> SegmentWriter:
         return _new_writer(ix, config)
@@ -351,8 +350,10 @@ def _write_records(
                     report.unchanged += 1
                     continue
                 # user topics are (re)applied to the whole index by _retag after the records
-                section = classifier.best(_full_text(record)) if classifier else None
-                found = distinct(entities.extract(_full_text(record))) if entities else ()
+                # the models load on first use (cached): a run where nothing changed never loads them
+                full_text = _full_text(record)
+                section = section_classifier().best(full_text) if enrich.sections else None
+                found = distinct(entity_extractor().extract(full_text)) if enrich.entities else ()
                 doc = to_document(record, digest, section, entities=found)
                 if old is None:
                     writer.add_document(**doc)
