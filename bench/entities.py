@@ -18,13 +18,12 @@ import argparse
 import copy
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
-from train_entities import known_names, read_germeval, split
+from train_entities import known_names, precision_recall, read_germeval, split
 
 from newssearch.enrich import entities
 
@@ -38,38 +37,20 @@ def gold_spans(tokens: list[tuple[str, str]]) -> tuple[str, set[tuple[int, int, 
         offsets.append((pos, pos + len(word)))
         pos += len(word) + 1
     text = " ".join(w for w, _ in tokens)
-    spans, start, label = set(), None, None
-    tags = [t for _, t in tokens] + ["O"]
-    for i, t in enumerate(tags):
-        if t == "O" or t.startswith("B-") or t[2:] != label:
-            if start is not None and label in LABELS:
-                spans.add((offsets[start][0], offsets[i - 1][1], label))
-            start, label = (i, t[2:]) if t != "O" else (None, None)
-    return text, spans
+    tags = [t for _, t in tokens]
+    return text, {(offsets[a][0], offsets[b - 1][1], label) for a, b, label in entities.bio_spans(tags)}
 
 
 def evaluate(sentences, extract) -> tuple[dict, float, int]:
     """Per-label (P, R, F1, gold count), seconds, tokens."""
-    tp, fp, fn = Counter(), Counter(), Counter()
     tokens = sum(len(s) for s in sentences)
     started = time.perf_counter()
+    pairs = []
     for sent in sentences:
         text, gold = gold_spans(sent)
-        predicted = {(e.start, e.end, e.label) for e in extract(text)}
-        for s in predicted:
-            (tp if s in gold else fp)[s[2]] += 1
-        for s in gold - predicted:
-            fn[s[2]] += 1
+        pairs.append((gold, {(e.start, e.end, e.label) for e in extract(text)}))
     seconds = time.perf_counter() - started
-    out = {}
-    for label in (*LABELS, "all"):
-        t = sum(tp.values()) if label == "all" else tp[label]
-        f = sum(fp.values()) if label == "all" else fp[label]
-        n = sum(fn.values()) if label == "all" else fn[label]
-        p = t / (t + f) if t + f else 0.0
-        r = t / (t + n) if t + n else 0.0
-        out[label] = (p, r, 2 * p * r / (p + r) if p + r else 0.0, t + n)
-    return out, seconds, tokens
+    return precision_recall(pairs, LABELS), seconds, tokens
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -287,25 +287,24 @@ def write_lexicon(path: Path, clusters, gazetteer, nouns, names) -> None:
 
 def spans(tags: list[str]) -> set[tuple[int, int, str]]:
     """Exact (start, end, label) spans of PER/LOC/ORG in a BIO sequence."""
-    out, start, label = set(), None, None
-    for i, t in enumerate(list(tags) + ["O"]):
-        if t == "O" or t.startswith("B-") or t[2:] != label:
-            if start is not None and label in ent.LABELS:
-                out.add((start, i, label))
-            start, label = (i, t[2:]) if t != "O" else (None, None)
-    return out
+    return set(ent.bio_spans(tags))
 
 
 def score(gold_sents, predicted) -> dict[str, tuple[float, float, float, int]]:
+    """Per-label and overall (P, R, F1, gold count) of predicted token spans."""
+    return precision_recall(((spans([t for _, t in sent]), pred) for sent, pred in zip(gold_sents, predicted)))
+
+
+def precision_recall(pairs, labels=ent.LABELS) -> dict[str, tuple[float, float, float, int]]:
+    """(P, R, F1, gold count) per label and "all" over (gold spans, predicted spans) pairs, exact match."""
     tp, fp, fn = Counter(), Counter(), Counter()
-    for sent, pred in zip(gold_sents, predicted):
-        gold = spans([t if t == "O" or t.split("-", 1)[1] in ent.LABELS else "O" for _, t in sent])
+    for gold, pred in pairs:
         for s in pred:
             (tp if s in gold else fp)[s[2]] += 1
         for s in gold - pred:
             fn[s[2]] += 1
     out = {}
-    for label in (*ent.LABELS, "all"):
+    for label in (*labels, "all"):
         t = sum(tp.values()) if label == "all" else tp[label]
         f = sum(fp.values()) if label == "all" else fp[label]
         n = sum(fn.values()) if label == "all" else fn[label]

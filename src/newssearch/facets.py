@@ -10,7 +10,7 @@ import datetime as dt
 import weakref
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,16 +157,13 @@ def _entity_counts(
             by_key.setdefault(facet, {}).setdefault(key(name), {})[name] = n
     out = {}
     for facet in names:
-        shown = Counter({_spelling(variants): sum(variants.values()) for variants in by_key.get(facet, {}).values()})
+        # each name shown in its commonest spelling (ties: name order, as for the counts)
+        shown = Counter({_by_count(variants, 1)[0][0]: sum(variants.values()) for variants in by_key.get(facet, {}).values()})
         out[facet] = _by_count(shown, top)
     return out
 
 
-def _spelling(variants: dict[str, int]) -> str:
-    return min(variants.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-
-
-def _by_count(counts: Counter, top: int) -> tuple[tuple[str, int], ...]:
+def _by_count(counts: Mapping[str, int], top: int) -> tuple[tuple[str, int], ...]:
     """The ``top`` values, most frequent first, ties in name order."""
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
 

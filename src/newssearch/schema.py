@@ -13,6 +13,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from .analysis import build_analyzer, build_keyword_analyzer
 from .config import AnalysisConfig
+from .enrich.entities import key
 from .models import Article
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
@@ -81,8 +82,6 @@ ENTITY_SEP = "\x1f"
 
 def entity_fields(entities: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """The document fields for an article's distinct (label, name) entities."""
-    from .enrich.entities import key
-
     fields: dict[str, Any] = {}
     if not entities:
         return fields
@@ -109,12 +108,7 @@ def split_entities(raw: bytes) -> list[tuple[str, str]]:
 
 def stored_entities(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     """An indexed document's (label, name) entities from its stored fields."""
-    return [
-        (label, name)
-        for label, field in ENTITY_FIELDS.items()
-        for name in (fields.get(field) or "").split("\n")
-        if name
-    ]
+    return [(FIELD_LABELS[facet], name) for facet, names in entities_by_facet(fields).items() for name in names]
 
 
 def entities_by_facet(fields: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -139,10 +133,10 @@ def to_document(
     doc: dict[str, Any] = {"id": article.id, "body": article.text, "hash": digest}
     doc.update(topic_fields(section, user_topics or []))
     doc.update(entity_fields(entities))
-    for key in ("title", "date", "source", "author", "section", "url"):
-        value = getattr(article, key)
+    for attr in ("title", "date", "source", "author", "section", "url"):
+        value = getattr(article, attr)
         if value is not None:
-            doc[key] = value
+            doc[attr] = value
     if article.source:
         doc["source_facet"] = article.source
     if article.extra:

@@ -220,6 +220,18 @@ class Featurizer:
         return out
 
 
+def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(first, last + 1, label) of each PER/ORG/LOC span of a BIO tag sequence (others skipped)."""
+    out = []
+    start, label = None, None
+    for i, t in enumerate([*tags, "O"]):
+        if t == "O" or t.startswith("B-") or t[2:] != label:
+            if start is not None and label in LABELS:
+                out.append((start, i, label))
+            start, label = (i, t[2:]) if t != "O" else (None, None)
+    return out
+
+
 class Tagger:
     """The CRF tagger: token sequences in, (first, last + 1, label) spans out."""
 
@@ -239,15 +251,11 @@ class Tagger:
             return set()
         tagger = self._tagger
         tags = tagger.tag(self.featurizer.features(words))
-        out = set()
-        start, label = None, None
-        for i, t in enumerate([*tags, "O"]):
-            if t == "O" or t.startswith("B-") or t[2:] != label:
-                if start is not None and label in LABELS:
-                    sure = min(tagger.marginal(tags[j], j) for j in range(start, i)) if self.threshold else 1.0
-                    if sure >= self.threshold:
-                        out.add((start, i, label))
-                start, label = (i, t[2:]) if t != "O" else (None, None)
+        out = {
+            (start, end, label)
+            for start, end, label in bio_spans(tags)
+            if not self.threshold or min(tagger.marginal(tags[j], j) for j in range(start, end)) >= self.threshold
+        }
         if self.featurizer.lexicon.names:
             self._known_names(words, out)
         return out
