@@ -68,6 +68,14 @@ def committed_beside(index: Path, indexname: str) -> int:
         return 0
 
 
+def writing(index: Path, started: float) -> bool:
+    """The run holds the write lock (its pid is in the lock file) and has had 0.1 s to start writing."""
+    try:
+        return bool((index / "newssearch.lock").read_text().strip()) and time.monotonic() - started > 0.1
+    except OSError:
+        return False
+
+
 @pytest.mark.parametrize("batches", [0, 2, 7, 15, 26])
 def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     """Kill points: after `batches` batch commits of the run (0 = before its first commit)."""
@@ -82,7 +90,7 @@ def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     proc = subprocess.Popen([*args, "--rebuild", str(base), str(more)])
     started = time.monotonic()
     # Kill on the rebuild's own progress, not on a clock: a fast machine finishes before any fixed delay.
-    kill_when(proc, (lambda: time.monotonic() - started > 0.3) if batches == 0
+    kill_when(proc, (lambda: writing(index, started)) if batches == 0
               else (lambda: committed_beside(index, "ns2") >= batches * 100))
     assert proc.returncode == -signal.SIGKILL, "the rebuild ended before it could be killed"
     assert snapshot(index) == before
@@ -90,7 +98,7 @@ def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     # 2. an incremental run killed part-way: the index is at one of its batch commits
     proc = subprocess.Popen([*args, str(more)])
     started = time.monotonic()
-    kill_when(proc, (lambda: time.monotonic() - started > 0.3) if batches == 0
+    kill_when(proc, (lambda: writing(index, started)) if batches == 0
               else (lambda: committed(index) >= 300 + batches * 100))
     count, _ = snapshot(index)
     assert (count - 300) % 100 == 0 and 300 <= count <= 3300

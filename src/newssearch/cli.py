@@ -176,10 +176,11 @@ class _progress_bar:
         if self._bar is None:
             self._bar = click.progressbar(
                 length=max(progress.bytes_total, 1), label="Indexing", file=sys.stderr, show_eta=True,
-                item_show_func=lambda n: f"{n:,} records" if n is not None else "",
+                item_show_func=lambda p: f"{p.records:,} records, {p.rate:,.0f}/s" if p is not None else "",
             )
             self._bar.__enter__()
-        self._bar.update(progress.bytes_done - self._done, progress.records)
+        # the bar moves by bytes read, so its ETA holds for articles of any length
+        self._bar.update(progress.bytes_done - self._done, progress)
         self._done = progress.bytes_done
 
     def __exit__(self, *exc: object) -> None:

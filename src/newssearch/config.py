@@ -7,6 +7,7 @@ Missing keys take the defaults below; an unknown key or a value of the wrong typ
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,11 @@ class SearchConfig:
     time_limit: float = 5.0
 
 
+def default_workers() -> int:
+    """Enrichment processes when config.yaml does not say: one per core, at most four."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 @dataclass(frozen=True)
 class IndexingConfig:
     """How index runs write."""
@@ -69,6 +75,8 @@ class IndexingConfig:
     memory_mb: int = 256
     # An article text longer than this is rejected (a 50 MB "article" is almost always junk).
     max_text_mb: float = 10.0
+    # Processes enriching articles (sections, entities) beside the one writing; 1 = no pool.
+    workers: int = field(default_factory=default_workers)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ so callers can catch one class and show ``str(exc)`` to a user::
     │   ├── IndexNotFoundError       no index yet at that path
     │   ├── IndexIncompatibleError   other format version or other analysis settings
     │   └── IndexLockedError         another process holds the write lock
+    ├── EnrichmentError        a worker process died while enriching articles
     ├── QueryError             the query text cannot be parsed
     └── ArticleNotFoundError   no article with that id
 
@@ -45,6 +46,10 @@ class IndexIncompatibleError(IndexError_):
 
 class IndexLockedError(IndexError_):
     """Another process is writing to the index and did not finish within the timeout."""
+
+
+class EnrichmentError(NewsSearchError):
+    """A worker process enriching articles (sections, entities) died: out of memory, or killed."""
 
 
 class QueryError(NewsSearchError):

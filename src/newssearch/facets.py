@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
@@ -95,7 +96,7 @@ def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
 
 
 def count(
-    searcher: Searcher, docnums: Iterable[int], names: Sequence[str], interval: str = "month", top: int = 10
+    searcher: Searcher, docnums: Iterable[int] | np.ndarray, names: Sequence[str], interval: str = "month", top: int = 10
 ) -> dict[str, tuple[tuple[str, int], ...]]:
     """Facet values with counts over ``docnums``: topics and sources by count, dates in time order."""
     unknown = [n for n in names if n not in FACETS]
@@ -103,64 +104,234 @@ def count(
         raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
     if interval not in INTERVALS:
         raise QueryError(f"unknown date interval {interval!r}: choose from {', '.join(INTERVALS)}")
-    docnums = list(docnums)
-    reader = searcher.reader()
+    docs = np.unique(np.fromiter(docnums, dtype=np.int64)) if not isinstance(docnums, np.ndarray) else docnums
+    tables = facet_tables(searcher.reader())
     out: dict[str, tuple[tuple[str, int], ...]] = {}
     if "topic" in names:
-        column = column_lookup(reader, "topic_facet")
-        counts = Counter()
-        for d in docnums:
-            section, user = split_topics(column(d) or b"")
-            counts.update({section, *user} - {""})
-        out["topic"] = _by_count(counts, top)
+        table = tables.table("topic")
+        out["topic"] = _top(table.values, table.count(docs), top)
     wanted = [n for n in ENTITY_FACETS if n in names]
     if wanted:
-        out.update(_entity_counts(reader, docnums, wanted, top))
+        out.update(tables.entity_counts(docs, wanted, top))
     if "source" in names:
-        column = column_lookup(reader, "source_facet")
-        counts = Counter(column(d) for d in docnums)
-        counts.pop("", None)
-        counts.pop(None, None)
-        out["source"] = _by_count(counts, top)
+        table = tables.table("source")
+        out["source"] = _top(table.values, table.count(docs), top)
     if "date" in names:
-        # Raw column values: articles without a date hold the column's "missing" marker, which
-        # Whoosh cannot turn into a datetime.
-        column = column_lookup(reader, "date", translate=False)
-        to_datetime = searcher.schema["date"].from_column_value
+        days, n = np.unique(tables.days()[docs], return_counts=True)
+        counts: Counter = Counter()
         bucket = _BUCKETS[interval]
-        counts = Counter(
-            bucket(to_datetime(v)) for v in (column(d) for d in docnums) if v is not None and v < _NO_DATE
-        )
+        for day, k in zip(days.tolist(), n.tolist()):
+            if day >= 0:  # -1: no date
+                counts[bucket(_EPOCH + dt.timedelta(days=day))] += k
         out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
 
 
-def _entity_counts(
-    reader: IndexReader, docnums: list[int], names: Sequence[str], top: int
-) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Articles per entity, shown in its commonest spelling.
+def matching_docs(searcher: Searcher, q: wq.Query) -> np.ndarray:
+    """The sorted docnums of every match of ``q``."""
+    parts = [np.fromiter(q.docs(sub), dtype=np.int64) + offset for sub, offset in searcher.leaf_searchers()]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    An article holds each name once (one spelling, one kind: see ``entities.distinct``), so
-    counting spellings and merging those with the same key afterwards counts articles.
+
+def _top(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str, int], ...]:
+    """The ``top`` values by count (ties in value order), zero counts left out."""
+    nonzero = np.flatnonzero(counts)
+    if len(nonzero) > 4 * top:  # only the values that can make the top list are sorted in Python
+        cut = np.partition(counts[nonzero], len(nonzero) - top)[len(nonzero) - top]
+        nonzero = nonzero[counts[nonzero] >= cut]
+    return _by_count({values[i]: int(counts[i]) for i in nonzero.tolist()}, top)
+
+
+class _Table:
+    """One facet as compact ids: document d has values ``ids[indptr[d]:indptr[d + 1]]``."""
+
+    def __init__(self, indptr: np.ndarray, ids: np.ndarray, values: list[str]) -> None:
+        self.indptr, self.ids, self.values = indptr, ids, values
+
+    def count(self, docs: np.ndarray) -> np.ndarray:
+        """How many of ``docs`` (sorted global docnums) have each value id."""
+        return np.bincount(self.gather(docs), minlength=len(self.values))
+
+    def gather(self, docs: np.ndarray) -> np.ndarray:
+        """The value ids of ``docs``, concatenated."""
+        starts = self.indptr[docs]
+        lengths = self.indptr[docs + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int64)
+        ends = np.cumsum(lengths)
+        positions = np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
+        return self.ids[positions]
+
+
+class FacetTables:
+    """The facet values of every document of a reader as arrays, built from its columns once.
+
+    Each segment's values are parsed once (segments never change; deleted documents never
+    match) and kept by segment id, so after an incremental run only new segments are read;
+    the reader-wide tables join the segments' under one vocabulary per facet.
     """
-    column = column_lookup(reader, "entity_facet")
-    labels = {FIELD_LABELS[n]: n for n in names}
-    spellings: Counter = Counter()
-    for d in docnums:
-        raw = column(d)
-        if raw:
-            spellings.update(split_entities(raw))
-    by_key: dict[str, dict[tuple[str, str], int]] = {}
-    for (label, name), n in spellings.items():
-        facet = labels.get(label)
-        if facet is not None:
-            by_key.setdefault(facet, {}).setdefault(key(name), {})[name] = n
-    out = {}
-    for facet in names:
-        # each name shown in its commonest spelling (ties: name order, as for the counts)
-        shown = Counter({_by_count(variants, 1)[0][0]: sum(variants.values()) for variants in by_key.get(facet, {}).values()})
-        out[facet] = _by_count(shown, top)
-    return out
+
+    def __init__(self, reader: IndexReader) -> None:
+        # weak: with one segment the leaf is the reader itself, the key these tables are cached under
+        self._leaves = [(_segment_values(leaf), weakref.ref(leaf), offset) for leaf, offset in reader.leaf_readers()]
+        self._size = reader.doc_count_all()
+        self._tables: dict[str, _Table] = {}
+        self._days: np.ndarray | None = None
+        self._entities: tuple[np.ndarray, np.ndarray] | None = None
+
+    def table(self, facet: str) -> _Table:
+        """The joined table of "topic", "source" or "entity" (spellings "PER:Name")."""
+        if facet not in self._tables:
+            vocab: dict[str, int] = {}
+            indptr = np.zeros(self._size + 1, dtype=np.int64)
+            parts = []
+            for values, leaf, offset in self._leaves:
+                seg_indptr, seg_ids, seg_values = values.table(facet, leaf())
+                mapping = np.fromiter((vocab.setdefault(v, len(vocab)) for v in seg_values), dtype=np.int64,
+                                      count=len(seg_values))
+                parts.append(mapping[seg_ids])
+                n = len(seg_indptr) - 1
+                indptr[offset + 1 : offset + n + 1] = np.diff(seg_indptr)
+            np.cumsum(indptr, out=indptr)
+            ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            self._tables[facet] = _Table(indptr, ids, list(vocab))
+        return self._tables[facet]
+
+    def days(self) -> np.ndarray:
+        """Each document's date as days since 1970-01-01 (-1: no date)."""
+        if self._days is None:
+            days = np.full(self._size, -1, dtype=np.int64)
+            for values, leaf, offset in self._leaves:
+                seg = values.days(leaf())
+                days[offset : offset + len(seg)] = seg
+            self._days = days
+        return self._days
+
+    def entity_counts(self, docs: np.ndarray, names: Sequence[str], top: int) -> dict[str, tuple[tuple[str, int], ...]]:
+        """Articles per entity, shown in its commonest spelling.
+
+        An article holds each name once (one spelling, one kind: see ``entities.distinct``), so
+        counting spellings and merging those with the same key afterwards counts articles.
+        """
+        table = self.table("entity")
+        key_facets, key_of = self._entity_keys()
+        spelling_counts = table.count(docs)
+        key_counts = np.bincount(key_of, weights=spelling_counts, minlength=len(key_facets)).astype(np.int64)
+        out = {}
+        for name in names:
+            in_facet = np.flatnonzero(key_counts * (key_facets == ENTITY_FACETS.index(name)))
+            if len(in_facet) > 4 * top:
+                cut = np.partition(key_counts[in_facet], len(in_facet) - top)[len(in_facet) - top]
+                in_facet = in_facet[key_counts[in_facet] >= cut]
+            shown = {}
+            for k in in_facet.tolist():
+                spellings = np.flatnonzero((key_of == k) & (spelling_counts > 0))
+                variants = {table.values[i][4:]: int(spelling_counts[i]) for i in spellings.tolist()}
+                shown[_by_count(variants, 1)[0][0]] = int(key_counts[k])
+            out[name] = _by_count(shown, top)
+        return out
+
+    def _entity_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """(facet number of each name key, key number of each spelling)."""
+        if self._entities is None:
+            values = self.table("entity").values
+            labels = {label: ENTITY_FACETS.index(facet) for facet, label in FIELD_LABELS.items()}
+            index: dict[tuple[int, str], int] = {}
+            key_of = np.fromiter(
+                (index.setdefault((labels.get(v[:3], -1), key(v[4:])), len(index)) for v in values),
+                dtype=np.int64, count=len(values),
+            )
+            self._entities = (np.fromiter((f for f, _ in index), dtype=np.int64, count=len(index)), key_of)
+        return self._entities
+
+
+class _SegmentValues:
+    """One segment's facet values as arrays, parsed from its columns on first use.
+
+    Kept across searchers, so it holds no reader: each parse reads the columns through the
+    leaf reader of the searcher asking.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._tables: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
+        self._days: np.ndarray | None = None
+
+    def table(self, facet: str, leaf: IndexReader) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(indptr, ids, values) of one facet over this segment's documents."""
+        if facet not in self._tables:
+            parse = _PARSERS[facet]
+            column = _leaf_column(leaf, _COLUMN_OF[facet], translate=True)
+            vocab: dict[str, int] = {}
+            lengths = np.zeros(self._size + 1, dtype=np.int64)
+            ids: list[int] = []
+            if column is not None:
+                for d in range(self._size):
+                    found = parse(column[d])
+                    ids.extend(vocab.setdefault(v, len(vocab)) for v in found)
+                    lengths[d + 1] = len(found)
+            self._tables[facet] = (np.cumsum(lengths), np.asarray(ids, dtype=np.int64), list(vocab))
+        return self._tables[facet]
+
+    def days(self, leaf: IndexReader) -> np.ndarray:
+        """Days since 1970-01-01 per document (-1: no date)."""
+        if self._days is None:
+            # raw values: a document without a date holds the column's "missing" marker
+            column = _leaf_column(leaf, "date", translate=False)
+            days = np.full(self._size, -1, dtype=np.int64)
+            if column is not None:
+                raw = np.fromiter((column[d] for d in range(self._size)), dtype=np.uint64, count=self._size)
+                dated = raw < np.uint64(_NO_DATE)
+                # DATETIME columns hold microseconds since 0001-01-01
+                days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(np.int64) - _EPOCH_ORDINAL
+            self._days = days
+        return self._days
+
+
+def _topic_values(raw: bytes | None) -> list[str]:
+    section, user = split_topics(raw or b"")
+    return list(dict.fromkeys(v for v in (section, *user) if v))
+
+
+_PARSERS: dict[str, Callable[[Any], list[str]]] = {
+    "topic": _topic_values,
+    "entity": lambda raw: [f"{label}:{name}" for label, name in split_entities(raw or b"")],
+    "source": lambda value: [value] if value else [],
+}
+_COLUMN_OF = {"topic": "topic_facet", "entity": "entity_facet", "source": "source_facet"}
+_EPOCH = dt.datetime(1970, 1, 1)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal() - 1  # days from 0001-01-01 to 1970-01-01
+
+# Parsed segments by segment id: a segment's documents never change (deletions never match).
+_SEGMENTS: OrderedDict[tuple[str, int], _SegmentValues] = OrderedDict()
+_SEGMENT_CACHE = 256
+# Joined tables per reader: a searcher's segments do not change while it lives.
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _segment_values(leaf: IndexReader) -> _SegmentValues:
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    # segment ids carry a random part: unique across indexes, never reused for other documents
+    ident = (segment.segment_id(), leaf.doc_count_all()) if segment is not None else None
+    if ident is None:
+        return _SegmentValues(leaf.doc_count_all())
+    found = _SEGMENTS.get(ident)
+    if found is None:
+        found = _SEGMENTS[ident] = _SegmentValues(leaf.doc_count_all())
+        while len(_SEGMENTS) > _SEGMENT_CACHE:
+            _SEGMENTS.popitem(last=False)
+    else:
+        _SEGMENTS.move_to_end(ident)
+    return found
+
+
+def facet_tables(reader: IndexReader) -> FacetTables:
+    """The (cached) facet tables of ``reader``."""
+    tables = _TABLES.get(reader)
+    if tables is None:
+        tables = _TABLES[reader] = FacetTables(reader)
+    return tables
 
 
 def _by_count(counts: Mapping[str, int], top: int) -> tuple[tuple[str, int], ...]:

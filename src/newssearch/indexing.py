@@ -32,8 +32,7 @@ from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config
 from .corpus import discover, read_file
-from .enrich.entities import distinct, entity_extractor
-from .enrich.topics import section_classifier
+from .enrich.pool import Enricher
 from .errors import (
     ConfigError,
     CorpusError,
@@ -230,18 +229,18 @@ class _Throttle:
     def __init__(self, callback: ProgressCallback | None, total: int, interval: float = 0.1) -> None:
         self.callback, self.total, self.interval = callback, total, interval
         self.done = self.records = 0
-        self._last = 0.0
+        self._started = self._last = time.monotonic()
 
     def add_bytes(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
         if self.callback is not None and now - self._last >= self.interval:
             self._last = now
-            self.callback(Progress(min(self.done, self.total), self.total, self.records))
+            self.callback(Progress(min(self.done, self.total), self.total, self.records, now - self._started))
 
     def finish(self) -> None:
         if self.callback is not None:
-            self.callback(Progress(self.total, self.total, self.records))
+            self.callback(Progress(self.total, self.total, self.records, time.monotonic() - self._started))
 
 
 def build_index(
@@ -306,18 +305,13 @@ def _write_records(
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
-    enrich = config.enrich
-
-    def new_writer() -> SegmentWriter:
-        return _new_writer(ix, config)
-
     throttle = _Throttle(progress, sum(cf.size for cf in files))
     max_chars = int(settings.max_text_mb * 1_000_000)
     first_seen: dict[str, str] = {}
     rejected_ids: set[str] = set()  # records still in the corpus, though not indexable now
-    writer = new_writer()
-    pending = 0
-    try:
+
+    def changed() -> Iterator[tuple[tuple[Article, str, str | None], str]]:
+        """Read every record; account for the rejected and unchanged ones, yield the rest."""
         for cf in files:
             for line, record in read_file(cf, throttle.add_bytes):
                 throttle.records += 1
@@ -340,7 +334,7 @@ def _write_records(
                     if strict:
                         raise CorpusError(
                             f"{record} (stopped by --strict at the first bad record; "
-                            f"records before it: {report.read - 1:,}, kept in the index)"
+                            f"records before it: {throttle.records - 1:,}, kept in the index)"
                         )
                     continue
                 first_seen[record.id] = f"{cf.display}:{line}"
@@ -349,29 +343,36 @@ def _write_records(
                 if old == digest:
                     report.unchanged += 1
                     continue
-                # user topics are (re)applied to the whole index by _retag after the records
-                # the models load on first use (cached): a run where nothing changed never loads them
-                full_text = _full_text(record)
-                section = section_classifier().best(full_text) if enrich.sections else None
-                found = distinct(entity_extractor().extract(full_text)) if enrich.entities else ()
-                doc = to_document(record, digest, section, entities=found)
-                if old is None:
-                    writer.add_document(**doc)
-                    report.added += 1
-                else:
-                    writer.update_document(**doc)
-                    report.updated += 1
-                pending += 1
-                if pending >= settings.batch_size:
-                    writer.commit()
-                    writer, pending = new_writer(), 0
+                yield (record, digest, old), _full_text(record)
+
+    # user topics are (re)applied to the whole index by _retag after the records
+    enricher = Enricher(config.enrich, settings.workers)
+    writer = _new_writer(ix, config)
+    pending = 0
+    try:
+        for (record, digest, old), (section, found) in enricher.run(changed()):
+            doc = to_document(record, digest, section, entities=found)
+            if old is None:
+                writer.add_document(**doc)
+                report.added += 1
+            else:
+                writer.update_document(**doc)
+                report.updated += 1
+            pending += 1
+            if pending >= settings.batch_size:
+                writer.commit()
+                writer, pending = _new_writer(ix, config), 0
         throttle.finish()
     except CorpusError:
+        enricher.close()
         writer.commit()  # a strict stop keeps what was accepted before the bad record
         raise
     except BaseException:
+        enricher.close(cancel=True)
         writer.cancel()  # crash or Ctrl-C: the index stays as at the last batch commit
         raise
+    enricher.close()
+    report.workers = enricher.used_workers
     if pending:
         writer.commit()
     else:

@@ -138,6 +138,13 @@ class Progress:
     bytes_done: int
     bytes_total: int
     records: int
+    #: seconds since the run started reading
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Records read per second so far."""
+        return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass
@@ -161,6 +168,8 @@ class IndexReport:
     retagged: int = 0
     #: Ids of indexed articles deleted by ``prune`` because no record of theirs was read.
     pruned: list[str] = field(default_factory=list)
+    #: Worker processes that enriched articles (0: enriched in the indexing process, a small run).
+    workers: int = 0
 
     @property
     def read(self) -> int:
@@ -194,6 +203,7 @@ class IndexReport:
             "documents": self.documents,
             "seconds": round(self.seconds, 3),
             "rebuilt": self.rebuilt,
+            "workers": self.workers,
             "notes": list(self.notes),
             "topics": dict(self.topics),
             "retagged": self.retagged,

@@ -261,8 +261,12 @@ def run_search(
         raise QueryError("limit and page must be 1 or more")
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
-    results = _collect(searcher, q, offset + limit, sort, config.time_limit)
-    counts = facets.count(searcher, searcher.docs_for_query(q), facet_names, interval) if facet_names else {}
+    results = _collect(searcher, q, offset + limit, sort, config.time_limit, count=not facet_names)
+    if facet_names:  # one pass over all matches serves both the facet counts and the total
+        docs = facets.matching_docs(searcher, q)
+        counts, total = facets.count(searcher, docs, facet_names, interval), len(docs)
+    else:
+        counts, total = {}, len(results)
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
     hits = []
@@ -271,7 +275,7 @@ def run_search(
         snippet = snippets.snippet(fields.get("body", ""), terms, config.snippet_chars)
         hits.append(_make_hit(rank, fields, hit.score if sort == "relevance" else None, snippet, config))
     return SearchResult(
-        query=text, total=len(results), page=page, limit=limit, hits=tuple(hits),
+        query=text, total=total, page=page, limit=limit, hits=tuple(hits),
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
         facets=counts,
     )
@@ -320,8 +324,8 @@ def export_rows(
         }
 
 
-def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float):
-    """Run ``q`` under the time limit; a query that runs over it is a QueryError."""
+def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, count: bool = True):
+    """Run ``q`` under the time limit (and count all matches when ``count``); over it is a QueryError."""
     # Whoosh's block-quality skipping loops forever on AndMaybe (ANDMAYBE) under some matchers.
     quality = not any(isinstance(sub, wq.AndMaybe) for sub in _all_queries(q))
     kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
@@ -332,7 +336,8 @@ def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time
     try:
         searcher.search_with_collector(q, timed)
         results = timed.results()
-        len(results)  # counting all matches can take long too: do it inside the guard
+        if count:
+            len(results)  # counting all matches can take long too: do it inside the guard
     except TimeLimit:
         raise QueryError(
             f"the query ran longer than {time_limit:g}s and was stopped: make it more specific "

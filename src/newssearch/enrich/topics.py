@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import math
-import operator
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +18,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ..analysis import GermanTokenizer, analyze
+import numpy as np
+
+from ..analysis import GermanTokenizer, build_analyzer
 from ..config import AnalysisConfig
 
 #: The sections of DER STANDARD that gnad.jsonl is labelled with, as the API returns them.
@@ -49,12 +49,13 @@ def stem_features(text: str) -> list[str]:
 
 
 _TOKENIZER = GermanTokenizer()
+_ANALYZER = build_analyzer(_ANALYSIS)  # one analyzer: its decompounding and stemming caches persist
 
 
 @lru_cache(maxsize=200_000)
 def _word_terms(word: str) -> tuple[str, ...]:
     # Word by word, cached: news vocabulary repeats, so most words are analysed once per process.
-    return tuple(analyze(word, _ANALYSIS, "index"))
+    return tuple(t.text for t in _ANALYZER(word, mode="index"))
 
 
 def char_features(text: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
@@ -84,28 +85,25 @@ class SectionClassifier:
         self.intercept = [float(v) for v in model["intercept"]]
         self.blocks = []
         for block in model["blocks"]:
-            coef = base64.b64decode(block["coef"])
-            scale = [float(s) for s in block["scale"]]
             vocab = {term: i for i, term in enumerate(block["vocab"])}
-            # one column of term weights per class, dequantised once at load time
-            signed = [_signed(b) for b in coef]
-            columns = [[signed[i * k + j] * scale[j] for i in range(len(vocab))] for j in range(k)]
-            self.blocks.append((FEATURES[block["features"]], vocab, block["idf"], columns))
+            # int8 coefficients, term-major (term i's k weights at i*k ... i*k+k-1), scaled per class
+            coef = np.frombuffer(base64.b64decode(block["coef"]), dtype=np.int8).reshape(len(vocab), k)
+            weights = coef.astype(np.float64) * np.asarray(block["scale"], dtype=np.float64)
+            self.blocks.append((FEATURES[block["features"]], vocab, np.asarray(block["idf"], dtype=np.float64), weights))
 
     def scores(self, text: str) -> list[float]:
         """The decision value of every label for ``text``."""
-        total = list(self.intercept)
-        for features, vocab, idf, columns in self.blocks:
+        total = np.asarray(self.intercept, dtype=np.float64)
+        for features, vocab, idf, weights in self.blocks:
             counts = Counter(i for i in map(vocab.get, features(text)) if i is not None)
             if not counts:
                 continue
             # sublinear tf, idf, then L2 norm over the block: what TfidfVectorizer does
-            ids = list(counts)
-            weights = [(1.0 + math.log(counts[i])) * idf[i] for i in ids]
-            norm = math.sqrt(sum(w * w for w in weights))
-            for j, column in enumerate(columns):
-                total[j] += sum(map(operator.mul, weights, map(column.__getitem__, ids))) / norm
-        return total
+            ids = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            w = (1.0 + np.log(tf)) * idf[ids]
+            total = total + (w @ weights[ids]) / np.sqrt(w @ w)
+        return total.tolist()
 
     def classify(self, text: str) -> list[Topic]:
         """All labels, best first."""
@@ -117,10 +115,6 @@ class SectionClassifier:
         if not text.strip():
             return None
         return self.classify(text)[0].label
-
-
-def _signed(byte: int) -> int:
-    return byte - 256 if byte > 127 else byte
 
 
 @lru_cache(maxsize=1)

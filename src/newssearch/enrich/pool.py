@@ -1,0 +1,155 @@
+"""Enrichment (section classifier + entity tagger) spread over worker processes.
+
+Indexing is a pipeline: the indexing process reads records, decides which need writing, and
+writes them; the enrichment between those steps costs most of the CPU, so it runs in a pool of
+worker processes, a chunk of articles per task, a bounded number of chunks in flight (memory
+stays flat however big the corpus), results back in input order. Small runs never start a pool:
+starting the workers and loading the models there costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from ..config import EnrichConfig
+from ..errors import EnrichmentError
+
+T = TypeVar("T")
+#: What enrichment derives from one text: (section or None, distinct (label, name) entities).
+Enrichment = tuple[str | None, tuple[tuple[str, str], ...]]
+
+CHUNK = 64  # articles per task: large enough to amortise pickling, small enough to keep workers busy
+POOL_MIN = 512  # fewer articles to enrich than this: enrich in the indexing process
+
+
+def enrich_text(text: str, config: EnrichConfig) -> Enrichment:
+    """The section and the distinct entities of one article text, as ``config`` asks."""
+    from .entities import distinct, entity_extractor
+    from .topics import section_classifier
+
+    # the models load on first use (cached): a run where nothing changed never loads them
+    section = section_classifier().best(text) if config.sections else None
+    found = tuple(distinct(entity_extractor().extract(text))) if config.entities else ()
+    return section, found
+
+
+def _enrich_chunk(texts: list[str], config: EnrichConfig) -> list[Enrichment]:
+    return [enrich_text(t, config) for t in texts]
+
+
+def _context() -> mp.context.BaseContext:
+    # fork where there is one: "spawn" and "forkserver" re-run the caller's main module in
+    # every worker, which breaks a plain script calling NewsSearch.index() without a
+    # ``if __name__ == "__main__"`` guard. The workers run only enrichment code.
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def _worker_init(parent: int) -> None:
+    # Ctrl-C goes to the whole process group: the indexing process handles it and stops the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        # A killed indexing process cannot stop its workers; they notice the orphaning and exit.
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class Enricher:
+    """Enrich (item, text) pairs in order, in worker processes when there are enough of them."""
+
+    def __init__(self, config: EnrichConfig, workers: int) -> None:
+        self.config = config
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self.used_workers = 0  # for the report: 0 = enriched in the indexing process
+
+    def run(self, items: Iterable[tuple[T, str]]) -> Iterator[tuple[T, Enrichment]]:
+        """Yield (item, enrichment) for every (item, text), in input order.
+
+        An exception raised by ``items`` (a strict stop at a bad record) is re-raised only
+        after every item read before it has been yielded, so those can still be written.
+        """
+        if not (self.config.sections or self.config.entities):
+            for item, _ in items:
+                yield item, (None, ())
+            return
+        source = iter(items)
+        buffered: list[tuple[T, str]] = []
+        error: BaseException | None = None
+        inflight: deque[tuple[list[T], Future]] = deque()
+        chunk: list[tuple[T, str]] = []
+        while True:
+            try:
+                pair = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the items before it
+                error = exc
+                break
+            if self._pool is None and self.workers > 1 and len(buffered) < POOL_MIN:
+                buffered.append(pair)
+                if len(buffered) < POOL_MIN:
+                    continue
+                self._start()
+                for start in range(0, len(buffered), CHUNK):
+                    inflight.append(self._submit(buffered[start : start + CHUNK]))
+                buffered = []
+                continue
+            if self._pool is None:
+                yield pair[0], enrich_text(pair[1], self.config)
+                continue
+            chunk.append(pair)
+            if len(chunk) >= CHUNK:
+                inflight.append(self._submit(chunk))
+                chunk = []
+                while len(inflight) > 2 * self.workers:
+                    yield from self._collect(*inflight.popleft())
+        for item, text in buffered:  # a small run: the pool never started
+            yield item, enrich_text(text, self.config)
+        if chunk:
+            inflight.append(self._submit(chunk))
+        while inflight:
+            yield from self._collect(*inflight.popleft())
+        if error is not None:
+            raise error
+
+    def _start(self) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=_context(),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+        self.used_workers = self.workers
+
+    def _submit(self, pairs: list[tuple[T, str]]) -> tuple[list[T], Future]:
+        assert self._pool is not None
+        return [item for item, _ in pairs], self._pool.submit(_enrich_chunk, [t for _, t in pairs], self.config)
+
+    def _collect(self, items: list[T], future: Future) -> Iterator[tuple[T, Enrichment]]:
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            raise EnrichmentError(
+                "an enrichment worker process died (out of memory?): the index keeps its last commit; "
+                "retry with indexing.workers: 1 in config.yaml"
+            ) from None
+        yield from zip(items, results)
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers (at once when ``cancel``: an error or Ctrl-C)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None

@@ -1,0 +1,187 @@
+"""Issue 6: enrichment in worker processes, columnar facets over many segments, progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from newssearch import Config, CorpusError, IndexingConfig, NewsSearch
+from newssearch.enrich import pool
+from newssearch.enrich.entities import key
+
+from .conftest import NEWS, write_jsonl
+
+
+def records(n: int, prefix: str = "r") -> list[dict]:
+    """``n`` German news records: the test news with fresh ids, dates and sources."""
+    out = []
+    for i in range(n):
+        r = dict(NEWS[i % len(NEWS)])
+        r["id"] = f"{prefix}{i}"
+        r["date"] = f"201{i % 3 + 4}-0{i % 9 + 1}-1{i % 10}"
+        r["source"] = ("Der Standard", "Kurier", "SZ")[i % 3]
+        r["text"] += f" Ausgabe {i}."
+        out.append(r)
+    return out
+
+
+def config_for(tmp_path: Path, name: str, **indexing) -> Config:
+    return Config(index=tmp_path / name, indexing=IndexingConfig(**indexing))
+
+
+def stored(ns: NewsSearch) -> dict[str, tuple]:
+    hits = ns.search("*", limit=10_000).hits
+    return {h.id: (h.topics, tuple(sorted((f, tuple(v)) for f, v in h.entities.items()))) for h in hits}
+
+
+@pytest.fixture
+def small_pool(monkeypatch):
+    """Start the worker pool for small runs too, with small chunks (several in flight)."""
+    monkeypatch.setattr(pool, "POOL_MIN", 8)
+    monkeypatch.setattr(pool, "CHUNK", 3)
+
+
+def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool):
+    corpus = write_jsonl(tmp_path / "c.jsonl", records(40))
+    with NewsSearch(config=config_for(tmp_path, "one", workers=1)) as one:
+        serial = one.index([corpus])
+        expected = stored(one)
+    with NewsSearch(config=config_for(tmp_path, "two", workers=2, batch_size=7)) as two:
+        parallel = two.index([corpus])
+        got = stored(two)
+    assert serial.workers == 0 and parallel.workers == 2
+    assert parallel.added == serial.added == 40 and len(got) == 40
+    assert got == expected
+    assert any(entities for _, entities in got.values() if any(v for _, v in entities))
+
+
+def test_strict_stop_with_workers_keeps_every_record_before_it(tmp_path, small_pool):
+    good = records(20)
+    corpus = write_jsonl(tmp_path / "c.jsonl", [*good, "{not json", *records(5, "late")])
+    with NewsSearch(config=config_for(tmp_path, "ix", workers=2)) as ns:
+        with pytest.raises(CorpusError, match="records before it: 20"):
+            ns.index([corpus], strict=True)
+        assert ns.count() == 20
+
+
+def test_small_runs_do_not_start_workers(tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", records(10))
+    with NewsSearch(config=config_for(tmp_path, "ix", workers=2)) as ns:
+        assert ns.index([corpus]).workers == 0
+
+
+def brute_force(ns: NewsSearch, text: str) -> dict[str, Counter]:
+    """Facet counts the obvious way: the stored fields of every match."""
+    hits = ns.search(text, limit=10_000).hits
+    counts = {"topic": Counter(), "source": Counter(), "date": Counter(), "person": Counter(), "place": Counter()}
+    for h in hits:
+        counts["topic"].update(set(h.topics))
+        counts["source"][h.source] += 1
+        if h.date:
+            counts["date"][f"{h.date:%Y-%m}"] += 1
+        for facet in ("person", "place"):
+            counts[facet].update({key(n) for n in h.entities[facet]})
+    return counts
+
+
+def assert_facets_exact(ns: NewsSearch, text: str) -> None:
+    result = ns.search(text, facets=("topic", "source", "date", "person", "place"), limit=1)
+    truth = brute_force(ns, text)
+    assert result.total == sum(truth["source"].values())
+    assert dict(result.facets["topic"]) == dict(truth["topic"])
+    assert dict(result.facets["source"]) == dict(truth["source"])
+    assert {m: n for m, n in result.facets["date"] if n} == dict(truth["date"])
+    for facet in ("person", "place"):
+        assert {key(name): n for name, n in result.facets[facet]} == dict(truth[facet])
+
+
+def test_facets_over_many_segments_updates_and_deletions(tmp_path):
+    corpus = tmp_path / "corpus"
+    first = write_jsonl(corpus / "a.jsonl", records(30))
+    config = Config(index=tmp_path / "ix", topics={"Wahl": "Wahl"}, indexing=IndexingConfig(batch_size=4, workers=1))
+    with NewsSearch(config=config) as ns:
+        ns.index([corpus])
+        for text in ("*", "Mattersburg OR Wahl OR München", "Asylpaket"):
+            assert_facets_exact(ns, text)
+        # facets were parsed for these segments; now add, change and delete articles
+        changed = records(30)
+        changed[3]["text"] = "Angela Merkel besuchte Paris."
+        changed[4]["source"] = "Profil"
+        write_jsonl(first, changed[:25])  # r25..r29 are gone
+        write_jsonl(corpus / "b.jsonl", records(9, "n"))
+        report = ns.index([corpus], prune=True)
+        assert report.updated == 2 and report.added == 9 and len(report.pruned) == 5
+        assert ns.count() == 34
+        for text in ("*", "Mattersburg OR Wahl OR München OR Paris", "Merkel"):
+            assert_facets_exact(ns, text)
+        assert dict(ns.search("*", facets=("source",)).facets["source"])["Profil"] == 1
+        ns.optimize()
+        assert_facets_exact(ns, "*")
+
+
+def test_undated_articles_are_left_out_of_the_date_facet(tmp_path):
+    recs = records(6)
+    del recs[0]["date"], recs[1]["date"]
+    with NewsSearch(config=config_for(tmp_path, "ix")) as ns:
+        ns.index([write_jsonl(tmp_path / "c.jsonl", recs)])
+        dates = ns.search("*", facets=("date",), interval="day").facets["date"]
+        assert sum(n for _, n in dates) == 4
+        assert [d for d, _ in dates] == sorted(dt.date.fromisoformat(r["date"][:10]).isoformat() for r in recs[2:])
+
+
+def test_progress_reports_rate(tmp_path):
+    seen = []
+    with NewsSearch(config=config_for(tmp_path, "ix")) as ns:
+        ns.index([write_jsonl(tmp_path / "c.jsonl", records(12))], progress=seen.append)
+    last = seen[-1]
+    assert last.records == 12 and last.bytes_done == last.bytes_total and last.seconds > 0
+    assert last.rate == pytest.approx(12 / last.seconds)
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find worker processes")
+def test_workers_exit_when_the_indexing_process_is_killed(tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", records(3000))
+    (tmp_path / "c.yaml").write_text(f"index: {tmp_path / 'ix'}\nindexing:\n  workers: 2\n")
+    proc = subprocess.Popen([sys.executable, "-m", "newssearch", "index", "--config", str(tmp_path / "c.yaml"),
+                             "--quiet", str(corpus)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the index run did not start its workers"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "worker processes outlived the killed indexing process"
+    # and the next run finishes the job
+    done = subprocess.run([sys.executable, "-m", "newssearch", "index", "--config", str(tmp_path / "c.yaml"),
+                           "--json", str(corpus)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["documents"] == 3000
