@@ -127,12 +127,6 @@ def count(
     return out
 
 
-def matching_docs(searcher: Searcher, q: wq.Query) -> np.ndarray:
-    """The sorted docnums of every match of ``q``."""
-    parts = [np.fromiter(q.docs(sub), dtype=np.int64) + offset for sub, offset in searcher.leaf_searchers()]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
 def _top(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str, int], ...]:
     """The ``top`` values by count (ties in value order), zero counts left out."""
     nonzero = np.flatnonzero(counts)

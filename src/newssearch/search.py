@@ -6,8 +6,9 @@ import copy
 import re
 from collections.abc import Sequence
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import TimeLimit, TimeLimitCollector, WrappingCollector
 from whoosh.matching import CoordMatcher
 from whoosh.qparser import (
     AndGroup,
@@ -261,9 +262,10 @@ def run_search(
         raise QueryError("limit and page must be 1 or more")
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
-    results = _collect(searcher, q, offset + limit, sort, config.time_limit, count=not facet_names)
-    if facet_names:  # one pass over all matches serves both the facet counts and the total
-        docs = facets.matching_docs(searcher, q)
+    # with facets, the ranking pass visits every match anyway and records them for the counts
+    recorder = _Recorder if facet_names else None
+    results, docs = _collect(searcher, q, offset + limit, sort, config.time_limit, recorder)
+    if docs is not None:
         counts, total = facets.count(searcher, docs, facet_names, interval), len(docs)
     else:
         counts, total = {}, len(results)
@@ -311,7 +313,7 @@ def export_rows(
 ):
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
     q = _prepare(parser, text, sort, filters)
-    results = _collect(searcher, q, None, sort, config.time_limit)
+    results, _ = _collect(searcher, q, None, sort, config.time_limit)
     for rank, hit in enumerate(results, start=1):
         fields = hit.fields()
         article = from_stored(fields)
@@ -324,19 +326,38 @@ def export_rows(
         }
 
 
-def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, count: bool = True):
-    """Run ``q`` under the time limit (and count all matches when ``count``); over it is a QueryError."""
-    # Whoosh's block-quality skipping loops forever on AndMaybe (ANDMAYBE) under some matchers.
-    quality = not any(isinstance(sub, wq.AndMaybe) for sub in _all_queries(q))
+class _Recorder(WrappingCollector):
+    """Passes every match on to the ranking collector and keeps its docnum (for facet counts)."""
+
+    def __init__(self, child) -> None:
+        super().__init__(child)
+        self.docnums: list[int] = []
+
+    def collect(self, sub_docnum: int):
+        self.docnums.append(self.child.offset + sub_docnum)
+        return self.child.collect(sub_docnum)
+
+
+def _collect(
+    searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, recorder: type | None = None
+):
+    """Run ``q`` under the time limit and count all matches; over the limit is a QueryError.
+
+    Returns the results and, with a ``recorder``, the sorted docnums of all matches.
+    """
+    # No block-quality skipping (Whoosh's top-k shortcut): the exact total needs every match
+    # anyway, and skipping then counting walks the matches twice (bench/scale-results.md: p95
+    # 118 -> 62 ms at 30k). It also loops forever on AndMaybe under some matchers.
     kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
     collector = searcher.collector(limit=limit, **kwargs)
     if hasattr(collector, "usequality"):
-        collector.usequality = quality
-    timed = TimeLimitCollector(collector, timelimit=time_limit)
+        collector.usequality = False
+    recording = recorder(collector) if recorder else None
+    timed = TimeLimitCollector(recording or collector, timelimit=time_limit)
     try:
         searcher.search_with_collector(q, timed)
         results = timed.results()
-        if count:
+        if recording is None:
             len(results)  # counting all matches can take long too: do it inside the guard
     except TimeLimit:
         raise QueryError(
@@ -345,7 +366,8 @@ def _collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time
         ) from None
     except RecursionError:
         raise QueryError("the query is nested too deeply") from None
-    return results
+    docs = np.asarray(recording.docnums, dtype=np.int64) if recording is not None else None
+    return results, docs
 
 
 def _all_queries(q: wq.Query):
