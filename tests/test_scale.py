@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newssearch import Config, CorpusError, IndexingConfig, NewsSearch
+from newssearch import Config, ConfigError, CorpusError, IndexingConfig, NewsSearch, load_config
 from newssearch.enrich import pool
 from newssearch.enrich.entities import key
 
@@ -59,6 +59,7 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool):
         parallel = two.index([corpus])
         got = stored(two)
     assert serial.workers == 0 and parallel.workers == 2
+    assert "enriched by 2 worker processes" in parallel.summary()
     assert parallel.added == serial.added == 40 and len(got) == 40
     assert got == expected
     assert any(entities for _, entities in got.values() if any(v for _, v in entities))
@@ -71,6 +72,15 @@ def test_strict_stop_with_workers_keeps_every_record_before_it(tmp_path, small_p
         with pytest.raises(CorpusError, match="records before it: 20"):
             ns.index([corpus], strict=True)
         assert ns.count() == 20
+
+
+def test_workers_setting_is_checked(tmp_path):
+    (tmp_path / "c.yaml").write_text("indexing:\n  workers: 0\n")
+    with pytest.raises(ConfigError, match="indexing.workers"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "c.yaml").write_text("indexing:\n  workers: 3\n")
+    assert load_config(tmp_path / "c.yaml").indexing.workers == 3
+    assert 1 <= Config().indexing.workers <= 4
 
 
 def test_small_runs_do_not_start_workers(tmp_path):

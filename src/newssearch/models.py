@@ -185,7 +185,9 @@ class IndexReport:
             f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
             f"{len(self.rejected):,} rejected"
             + (f", {len(self.pruned):,} pruned" if self.pruned else "")
-            + f" ({self.seconds:.1f}s{rate}); "
+            + f" ({self.seconds:.1f}s{rate}"
+            + (f", enriched by {self.workers} worker processes" if self.workers else "")
+            + "); "
             f"index {self.index_dir} holds {plural(self.documents, 'article')}"
         )
 
