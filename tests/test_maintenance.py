@@ -57,7 +57,23 @@ def test_prune_keeps_records_that_are_rejected_now(tmp_path):
         assert report.pruned == [NEWS[1]["id"]]
 
 
-def test_optimize_merges_segments(tmp_path):
+def segments(ns: NewsSearch) -> int:
+    return len(ns._current_searcher().reader().leaf_readers())
+
+
+def test_small_segments_are_merged_at_the_end_of_a_run(tmp_path):
+    config = config_for(tmp_path)
+    with NewsSearch(tmp_path / "ix", config) as ns:
+        for i in range(6):  # six runs of one record: without merging, six segments
+            ns.index([write_jsonl(tmp_path / f"c{i}" / "a.jsonl", [{**NEWS[i % 4], "id": f"x{i}"}])])
+            assert segments(ns) <= 2
+        assert ns.count() == 6
+
+
+def test_optimize_merges_segments(tmp_path, monkeypatch):
+    from newssearch import indexing
+
+    monkeypatch.setattr(indexing, "SMALL_SEGMENT", 0)  # keep one segment per run
     config = config_for(tmp_path)
     with NewsSearch(tmp_path / "ix", config) as ns:
         for i, record in enumerate(NEWS):  # one run, one segment per record

@@ -70,7 +70,7 @@ def default_workers() -> int:
 class IndexingConfig:
     """How index runs write."""
 
-    batch_size: int = 5000
+    batch_size: int = 20_000
     lock_timeout: float = 10.0
     memory_mb: int = 256
     # An article text longer than this is rejected (a 50 MB "article" is almost always junk).

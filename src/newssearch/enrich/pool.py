@@ -29,6 +29,9 @@ Enrichment = tuple[str | None, tuple[tuple[str, str], ...]]
 
 CHUNK = 64  # articles per task: large enough to amortise pickling, small enough to keep workers busy
 POOL_MIN = 512  # fewer articles to enrich than this: enrich in the indexing process
+# Tasks queued per worker: enough to keep the workers busy through a batch commit (seconds in
+# which the indexing process takes no results), few enough to keep memory flat (~1,000 articles).
+AHEAD = 8
 
 
 def enrich_text(text: str, config: EnrichConfig) -> Enrichment:
@@ -114,7 +117,7 @@ class Enricher:
             if len(chunk) >= CHUNK:
                 inflight.append(self._submit(chunk))
                 chunk = []
-                while len(inflight) > 2 * self.workers:
+                while len(inflight) > AHEAD * self.workers:
                     yield from self._collect(*inflight.popleft())
         for item, text in buffered:  # a small run: the pool never started
             yield item, enrich_text(text, self.config)
