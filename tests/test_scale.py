@@ -195,3 +195,21 @@ def test_workers_exit_when_the_indexing_process_is_killed(tmp_path):
                            "--json", str(corpus)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["documents"] == 3000
+
+
+def test_top_values_and_gather_match_plain_python():
+    import numpy as np
+
+    from newssearch.facets import _Table, _top
+
+    rng = np.random.default_rng(3)
+    values = [f"v{i:03d}" for i in range(300)]
+    counts = rng.integers(0, 6, size=300)  # many ties, many zeros
+    expected = sorted(((v, int(n)) for v, n in zip(values, counts) if n), key=lambda vn: (-vn[1], vn[0]))[:10]
+    assert list(_top(values, counts, 10)) == expected
+    per_doc = [list(rng.choice(300, size=rng.integers(0, 5), replace=False)) for _ in range(50)]
+    indptr = np.cumsum([0] + [len(v) for v in per_doc])
+    table = _Table(indptr, np.asarray([i for v in per_doc for i in v], dtype=np.int64), values)
+    docs = np.asarray([1, 4, 5, 17, 49])
+    assert table.gather(docs).tolist() == [i for d in docs for i in per_doc[d]]
+    assert table.count(np.zeros(0, dtype=np.int64)).sum() == 0

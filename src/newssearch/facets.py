@@ -1,7 +1,9 @@
 """Facets and filters: counts over ALL matches, read from per-document columns, not stored fields.
 
 Facet values live in Whoosh columns written in the same commit as their documents
-(``source_facet``, ``date``), so counts can never disagree with the index.
+(``topic_facet``, ``entity_facet``, ``source_facet``, ``date``), so counts can never disagree
+with the index. Each segment's columns are read once into numpy arrays (:class:`FacetTables`);
+counting is array operations over the matching docnums. Filters are term queries on exact keys.
 """
 
 from __future__ import annotations
@@ -129,11 +131,16 @@ def count(
 
 def _top(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str, int], ...]:
     """The ``top`` values by count (ties in value order), zero counts left out."""
-    nonzero = np.flatnonzero(counts)
-    if len(nonzero) > 4 * top:  # only the values that can make the top list are sorted in Python
-        cut = np.partition(counts[nonzero], len(nonzero) - top)[len(nonzero) - top]
-        nonzero = nonzero[counts[nonzero] >= cut]
+    nonzero = _contenders(np.flatnonzero(counts), counts, top)
     return _by_count({values[i]: int(counts[i]) for i in nonzero.tolist()}, top)
+
+
+def _contenders(ids: np.ndarray, counts: np.ndarray, top: int) -> np.ndarray:
+    """The ``ids`` whose count can make the top ``top`` (ties included): only these are sorted in Python."""
+    if len(ids) <= 4 * top:
+        return ids
+    cut = np.partition(counts[ids], len(ids) - top)[len(ids) - top]
+    return ids[counts[ids] >= cut]
 
 
 class _Table:
@@ -215,9 +222,7 @@ class FacetTables:
         out = {}
         for name in names:
             in_facet = np.flatnonzero(key_counts * (key_facets == ENTITY_FACETS.index(name)))
-            if len(in_facet) > 4 * top:
-                cut = np.partition(key_counts[in_facet], len(in_facet) - top)[len(in_facet) - top]
-                in_facet = in_facet[key_counts[in_facet] >= cut]
+            in_facet = _contenders(in_facet, key_counts, top)
             shown = {}
             for k in in_facet.tolist():
                 spellings = np.flatnonzero((key_of == k) & (spelling_counts > 0))
