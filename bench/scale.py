@@ -8,8 +8,10 @@ source, date), with every tenth document a gnad.jsonl body under a fresh id for 
 The pipeline goes through the public API (German analysis, decompounding, section classifier,
 entity extraction, facets); the bare index is Whoosh 2.7 with a regex tokenizer, lowercase,
 German Snowball stemming and the German stop list, no enrichment. Each build runs in its own
-process, so peak memory (ru_maxrss) is that build's (the pipeline's counts each enrichment worker
-at the largest worker's peak); the pipeline then indexes the unchanged corpus
+process, so peak memory is that build's: for the pipeline the peak of the summed PSS of the
+indexing process and its enrichment workers (sampled every 0.5 s; pages the forked workers share
+with it counted once) and, in brackets, ru_maxrss with each worker counted at the largest one's
+peak (an upper bound); for the bare build ru_maxrss; the pipeline then indexes the unchanged corpus
 once more (the "unchanged rerun" column: seconds, and share of the first run) and then with 1,000
 further headlines in a second file (the "+ 1,000 new" column). Then a fixed mix of 100 queries (keywords,
 phrases, natural-language queries, with and without a source filter; the pipeline's with entity,
@@ -34,11 +36,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 FACETS = ("person", "org", "place", "topic", "source", "date")
+HEADLINES = 300_000  # lines in headlines.jsonl.gz
 PUNCT = ".,:;!?\"'()„“”‚‘’»«–-"
 
 
-def write_corpus(path: Path, n: int, skip: int = 0) -> None:
-    """N records as JSON Lines: headlines, every tenth a gnad body with a fresh id."""
+def write_corpus(path: Path, n: int, skip: int = 0, prefix: str = "") -> None:
+    """N records as JSON Lines: headlines, every tenth a gnad body with a fresh id (ids get ``prefix``)."""
     gnad = [json.loads(line) for line in open(DATA / "corpus" / "gnad.jsonl", encoding="utf-8")]
     with gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as src, open(
         path, "w", encoding="utf-8"
@@ -51,19 +54,62 @@ def write_corpus(path: Path, n: int, skip: int = 0) -> None:
             h = json.loads(line)
             if i % 10 == 9:
                 g = gnad[(i // 10) % len(gnad)]
-                record = {"id": f"long-{i}", "text": g["text"], "date": h["date"], "source": "DER STANDARD"}
+                record = {"id": f"{prefix}long-{i}", "text": g["text"], "date": h["date"], "source": "DER STANDARD"}
             else:
-                record = {"id": h["id"], "title": h["title"], "text": h["title"], "date": h["date"],
+                record = {"id": prefix + h["id"], "title": h["title"], "text": h["title"], "date": h["date"],
                           "source": h["outlet"]}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class TreeMemory:
+    """Samples the summed PSS of this process and its children (Linux): shared pages counted once."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        import os
+
+        while not self._stop.wait(interval):
+            pids = [os.getpid(), *_children(os.getpid())]
+            self.peak_mb = max(self.peak_mb, sum(_pss_mb(pid) for pid in pids))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def build_pipeline(corpus: Path, index_dir: Path, queue) -> None:
     from newssearch import Config, NewsSearch
 
     extra = corpus.with_name(corpus.stem + "-extra.jsonl")
+    memory = TreeMemory()
     with NewsSearch(index_dir, Config(index=index_dir)) as ns:
         report = ns.index([corpus])
+        pss = memory.stop()
         rerun = ns.index([corpus])  # nothing changed: reads and compares hashes only
         added = ns.index([corpus, extra])  # 1,000 new articles on top
     # the enrichment workers are part of the run's memory: count each at the largest one's peak
@@ -71,7 +117,7 @@ def build_pipeline(corpus: Path, index_dir: Path, queue) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     queue.put({"docs": report.read, "seconds": report.seconds,
                "maxrss_mb": _maxrss_mb() + report.workers * children,
-               "rerun_seconds": rerun.seconds, "workers": report.workers, "add_seconds": added.seconds,
+               "pss_mb": pss, "rerun_seconds": rerun.seconds, "workers": report.workers, "add_seconds": added.seconds,
                "added": added.added})
 
 
@@ -183,28 +229,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000], help="corpus sizes")
     parser.add_argument("--keep", type=Path, help="keep the corpora and indexes in this folder")
+    parser.add_argument("--pipeline-only", action="store_true",
+                        help="only build with the full pipeline (indexing numbers; no bare index, no queries)")
     args = parser.parse_args(argv)
     if not (DATA / "corpus" / "headlines.jsonl.gz").exists():
         print(f"shared data not found in {DATA}", file=sys.stderr)
         return 2
     work = args.keep or Path(tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    print("| docs | index | docs/s | ratio | size MB | peak MB | query p50 / p95 / p99 ms | first facet query | unchanged rerun | + 1,000 new |")
+    print("| docs | index | docs/s | ratio | size MB | peak MB: PSS (RSS sum) | query p50 / p95 / p99 ms | first facet query | unchanged rerun | + 1,000 new |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     try:
         for n in args.docs:
             corpus = work / f"corpus-{n}.jsonl"
             write_corpus(corpus, n)
-            write_corpus(corpus.with_name(corpus.stem + "-extra.jsonl"), 1000, skip=n)
+            # new articles: the next headlines, or (past the last one) the first ones under new ids
+            extra = corpus.with_name(corpus.stem + "-extra.jsonl")
+            write_corpus(extra, 1000, skip=n) if n + 1000 <= HEADLINES else write_corpus(extra, 1000, prefix="new-")
             full_dir, bare_dir = work / f"full-{n}", work / f"bare-{n}"
             full = in_process(build_pipeline, corpus, full_dir)
+            full_rate = full["docs"] / full["seconds"]
+            memory = f"{full['pss_mb']:,.0f} ({full['maxrss_mb']:,.0f})"
+            tail = (f"{full['rerun_seconds']:.1f} s = {full['rerun_seconds'] / full['seconds']:.0%} | "
+                    f"{full['add_seconds']:.1f} s ({full['added']:,} added) |")
+            if args.pipeline_only:
+                print(f"| {n:,} | newssearch (full pipeline) | {full_rate:,.0f} | | {folder_mb(full_dir):,.0f} | "
+                      f"{memory} | | | {tail}", flush=True)
+                continue
             bare = in_process(build_bare, corpus, bare_dir)
             full_ms, bare_ms, cold_ms = run_queries(full_dir, bare_dir, query_mix(corpus))
-            full_rate, bare_rate = full["docs"] / full["seconds"], bare["docs"] / bare["seconds"]
+            bare_rate = bare["docs"] / bare["seconds"]
             print(f"| {n:,} | newssearch (full pipeline, facets) | {full_rate:,.0f} | {full_rate / bare_rate:.2f} | "
-                  f"{folder_mb(full_dir):,.0f} | {full['maxrss_mb']:,.0f} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | "
-                  f"{full['rerun_seconds']:.1f} s = {full['rerun_seconds'] / full['seconds']:.0%} | "
-                  f"{full['add_seconds']:.1f} s ({full['added']:,} added) |", flush=True)
+                  f"{folder_mb(full_dir):,.0f} | {memory} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {tail}",
+                  flush=True)
             print(f"| {n:,} | bare Whoosh (no facets) | {bare_rate:,.0f} | 1.00 | {folder_mb(bare_dir):,.0f} | "
                   f"{bare['maxrss_mb']:,.0f} | {percentiles(bare_ms)} | | | |", flush=True)
     finally:
