@@ -485,7 +485,7 @@ def _closest(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> 
     reader = searcher.reader()
     for maxdist in (1, 2) if len(term) >= 7 else (1,):
         # two fixed letters: Whoosh walks every term under the prefix in Python, and one letter
-        # took 0.4-0.6 s per unknown word on a 100k index (two: 0.06-0.15 s, same suggestions)
+        # took 0.1-0.6 s per unknown word on a 100k index (two: 0.01-0.15 s, same suggestions)
         candidates = [(reader.doc_frequency("body", c), c) for c in reader.terms_within("body", term, maxdist, prefix=2)
                       if c != term and c.isalpha()]
         if candidates:
