@@ -219,13 +219,15 @@ class FacetTables:
         key_facets, key_of = self._entity_keys()
         spelling_counts = table.count(docs)
         key_counts = np.bincount(key_of, weights=spelling_counts, minlength=len(key_facets)).astype(np.int64)
+        present = np.flatnonzero(spelling_counts)  # spellings among the matches
+        present_keys = key_of[present]
         out = {}
         for name in names:
             in_facet = np.flatnonzero(key_counts * (key_facets == ENTITY_FACETS.index(name)))
             in_facet = _contenders(in_facet, key_counts, top)
             shown = {}
             for k in in_facet.tolist():
-                spellings = np.flatnonzero((key_of == k) & (spelling_counts > 0))
+                spellings = present[present_keys == k]
                 variants = {table.values[i][4:]: int(spelling_counts[i]) for i in spellings.tolist()}
                 shown[_by_count(variants, 1)[0][0]] = int(key_counts[k])
             out[name] = _by_count(shown, top)
@@ -357,18 +359,8 @@ def column_lookup(reader: IndexReader, name: str, translate: bool = True) -> Cal
     return value
 
 
-# Opening a variable-length column reads its whole offset table; a searcher's segments do not
-# change, so their column readers are kept as long as the segment reader lives.
-_COLUMNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _leaf_column(leaf: IndexReader, name: str, translate: bool) -> Any:
-    if not leaf.has_column(name):
-        return None
-    cache = _COLUMNS.setdefault(leaf, {})
-    if (name, translate) not in cache:
-        cache[(name, translate)] = leaf.column_reader(name, translate=translate)
-    return cache[(name, translate)]
+    return leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None
 
 
 def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str, int], ...]:

@@ -263,8 +263,7 @@ def run_search(
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
     # with facets, the ranking pass visits every match anyway and records them for the counts
-    recorder = _Recorder if facet_names else None
-    results, docs = _collect(searcher, q, offset + limit, sort, config.time_limit, recorder)
+    results, docs = _collect(searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names))
     if docs is not None:
         counts, total = facets.count(searcher, docs, facet_names, interval), len(docs)
     else:
@@ -339,11 +338,11 @@ class _Recorder(WrappingCollector):
 
 
 def _collect(
-    searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, recorder: type | None = None
+    searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool = False
 ):
     """Run ``q`` under the time limit and count all matches; over the limit is a QueryError.
 
-    Returns the results and, with a ``recorder``, the sorted docnums of all matches.
+    Returns the results and, when ``record``, the sorted docnums of all matches (else None).
     """
     # No block-quality skipping (Whoosh's top-k shortcut): the exact total needs every match
     # anyway, and skipping then counting walks the matches twice (bench/scale-results.md: p95
@@ -352,7 +351,7 @@ def _collect(
     collector = searcher.collector(limit=limit, **kwargs)
     if hasattr(collector, "usequality"):
         collector.usequality = False
-    recording = recorder(collector) if recorder else None
+    recording = _Recorder(collector) if record else None
     timed = TimeLimitCollector(recording or collector, timelimit=time_limit)
     try:
         searcher.search_with_collector(q, timed)

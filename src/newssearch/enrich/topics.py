@@ -49,13 +49,19 @@ def stem_features(text: str) -> list[str]:
 
 
 _TOKENIZER = GermanTokenizer()
-_ANALYZER = build_analyzer(_ANALYSIS)  # one analyzer: its decompounding and stemming caches persist
+
+
+@lru_cache(maxsize=1)
+def _analyzer():
+    # One analyzer per process, so its decompounding and stemming caches persist; built on
+    # first use, not at import (the stemmer imports NLTK, which every CLI command would pay).
+    return build_analyzer(_ANALYSIS)
 
 
 @lru_cache(maxsize=200_000)
 def _word_terms(word: str) -> tuple[str, ...]:
     # Word by word, cached: news vocabulary repeats, so most words are analysed once per process.
-    return tuple(t.text for t in _ANALYZER(word, mode="index"))
+    return tuple(t.text for t in _analyzer()(word, mode="index"))
 
 
 def char_features(text: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
