@@ -2,6 +2,7 @@
 
     python bench/scale.py --docs 10000             # one size; prints a markdown row per index
     python bench/scale.py --docs 10000 100000 300000
+    python bench/scale.py --docs 100000 --keep /tmp/scale --queries-only   # re-time queries only
 
 Documents: the headlines in ../shared/data/corpus/headlines.jsonl.gz (title as text, outlet as
 source, date), with every tenth document a gnad.jsonl body under a fresh id for long-text load.
@@ -231,7 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep the corpora and indexes in this folder")
     parser.add_argument("--pipeline-only", action="store_true",
                         help="only build with the full pipeline (indexing numbers; no bare index, no queries)")
+    parser.add_argument("--queries-only", action="store_true",
+                        help="only time the query mix on the indexes an earlier run left in --keep")
     args = parser.parse_args(argv)
+    if args.queries_only:
+        if args.keep is None:
+            parser.error("--queries-only needs --keep, the folder of an earlier run")
+        print("| docs | query p50 / p95 / p99 ms (newssearch, facets) | first facet query | bare Whoosh p50 / p95 / p99 ms |")
+        print("|---|---|---|---|")
+        for n in args.docs:
+            corpus = args.keep / f"corpus-{n}.jsonl"
+            full_ms, bare_ms, cold_ms = run_queries(args.keep / f"full-{n}", args.keep / f"bare-{n}", query_mix(corpus))
+            print(f"| {n:,} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {percentiles(bare_ms)} |", flush=True)
+        return 0
     if not (DATA / "corpus" / "headlines.jsonl.gz").exists():
         print(f"shared data not found in {DATA}", file=sys.stderr)
         return 2

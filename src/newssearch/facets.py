@@ -175,10 +175,11 @@ class FacetTables:
 
     def __init__(self, reader: IndexReader) -> None:
         # weak: with one segment the leaf is the reader itself, the key these tables are cached under
-        self._leaves = [(_segment_values(leaf), weakref.ref(leaf), offset) for leaf, offset in reader.leaf_readers()]
+        self._leaves = [(segment_values(leaf), weakref.ref(leaf), offset) for leaf, offset in reader.leaf_readers()]
         self._size = reader.doc_count_all()
         self._tables: dict[str, _Table] = {}
         self._days: np.ndarray | None = None
+        self._dates: np.ndarray | None = None
         self._entities: tuple[np.ndarray, np.ndarray] | None = None
 
     def table(self, facet: str) -> _Table:
@@ -198,6 +199,16 @@ class FacetTables:
             ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
             self._tables[facet] = _Table(indptr, ids, list(vocab))
         return self._tables[facet]
+
+    def dates(self) -> np.ndarray:
+        """Each document's raw date value, Whoosh's sort key for the date field."""
+        if self._dates is None:
+            dates = np.full(self._size, NO_DATE, dtype=np.uint64)
+            for values, leaf, offset in self._leaves:
+                seg = values.dates(leaf())
+                dates[offset : offset + len(seg)] = seg
+            self._dates = dates
+        return self._dates
 
     def days(self) -> np.ndarray:
         """Each document's date as days since 1970-01-01 (-1: no date)."""
@@ -258,6 +269,13 @@ class _SegmentValues:
         self._size = size
         self._tables: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
         self._days: np.ndarray | None = None
+        self._memo: dict = {}
+
+    def memo(self, key, build):
+        """Any other per-segment array (``build()`` on first use); vector keeps field lengths here."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     def table(self, facet: str, leaf: IndexReader) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(indptr, ids, values) of one facet over this segment's documents."""
@@ -275,17 +293,24 @@ class _SegmentValues:
             self._tables[facet] = (np.cumsum(lengths), np.asarray(ids, dtype=np.int64), list(vocab))
         return self._tables[facet]
 
+    def dates(self, leaf: IndexReader) -> np.ndarray:
+        """The raw date column per document: Whoosh's sort key (``NO_DATE`` where undated)."""
+        return self.memo("dates", lambda: self._read_dates(leaf))
+
+    def _read_dates(self, leaf: IndexReader) -> np.ndarray:
+        column = _leaf_column(leaf, "date", translate=False)
+        if column is None:
+            return np.full(self._size, NO_DATE, dtype=np.uint64)
+        return np.fromiter((column[d] for d in range(self._size)), dtype=np.uint64, count=self._size)
+
     def days(self, leaf: IndexReader) -> np.ndarray:
         """Days since 1970-01-01 per document (-1: no date)."""
         if self._days is None:
-            # raw values: a document without a date holds the column's "missing" marker
-            column = _leaf_column(leaf, "date", translate=False)
+            raw = self.dates(leaf)
             days = np.full(self._size, -1, dtype=np.int64)
-            if column is not None:
-                raw = np.fromiter((column[d] for d in range(self._size)), dtype=np.uint64, count=self._size)
-                dated = raw < np.uint64(_NO_DATE)
-                # DATETIME columns hold microseconds since 0001-01-01
-                days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(np.int64) - _EPOCH_ORDINAL
+            dated = raw < np.uint64(NO_DATE)
+            # DATETIME columns hold microseconds since 0001-01-01
+            days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(np.int64) - _EPOCH_ORDINAL
             self._days = days
         return self._days
 
@@ -311,7 +336,8 @@ _SEGMENT_CACHE = 256
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _segment_values(leaf: IndexReader) -> _SegmentValues:
+def segment_values(leaf: IndexReader) -> _SegmentValues:
+    """The cached arrays of ``leaf``'s segment (parsed on first use, kept by segment id)."""
     segment = leaf.segment() if hasattr(leaf, "segment") else None
     # segment ids carry a random part: unique across indexes, never reused for other documents
     ident = (segment.segment_id(), leaf.doc_count_all()) if segment is not None else None
@@ -377,7 +403,7 @@ def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str
     return tuple((key, counts.get(key, 0)) for key in keys)
 
 
-_NO_DATE = 2**64 - 1  # Whoosh's default for a missing value in an unsigned 64-bit column
+NO_DATE = 2**64 - 1  # Whoosh's default for a missing value in an unsigned 64-bit column
 
 _BUCKETS = {
     "year": lambda d: f"{d.year:04d}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,8 +23,9 @@ from whoosh.qparser.common import attach
 from whoosh.query.compound import DefaultOr
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
+from whoosh.support.levenshtein import distance
 
-from . import facets
+from . import facets, vector
 from .config import SEARCH_FIELDS, SORTS, SearchConfig
 from .errors import ArticleNotFoundError, QueryError
 from .models import Hit, SearchResult, first_sentence, iso
@@ -262,19 +264,15 @@ def run_search(
         raise QueryError("limit and page must be 1 or more")
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
-    # with facets, the ranking pass visits every match anyway and records them for the counts
-    results, docs = _collect(searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names))
-    if docs is not None:
-        counts, total = facets.count(searcher, docs, facet_names, interval), len(docs)
-    else:
-        counts, total = {}, len(results)
+    ranked, total, docs = _collect(searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names))
+    counts = facets.count(searcher, docs, facet_names, interval) if docs is not None else {}
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
     hits = []
-    for rank, hit in enumerate(results[offset : offset + limit], start=offset + 1):
-        fields = hit.fields()
+    for rank, (docnum, score) in enumerate(ranked[offset : offset + limit], start=offset + 1):
+        fields = searcher.stored_fields(docnum)
         snippet = snippets.snippet(fields.get("body", ""), terms, config.snippet_chars)
-        hits.append(_make_hit(rank, fields, hit.score if sort == "relevance" else None, snippet, config))
+        hits.append(_make_hit(rank, fields, score, snippet, config))
     return SearchResult(
         query=text, total=total, page=page, limit=limit, hits=tuple(hits),
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
@@ -312,16 +310,16 @@ def export_rows(
 ):
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
     q = _prepare(parser, text, sort, filters)
-    results, _ = _collect(searcher, q, None, sort, config.time_limit)
-    for rank, hit in enumerate(results, start=1):
-        fields = hit.fields()
+    ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit)
+    for rank, (docnum, score) in enumerate(ranked, start=1):
+        fields = searcher.stored_fields(docnum)
         article = from_stored(fields)
         yield {
             "rank": rank, "id": article.id, "title": article.title or article.lead, "date": iso(article.date),
             "source": article.source, "author": article.author, "section": article.section,
             "topics": "|".join(stored_topics(fields)), "url": article.url,
             **{facet: "|".join(names) for facet, names in entities_by_facet(fields).items()},
-            "score": round(hit.score, 4) if sort == "relevance" and hit.score is not None else None,
+            "score": round(score, 4) if score is not None else None,
         }
 
 
@@ -339,25 +337,21 @@ class _Recorder(WrappingCollector):
 
 def _collect(
     searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool = False
-):
-    """Run ``q`` under the time limit and count all matches; over the limit is a QueryError.
+) -> tuple[list[tuple[int, float | None]], int, np.ndarray | None]:
+    """Run ``q`` under the time limit; over the limit is a QueryError.
 
-    Returns the results and, when ``record``, the sorted docnums of all matches (else None).
+    Returns the best ``limit`` (all when None) matches as (docnum, score) pairs, best or newest
+    first (score None when sorted by date), the number of all matches and, when ``record``,
+    the ascending docnums of all matches (else None).
     """
-    # No block-quality skipping (Whoosh's top-k shortcut): the exact total needs every match
-    # anyway, and skipping then counting walks the matches twice (bench/scale-results.md: p95
-    # 118 -> 62 ms at 30k). It also loops forever on AndMaybe under some matchers.
-    kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
-    collector = searcher.collector(limit=limit, **kwargs)
-    if hasattr(collector, "usequality"):
-        collector.usequality = False
-    recording = _Recorder(collector) if record else None
-    timed = TimeLimitCollector(recording or collector, timelimit=time_limit)
+    deadline = time.monotonic() + time_limit
     try:
-        searcher.search_with_collector(q, timed)
-        results = timed.results()
-        if recording is None:
-            len(results)  # counting all matches can take long too: do it inside the guard
+        try:
+            docnums, scores = vector.evaluate(searcher, q, deadline)
+        except vector.Unsupported:
+            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)  # a shape it does not know
+        ranked = vector.top(docnums, scores, limit) if sort == "relevance" else vector.newest(searcher, docnums, limit)
+        return ranked, len(docnums), docnums if record else None
     except TimeLimit:
         raise QueryError(
             f"the query ran longer than {time_limit:g}s and was stopped: make it more specific "
@@ -365,8 +359,29 @@ def _collect(
         ) from None
     except RecursionError:
         raise QueryError("the query is nested too deeply") from None
+
+
+def _whoosh_collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool):
+    """:func:`_collect` by Whoosh's own collectors, one document at a time."""
+    # No block-quality skipping (Whoosh's top-k shortcut): the exact total needs every match
+    # anyway, and skipping then counting walks the matches twice (bench/scale-results.md: p95
+    # 118 -> 62 ms at 30k). It also loops forever on AndMaybe under some matchers.
+    kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
+    collector = searcher.collector(limit=limit, **kwargs)
+    if hasattr(collector, "usequality"):
+        collector.usequality = False
+        # Nor matcher replacement: once the page is full, Whoosh "replaces" an OR whose parts
+        # cannot reach the page's lowest score by an AND, which drops matches from the total
+        # and the facets (in the test, one query counted 38 of its 200 matches)
+        collector.replace = 0
+    recording = _Recorder(collector) if record else None
+    timed = TimeLimitCollector(recording or collector, timelimit=time_limit)
+    searcher.search_with_collector(q, timed)
+    results = timed.results()
+    total = len(recording.docnums) if recording is not None else len(results)
     docs = np.asarray(recording.docnums, dtype=np.int64) if recording is not None else None
-    return results, docs
+    scored = sort == "relevance"
+    return [(hit.docnum, hit.score if scored else None) for hit in results], total, docs
 
 
 def _all_queries(q: wq.Query):
@@ -482,13 +497,22 @@ def suggest(searcher: Searcher, text: str, snippeter: Snippeter) -> str | None:
 
 def _closest(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> str | None:
     reader = searcher.reader()
-    for maxdist in (1, 2) if len(term) >= 7 else (1,):
-        # two fixed letters: Whoosh walks every term under the prefix in Python, and one letter
-        # took 0.1-0.6 s per unknown word on a 100k index (two: 0.01-0.15 s, same suggestions)
-        candidates = [(reader.doc_frequency("body", c), c) for c in reader.terms_within("body", term, maxdist, prefix=2)
-                      if c != term and c.isalpha()]
-        if candidates:
-            return _surface_form(searcher, word, max(candidates)[1], snippeter)
+    field = searcher.schema["body"]
+    maxdist = 2 if len(term) >= 7 else 1
+    found: dict[int, list[str]] = {1: [], 2: []}
+    # two fixed letters (one letter took 0.1-0.6 s per unknown word on a 100k index), one pass
+    # for both distances, and the edit distance only for terms of a length within reach
+    # (Whoosh's terms_within computes it for every term under the prefix, once per distance)
+    for btext in reader.expand_prefix("body", term[:2]):
+        candidate = field.from_bytes(btext)
+        if abs(len(candidate) - len(term)) <= maxdist and candidate != term and candidate.isalpha():
+            dist = distance(candidate, term, limit=maxdist)
+            if dist <= maxdist:
+                found[dist].append(candidate)
+    for dist in (1, 2):
+        if found[dist]:
+            best = max((reader.doc_frequency("body", c), c) for c in found[dist])[1]
+            return _surface_form(searcher, word, best, snippeter)
     return None
 
 

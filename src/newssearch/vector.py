@@ -1,0 +1,273 @@
+"""Whole-list query evaluation: Whoosh's matcher trees computed over numpy posting arrays.
+
+Whoosh scores one matching document at a time through a tree of Python matcher objects; a
+query matching 5,000 of 100,000 articles spends ~200 ms there. Here Whoosh still builds the
+matcher tree (so query semantics, tree shape, scorers and boosts are its own), and each node
+is evaluated over whole arrays instead: a leaf reads its posting list block by block into
+arrays of document numbers and weights and scores them with the BM25F formula at once; unions,
+intersections, exclusions, boosts and the coordination bonus combine their children's arrays.
+Floating-point operations run in Whoosh's order, so scores and tie order equal its collector's
+(tests compare the two on every query shape the parser makes).
+
+A matcher this module does not know raises :class:`Unsupported`, and the caller runs Whoosh's
+own collector instead. Reading posting blocks and field lengths uses internals of Whoosh 2.7.4
+(pinned below 2.8; the final release): its public API has no bulk access to either.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.matching import (
+    AndMaybeMatcher,
+    AndNotMatcher,
+    ConstantScoreWrapperMatcher,
+    CoordMatcher,
+    FilterMatcher,
+    IntersectionMatcher,
+    InverseMatcher,
+    ListMatcher,
+    NullMatcherClass,
+    UnionMatcher,
+    WrappingMatcher,
+)
+from whoosh.matching.combo import ArrayUnionMatcher
+from whoosh.query.spans import SpanNear2
+from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.searching import Searcher, TimeLimit
+from whoosh.util.numeric import byte_to_length
+
+from . import facets
+
+# Field length per stored length byte, as Whoosh decodes it (lossy: lengths are kept in one byte).
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_SPAN_NEAR = SpanNear2.SpanNear2Matcher  # phrases
+
+
+class Unsupported(Exception):
+    """The matcher tree holds a matcher this module cannot evaluate (use Whoosh's collector)."""
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The matches of one matcher in one segment: ascending docnums, scores, matching terms."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    #: per match, how many term matchers of the tree match it (Whoosh's coordination count)
+    terms: np.ndarray
+
+
+_EMPTY = Matches(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64))
+
+
+def evaluate(searcher: Searcher, q, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Global docnums (ascending) and scores of every match of ``q``, as Whoosh would score them.
+
+    Raises Unsupported for matchers it does not know, and Whoosh's TimeLimit after ``deadline``
+    (a ``time.monotonic()`` value), checked between segments.
+    """
+    context = searcher.context()
+    ids, scores = [], []
+    for leaf, offset in searcher.leaf_searchers():
+        found = _evaluate(q.matcher(leaf, context), leaf.reader())
+        ids.append(found.ids + offset)
+        scores.append(found.scores)
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeLimit
+    return np.concatenate(ids), np.concatenate(scores)
+
+
+def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tuple[int, float]]:
+    """The ``limit`` best (docnum, score) pairs (all when None): best first, ties by docnum (as Whoosh)."""
+    if limit is not None and limit < len(scores):
+        # everything scoring at least the limit-th best score, ties included, then exact order
+        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        keep = np.flatnonzero(scores >= kth)
+        docnums, scores = docnums[keep], scores[keep]
+    order = np.lexsort((docnums, -scores))[:limit]
+    return [(int(d), float(s)) for d, s in zip(docnums[order], scores[order])]
+
+
+def newest(searcher: Searcher, docnums: np.ndarray, limit: int | None) -> list[tuple[int, None]]:
+    """The ``limit`` newest of ``docnums`` (all when None); undated articles last.
+
+    Same time: the later-indexed first, as in Whoosh's reversed date sort (which, unlike
+    this, lists undated articles first: its missing-value marker is the largest number).
+    """
+    dates = facets.facet_tables(searcher.reader()).dates()[docnums]
+    order = np.lexsort((docnums, dates, dates != facets.NO_DATE))[::-1][:limit]
+    return [(int(d), None) for d in docnums[order]]
+
+
+def _evaluate(m, leaf) -> Matches:
+    """The matches of matcher ``m`` over segment reader ``leaf``."""
+    kind = type(m)
+    if kind is NullMatcherClass:
+        return _EMPTY
+    if kind is W3LeafMatcher or kind is ListMatcher:
+        return _leaf(m, leaf)
+    if kind is UnionMatcher:
+        return _union(_evaluate(m.a, leaf), _evaluate(m.b, leaf))
+    if kind is IntersectionMatcher:
+        a, b = _evaluate(m.a, leaf), _evaluate(m.b, leaf)
+        ids, ia, ib = np.intersect1d(a.ids, b.ids, assume_unique=True, return_indices=True)
+        return Matches(ids, a.scores[ia] + b.scores[ib], a.terms[ia] + b.terms[ib])
+    if kind is AndNotMatcher:
+        a, b = _evaluate(m.a, leaf), _evaluate(m.b, leaf)
+        return _subset(a, ~np.isin(a.ids, b.ids, assume_unique=True))
+    if kind is AndMaybeMatcher:
+        a, b = _evaluate(m.a, leaf), _evaluate(m.b, leaf)
+        return _subset(_union(a, b), None, a.ids)
+    if kind is WrappingMatcher:
+        child = _evaluate(m.child, leaf)
+        return Matches(child.ids, child.scores * m.boost, child.terms)
+    if kind is FilterMatcher:  # deleted documents, among others
+        child = _evaluate(m.child, leaf)
+        listed = np.isin(child.ids, np.fromiter(m._ids, dtype=np.int64))
+        kept = _subset(child, ~listed if m._exclude else listed)
+        return Matches(kept.ids, kept.scores * m.boost, kept.terms)
+    if kind is ConstantScoreWrapperMatcher:
+        child = _evaluate(m.child, leaf)
+        return Matches(child.ids, np.full(len(child.ids), float(m.score())), child.terms)
+    if isinstance(m, CoordMatcher):  # Whoosh's and ours (search.StableCoordMatcher): same _sqr use
+        child = _evaluate(m.child, leaf)
+        return Matches(child.ids, m._sqr(child.scores, child.terms), child.terms)
+    if kind is InverseMatcher:  # NOT: every document the child does not match, but no deleted one
+        child = _evaluate(m.child, leaf)
+        keep = np.ones(m.limit, dtype=bool)
+        keep[child.ids] = False
+        if leaf.has_deletions():
+            keep[[d for d in range(m.limit) if m.missing(d)]] = False
+        ids = np.flatnonzero(keep).astype(np.int64)
+        return Matches(ids, np.full(len(ids), float(m.weight())), np.zeros(len(ids), dtype=np.int64))
+    if kind is ArrayUnionMatcher:
+        return _array_union(m, leaf)
+    if kind is _SPAN_NEAR:
+        # which documents hold the words in order is Whoosh's (positions, per candidate), asked
+        # of a fresh copy (an OR over small segments reads its children through at construction);
+        # their scores are those of the intersection below
+        child = _evaluate(m.child, leaf)
+        return _subset(child, None, np.fromiter(_fresh(m).all_ids(), dtype=np.int64))
+    raise Unsupported(kind.__name__)
+
+
+def _union(a: Matches, b: Matches) -> Matches:
+    ids = np.union1d(a.ids, b.ids)
+    ia, ib = np.searchsorted(ids, a.ids), np.searchsorted(ids, b.ids)
+    scores = np.zeros(len(ids))
+    scores[ia] = a.scores
+    scores[ib] += b.scores  # a + b where both match, x + 0.0 == x elsewhere: Whoosh's sums
+    terms = np.zeros(len(ids), dtype=np.int64)
+    terms[ia] = a.terms
+    terms[ib] += b.terms
+    return Matches(ids, scores, terms)
+
+
+def _subset(found: Matches, mask: np.ndarray | None, ids: np.ndarray | None = None) -> Matches:
+    """The matches where ``mask`` holds, or those whose docnum is in ``ids`` (ascending)."""
+    if mask is None:
+        mask = np.isin(found.ids, ids, assume_unique=True)
+    return Matches(found.ids[mask], found.scores[mask], found.terms[mask])
+
+
+def _array_union(m: ArrayUnionMatcher, leaf) -> Matches:
+    # Whoosh's OR for small segments: per part of `partsize` documents starting at the lowest
+    # pending docnum, it sums score * boost into an array in child order and reports the part's
+    # first document and every other one whose sum is above 0 (unscored: 1 per document,
+    # for the excluded side of a NOT). Its children have moved past
+    # every reported document, so none counts as a matching term.
+    children = [_evaluate(c, leaf) for c in m.children()]
+    ids = np.unique(np.concatenate([c.ids for c in children])) if children else _EMPTY.ids
+    scores = np.zeros(len(ids))
+    for c in children:
+        if m._scored:
+            scores[np.searchsorted(ids, c.ids)] += c.scores * m._boost
+        else:
+            scores[np.searchsorted(ids, c.ids)] = 1.0
+    keep = scores > 0
+    start = 0
+    while start < len(ids):
+        keep[start] = True
+        start = int(np.searchsorted(ids, min(ids[start] + m._partsize, m._doccount)))
+    return Matches(ids[keep], scores[keep], np.zeros(int(keep.sum()), dtype=np.int64))
+
+
+def _fresh(m):
+    """A copy of matcher ``m`` at its first posting (Whoosh's own copy() is missing or keeps the position)."""
+    kind = type(m)
+    if kind is W3LeafMatcher:
+        return W3LeafMatcher(m._postfile, m._startoffset, m._length, m.format, term=m._term, scorer=m.scorer)
+    if kind is ListMatcher:
+        return ListMatcher(m._ids, m._weights, m._values, m._format, m._scorer, 0, m._all_weights, m._term)
+    if kind is FilterMatcher:
+        return FilterMatcher(_fresh(m.child), m._ids, exclude=m._exclude, boost=m.boost)
+    if kind is WrappingMatcher:
+        return WrappingMatcher(_fresh(m.child), boost=m.boost)
+    if kind is _SPAN_NEAR:
+        return _SPAN_NEAR([_fresh(c) for c in m.ms], slop=m.slop, ordered=m.ordered, mindist=m.mindist)
+    raise Unsupported(f"fresh {kind.__name__}")
+
+
+def _leaf(m, leaf) -> Matches:
+    if type(m) is W3LeafMatcher:
+        ids, weights = _block_postings(m)
+        scorer = m.scorer
+    else:
+        ids = np.asarray(m._ids, dtype=np.int64)
+        if m._all_weights:
+            weights = np.full(len(ids), float(m._all_weights))
+        elif m._weights:
+            weights = np.asarray(m._weights, dtype=np.float64)
+        else:
+            weights = np.ones(len(ids))
+        scorer = m._scorer
+    if scorer is None or type(scorer) is WeightScorer:
+        scores = weights
+    elif type(scorer) is BM25FScorer:
+        if m.term() is None:
+            raise Unsupported("BM25F scorer without a term")
+        lengths = _field_lengths(leaf, m.term()[0])[ids]
+        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        # whoosh.scoring.bm25, term for term
+        scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
+    else:
+        raise Unsupported(type(scorer).__name__)
+    return Matches(ids, scores, np.full(len(ids), 1 if m.term() is not None else 0, dtype=np.int64))
+
+
+def _block_postings(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+    """(docnums, weights) of a whole on-disk posting list, one array operation per block."""
+    if m._byteids:
+        raise Unsupported("byte ids")
+    # a fresh reader of the same list: the tree's own matcher may have moved on (phrases do)
+    fresh = _fresh(m)
+    ids, weights = [], []
+    while fresh.is_active():
+        fresh._read_data()
+        ids.append(np.cumsum(np.asarray(fresh._data[0], dtype=np.int64)))  # ids are delta-coded per block
+        fresh._read_weights()
+        weights.append(np.asarray(fresh._weights, dtype=np.float64))
+        fresh._next_block()
+    if not ids:
+        return _EMPTY.ids, _EMPTY.scores
+    return np.concatenate(ids), np.concatenate(weights)
+
+
+def _field_lengths(leaf, fieldname: str) -> np.ndarray:
+    """Length of ``fieldname`` per document of the segment, as Whoosh's BM25F reads it."""
+
+    def read() -> np.ndarray:
+        size = leaf.doc_count_all()
+        column = leaf._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            return np.ones(size)  # Whoosh's default when a segment has no lengths
+        count = min(column._count, size)
+        raw = np.zeros(size, dtype=np.uint8)
+        raw[:count] = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
+        return _LENGTH_OF_BYTE[raw]
+
+    return facets.segment_values(leaf).memo(("length", fieldname), read)
