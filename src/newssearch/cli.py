@@ -193,7 +193,7 @@ class _progress_bar:
 @click.argument("text")
 @click.option("--limit", "-n", type=click.IntRange(1, 10_000), help="Hits per page (default: search.limit in config, 10).")
 @click.option("--page", "-p", type=click.IntRange(1), default=1, show_default=True, help="Which page of hits to show.")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Rank by relevance, or newest first.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Rank by relevance, or newest first (undated articles last).")
 @click.option(
     "--fields", metavar="FIELD[,FIELD]",
     help=f"Search only these fields ({', '.join(SEARCH_FIELDS)}); default: title and body.",
