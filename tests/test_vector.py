@@ -227,6 +227,14 @@ def test_not_excludes_the_first_match_too(index):
     assert set(slow[2].tolist()) - truth  # the Whoosh bug this guards against, still there
 
 
+def test_a_lone_star_is_every_article(index):
+    # not Whoosh's "some term in each field", which looks up every term of the fields
+    searcher = index._current_searcher()
+    assert search_module.parse(search_module.build_parser(searcher.schema, index.config.search), " * ") == wq.Every()
+    assert index.search("*").total == index.count() == 370
+    assert index.search("*", filters={"source": ["welt.de"]}).total == 370 // 4 + (370 % 4 > 3)
+
+
 def test_top_orders_by_score_then_docnum():
     docnums = np.array([5, 1, 9, 3, 7])
     scores = np.array([1.0, 2.0, 2.0, 0.5, 2.0])

@@ -181,6 +181,11 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     text = check_syntax(text)
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+    if text.strip() == "*":
+        # every article (to browse by filters and facets); Whoosh's parser would ask for every
+        # article with some term in each searched field, looking up all the field's terms
+        # (20 s on a 100k index)
+        return wq.Every()
     try:
         parsed = parser.parse(text)
     except RecursionError:
