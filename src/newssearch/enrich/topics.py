@@ -45,7 +45,11 @@ class Topic:
 
 def stem_features(text: str) -> list[str]:
     """Word features: the default index analyzer's terms (stems, compound parts) of each word."""
-    return [term for token in _TOKENIZER(text) for term in _word_terms(token.text.lower())]
+    return [term for word in _stem_words(text) for term in _word_terms(word)]
+
+
+def _stem_words(text: str) -> list[str]:
+    return [token.text.lower() for token in _TOKENIZER(text)]
 
 
 _TOKENIZER = GermanTokenizer()
@@ -66,17 +70,24 @@ def _word_terms(word: str) -> tuple[str, ...]:
 
 def char_features(text: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
     """Character n-grams of each lowercased word padded with spaces (robust to inflection)."""
-    grams = []
-    for word in _WHITESPACE.split(text.lower()):
-        if not word:
-            continue
-        padded = f" {word} "
-        for n in sizes:
-            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
-    return grams
+    return [gram for word in _char_words(text) for gram in _word_grams(word, sizes)]
+
+
+def _char_words(text: str) -> list[str]:
+    return [word for word in _WHITESPACE.split(text.lower()) if word]
+
+
+def _word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
+    padded = f" {word} "
+    return [padded[i : i + n] for n in sizes for i in range(len(padded) - n + 1)]
 
 
 FEATURES = {"stems": stem_features, "chars": char_features}
+# The same features word by word (words, then each word's features), so the classifier can
+# keep each word's feature ids: FEATURES[name](text) == [f for w in words(text) for f in of(w)].
+_WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, _word_grams)}
+#: Words whose feature ids a classifier block keeps (~200 bytes each).
+WORD_CACHE = 100_000
 
 
 class SectionClassifier:
@@ -95,13 +106,25 @@ class SectionClassifier:
             # int8 coefficients, term-major (term i's k weights at i*k ... i*k+k-1), scaled per class
             coef = np.frombuffer(base64.b64decode(block["coef"]), dtype=np.int8).reshape(len(vocab), k)
             weights = coef.astype(np.float64) * np.asarray(block["scale"], dtype=np.float64)
-            self.blocks.append((FEATURES[block["features"]], vocab, np.asarray(block["idf"], dtype=np.float64), weights))
+            words, of_word = _WORD_FEATURES[block["features"]]
+            idf = np.asarray(block["idf"], dtype=np.float64)
+            self.blocks.append((words, of_word, vocab, idf, weights, {}))
 
     def scores(self, text: str) -> list[float]:
         """The decision value of every label for ``text``."""
         total = np.asarray(self.intercept, dtype=np.float64)
-        for features, vocab, idf, weights in self.blocks:
-            counts = Counter(i for i in map(vocab.get, features(text)) if i is not None)
+        for words, of_word, vocab, idf, weights, known in self.blocks:
+            # feature ids word by word, each word's kept: news vocabulary repeats, and the ids
+            # come in the same order as over the whole text, so the sums below are the same
+            ids_in_order: list[int] = []
+            for word in words(text):
+                ids = known.get(word)
+                if ids is None:
+                    ids = tuple(i for i in map(vocab.get, of_word(word)) if i is not None)
+                    if len(known) < WORD_CACHE:
+                        known[word] = ids
+                ids_in_order.extend(ids)
+            counts = Counter(ids_in_order)
             if not counts:
                 continue
             # sublinear tf, idf, then L2 norm over the block: what TfidfVectorizer does
