@@ -177,9 +177,9 @@ def _subset(found: Matches, mask: np.ndarray | None, ids: np.ndarray | None = No
 def _array_union(m: ArrayUnionMatcher, leaf) -> Matches:
     # Whoosh's OR for small segments: per part of `partsize` documents starting at the lowest
     # pending docnum, it sums score * boost into an array in child order and reports the part's
-    # first document and every other one whose sum is above 0 (unscored: 1 per document,
-    # for the excluded side of a NOT). Its children have moved past
-    # every reported document, so none counts as a matching term.
+    # first document and every other one whose sum is above 0 (unscored, as on the excluded
+    # side of a NOT: 1 per document). Its children have moved past every reported document, so
+    # none counts as a matching term.
     children = [_evaluate(c, leaf) for c in m.children()]
     ids = np.unique(np.concatenate([c.ids for c in children])) if children else _EMPTY.ids
     scores = np.zeros(len(ids))
