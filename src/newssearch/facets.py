@@ -213,10 +213,11 @@ class FacetTables:
     def days(self) -> np.ndarray:
         """Each document's date as days since 1970-01-01 (-1: no date)."""
         if self._days is None:
+            raw = self.dates()
             days = np.full(self._size, -1, dtype=np.int64)
-            for values, leaf, offset in self._leaves:
-                seg = values.days(leaf())
-                days[offset : offset + len(seg)] = seg
+            dated = raw < np.uint64(NO_DATE)
+            # DATETIME columns hold microseconds since 0001-01-01
+            days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(np.int64) - _EPOCH_ORDINAL
             self._days = days
         return self._days
 
@@ -268,7 +269,6 @@ class _SegmentValues:
     def __init__(self, size: int) -> None:
         self._size = size
         self._tables: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
-        self._days: np.ndarray | None = None
         self._memo: dict = {}
 
     def memo(self, key, build):
@@ -302,17 +302,6 @@ class _SegmentValues:
         if column is None:
             return np.full(self._size, NO_DATE, dtype=np.uint64)
         return np.fromiter((column[d] for d in range(self._size)), dtype=np.uint64, count=self._size)
-
-    def days(self, leaf: IndexReader) -> np.ndarray:
-        """Days since 1970-01-01 per document (-1: no date)."""
-        if self._days is None:
-            raw = self.dates(leaf)
-            days = np.full(self._size, -1, dtype=np.int64)
-            dated = raw < np.uint64(NO_DATE)
-            # DATETIME columns hold microseconds since 0001-01-01
-            days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(np.int64) - _EPOCH_ORDINAL
-            self._days = days
-        return self._days
 
 
 def _topic_values(raw: bytes | None) -> list[str]:

@@ -82,9 +82,9 @@ def _word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
     return [padded[i : i + n] for n in sizes for i in range(len(padded) - n + 1)]
 
 
-FEATURES = {"stems": stem_features, "chars": char_features}
-# The same features word by word (words, then each word's features), so the classifier can
-# keep each word's feature ids: FEATURES[name](text) == [f for w in words(text) for f in of(w)].
+# The model's feature blocks word by word (words, then each word's features), so the classifier
+# can keep each word's feature ids: stem_features(text) == [f for w in _stem_words(text) for f in
+# _word_terms(w)], and likewise char_features.
 _WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, _word_grams)}
 #: Words whose feature ids a classifier block keeps (~200 bytes each).
 WORD_CACHE = 100_000
