@@ -293,3 +293,73 @@ def test_cli_extract_refuses_non_utf8(tmp_path):
     bad.write_bytes("Angela Merkel in Köln".encode("latin-1"))
     out = CliRunner().invoke(cli, ["extract", str(bad)])
     assert out.exit_code == 1 and "not UTF-8" in out.output and "Traceback" not in out.output
+
+
+# --- the numpy CRF against CRFsuite's own tagger ----------------------------------------------
+
+SENTENCES = [
+    "Bundeskanzlerin Angela Merkel traf am Montag in Berlin den französischen Präsidenten Emmanuel Macron .",
+    "Die Europäische Zentralbank in Frankfurt am Main hält den Leitzins stabil .",
+    "Siemens und die Deutsche Bahn streiten vor dem Landgericht München über Millionen .",
+    "Wien",
+    "Putins Sprecher Dmitri Peskow sagte der Nachrichtenagentur Tass , Moskau sei bereit .",
+    "Im Ruhrgebiet schließen die letzten Zechen der RAG AG ; der FC Schalke 04 trauert .",
+]
+
+
+def _crfsuite_reference(tagger, sentences):
+    import pycrfsuite
+
+    reference = pycrfsuite.Tagger()
+    reference.open(str(tagger.model_path))
+    out = []
+    for words in sentences:
+        tags = reference.tag(tagger.featurizer.features(words))
+        out.append((tags, [reference.marginal(t, i) for i, t in enumerate(tags)]))
+    return out
+
+
+def _assert_same_as_crfsuite(tagger, sentences):
+    decoded = tagger.model.decode([tagger.emissions(words) for words in sentences])
+    for words, (tags, marginals), (ids, ours) in zip(sentences, _crfsuite_reference(tagger, sentences), decoded):
+        assert [tagger.model.labels[i] for i in ids] == list(tags), words
+        assert ours == pytest.approx(marginals, abs=1e-9), words
+
+
+def test_numpy_crf_tags_and_marginals_equal_crfsuite():
+    from newssearch.enrich.entities import entity_extractor
+
+    tagger = entity_extractor().tagger
+    sentences = [s.split(" ") for s in SENTENCES]
+    _assert_same_as_crfsuite(tagger, sentences)
+    # one batch or one sentence at a time: the same spans
+    assert tagger.tag_many(sentences) == [tagger.tag_tokens(s) for s in sentences]
+    assert tagger.tag_many([]) == [] and tagger.tag_tokens([]) == set()
+
+
+def test_numpy_crf_word_table_starts_over_when_full(monkeypatch):
+    from newssearch.enrich.entities import Lexicon, Tagger, entity_extractor
+
+    shipped = entity_extractor().tagger
+    tagger = Tagger(shipped.model_path, shipped.featurizer.lexicon, shipped.threshold)
+    monkeypatch.setattr(Tagger, "WORD_CACHE", 25)
+    sentences = [s.split(" ") for s in SENTENCES] * 3
+    assert tagger.tag_many(sentences) == shipped.tag_many(sentences)
+    assert len(tagger._words) < 25
+    assert isinstance(tagger.featurizer.lexicon, Lexicon)
+
+
+def test_numpy_crf_on_germeval_equals_crfsuite(shared_data):
+    from newssearch.enrich.entities import entity_extractor
+
+    sentences, current = [], []
+    for line in open(shared_data / "ner" / "germeval2014_dev.tsv", encoding="utf-8"):
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        current.append(line.split("\t")[1])
+    _assert_same_as_crfsuite(entity_extractor().tagger, sentences[:1000])

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
+from .crf import LinearChainCRF
+
 #: The labels facets use; the model also knows OTH (titles, events, ...), which is not kept.
 LABELS = ("PER", "ORG", "LOC")
 LEXICON_RESOURCE = "entities_de.tsv.gz"
@@ -145,10 +149,11 @@ class Featurizer:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        # ~3 KB per word: 60k words keep a worker near 180 MB of cache (300k words took ~900 MB)
-        self.word = lru_cache(maxsize=60_000)(self._word)
+        # ~3 KB per word: 60k words keep a process near 180 MB of cache (training's use; the
+        # tagger keeps each word's scores instead, see Tagger)
+        self.word = lru_cache(maxsize=60_000)(self.word_features)
 
-    def _word(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+    def word_features(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
         """(features of the word itself, {offset: the features it lends a word that far away})."""
         lower = word.lower()
         lex = self.lexicon
@@ -234,39 +239,112 @@ def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
 
 
 class Tagger:
-    """The CRF tagger: token sequences in, (first, last + 1, label) spans out."""
+    """The CRF tagger: token sequences in, (first, last + 1, label) spans out.
+
+    Features are the :class:`Featurizer`'s strings, as in training; the tagger turns each word's
+    strings into label scores once (its own features and those it lends each neighbour, kept per
+    word: news vocabulary repeats) and decodes many sentences at once (:mod:`.crf`).
+    """
+
+    #: words whose scores a tagger keeps (~400 bytes each); then it starts over
+    WORD_CACHE = 100_000
 
     def __init__(self, model_path, lexicon: Lexicon, threshold: float = 0.0) -> None:
-        import pycrfsuite
-
         self.model_path = model_path
-        self._tagger = pycrfsuite.Tagger()
-        self._tagger.open(str(model_path))
+        self.model = LinearChainCRF.load(model_path)
         self.featurizer = Featurizer(lexicon)
         #: spans whose least sure token has a lower marginal probability are dropped (precision first)
         self.threshold = threshold
+        model = self.model
+        self._bos = model.scores(["BOS"])
+        # row 0 of the word table is the padding beyond a sentence's ends: what it "lends" a word
+        # ``off`` away is that word's f"{off}pad" feature
+        pad = np.zeros((1 + len(_OFFSETS), len(model.labels)))
+        for slot, lent in enumerate(_OFFSETS, start=1):
+            pad[slot] = model.scores([f"{-lent}pad"])
+        self._pad = pad
+        self._name_starts = {name[0] for name in lexicon.names}
+        self._reset()
+
+    def _reset(self) -> None:
+        self._words: dict[str, tuple[int, str]] = {}
+        self._table = np.zeros((1024, 1 + len(_OFFSETS), len(self.model.labels)))
+        self._table[0] = self._pad
+
+    def _row(self, word: str) -> tuple[int, str]:
+        """(row of the word table, lower-case form) of a word, scoring it on first sight."""
+        row = len(self._words) + 1
+        if row == len(self._table):
+            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+        own, lent = self.featurizer.word_features(word)
+        scores = self.model.scores
+        self._table[row, 0] = scores(own)
+        for slot, off in enumerate(_OFFSETS, start=1):
+            self._table[row, slot] = scores(lent[off])
+        entry = self._words[word] = (row, word.lower())
+        return entry
+
+    def emissions(self, words: Sequence[str]) -> np.ndarray:
+        """The (tokens, labels) state scores of a sentence: CRFsuite's sums over its features."""
+        if not words:
+            return np.zeros((0, len(self.model.labels)))
+        if len(self._words) + len(words) >= self.WORD_CACHE:
+            self._reset()  # between sentences: a sentence's rows stay valid while it is scored
+        known = self._words
+        entries = [known.get(w) or self._row(w) for w in words]
+        n = len(words)
+        rows = np.zeros(n + 4, dtype=np.intp)
+        rows[2:-2] = [r for r, _ in entries]
+        table = self._table
+        out = table[rows[2:-2], 0]
+        out[0] += self._bos
+        for off in _OFFSETS:
+            # the word ``off`` away lends what it lends a word -off away from itself
+            out += table[rows[2 + off : 2 + off + n], 1 + _OFFSETS.index(-off)]
+        attributes, state = self.model.attributes, self.model.state
+        lower = [low for _, low in entries]
+        for i in range(1, n):
+            pair = lower[i - 1] + "|" + lower[i]
+            a = attributes.get("bi=" + pair)
+            if a is not None:
+                out[i] += state[a]
+            a = attributes.get("bi+=" + pair)
+            if a is not None:
+                out[i - 1] += state[a]
+        return out
 
     def tag_tokens(self, words: Sequence[str]) -> set[tuple[int, int, str]]:
         """Entity spans over ``words`` (token indices, end exclusive) with PER/ORG/LOC labels."""
-        if not words:
-            return set()
-        tagger = self._tagger
-        tags = tagger.tag(self.featurizer.features(words))
-        out = {
-            (start, end, label)
-            for start, end, label in bio_spans(tags)
-            if not self.threshold or min(tagger.marginal(tags[j], j) for j in range(start, end)) >= self.threshold
-        }
-        if self.featurizer.lexicon.names:
-            self._known_names(words, out)
+        return self.tag_many([words])[0]
+
+    def tag_many(self, sentences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
+        """:meth:`tag_tokens` for many sentences at once (much faster than one by one)."""
+        decoded = self.model.decode([self.emissions(words) for words in sentences])
+        labels = self.model.labels
+        out = []
+        for words, (ids, marginals) in zip(sentences, decoded):
+            tags = [labels[i] for i in ids]
+            spans = {
+                (start, end, label)
+                for start, end, label in bio_spans(tags)
+                if not self.threshold or marginals[start:end].min() >= self.threshold
+            }
+            if self.featurizer.lexicon.names:
+                self._known_names(words, spans)
+            out.append(spans)
         return out
 
     def _known_names(self, words: Sequence[str], spans: set[tuple[int, int, str]]) -> None:
         """Add names the training data annotates where the CRF found nothing (longest first)."""
         names = self.featurizer.lexicon.names
+        starts = [i for i, w in enumerate(words) if w in self._name_starts]
+        if not starts:
+            return
         taken = {i for a, b, _ in spans for i in range(a, b)}
         for n in (3, 2, 1):
-            for i in range(len(words) - n + 1):
+            for i in starts:
+                if i + n > len(words):
+                    continue
                 label = names.get(tuple(words[i : i + n]))
                 if label and taken.isdisjoint(range(i, i + n)):
                     spans.add((i, i + n, label))
@@ -389,11 +467,23 @@ class EntityExtractor:
 
     def extract(self, text: str) -> list[Entity]:
         """The PER/ORG/LOC mentions of ``text`` in order, with normalised names."""
-        spans = tokenize(text)
+        return self.extract_many([text])[0]
+
+    def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """:meth:`extract` for many texts, their sentences tagged in one batch (faster)."""
+        split = [sentences(text, tokenize(text)) for text in texts]
+        words = [[text[a:b] for a, b in sentence] for text, found in zip(texts, split) for sentence in found]
+        tagged = iter(self.tagger.tag_many(words))
+        out = []
+        for text, found in zip(texts, split):
+            spans = [(sentence, next(tagged)) for sentence in found]
+            out.append(self._entities(text, spans))
+        return out
+
+    def _entities(self, text: str, tagged: list[tuple[list[tuple[int, int]], set[tuple[int, int, str]]]]) -> list[Entity]:
         found: list[tuple[int, int, str]] = []
-        for sentence in sentences(text, spans):
-            words = [text[a:b] for a, b in sentence]
-            for first, last, label in sorted(self.tagger.tag_tokens(words)):
+        for sentence, spans in tagged:
+            for first, last, label in sorted(spans):
                 found.append((sentence[first][0], sentence[last - 1][1], label))
         mentions = [(label, clean(text[a:b])) for a, b, label in found]
         # a "name" without letters or digits, or longer than any real one, is a tagging error
