@@ -353,7 +353,8 @@ def test_numpy_crf_on_germeval_equals_crfsuite(shared_data):
     from newssearch.enrich.entities import entity_extractor
 
     sentences, current = [], []
-    for line in open(shared_data / "ner" / "germeval2014_dev.tsv", encoding="utf-8"):
+    lines = (shared_data / "ner" / "germeval2014_dev.tsv").read_text(encoding="utf-8").splitlines()
+    for line in lines:
         if line.startswith("#"):
             continue
         if not line.strip():

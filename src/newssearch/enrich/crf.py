@@ -114,7 +114,7 @@ class LinearChainCRF:
         return tags
 
     def _marginals(self, scores: np.ndarray, lengths: np.ndarray, active: np.ndarray) -> np.ndarray:
-        batch, width, _ = scores.shape
+        width = scores.shape[1]
         # each position's scores shifted by their maximum: a constant factor per position, which
         # the normalisation of the marginals removes (and exp cannot overflow)
         potential = np.exp(scores - scores.max(axis=2, keepdims=True))
