@@ -50,8 +50,33 @@ def small_pool(monkeypatch):
     monkeypatch.setattr(pool, "CHUNK", 3)
 
 
+def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
+    """Every title and body posting, by article id: (id, frequency, weight, encoded positions)."""
+    from newssearch.indexing import _open_whoosh, read_meta
+
+    ix = _open_whoosh(index_dir, read_meta(index_dir))
+    out = {}
+    with ix.reader() as reader:
+        ids = {n: reader.stored_fields(n)["id"] for n in reader.all_doc_ids()}
+        for field in ("title", "body"):
+            for term in reader.lexicon(field):
+                m = reader.postings(field, term)
+                items = []
+                while m.is_active():
+                    items.append((ids[m.id()], m.value(), m.weight()))
+                    m.next()
+                out[field, term] = sorted(items)
+    ix.close()
+    return out
+
+
 def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool):
-    corpus = write_jsonl(tmp_path / "c.jsonl", records(40))
+    mixed = records(40)
+    for r in mixed[::4]:
+        r["title"] = r["text"]  # a headline-only record: the body repeats the title
+    for r in mixed[1::4]:
+        r.pop("title", None)
+    corpus = write_jsonl(tmp_path / "c.jsonl", mixed)
     with NewsSearch(config=config_for(tmp_path, "one", workers=1)) as one:
         serial = one.index([corpus])
         expected = stored(one)
@@ -62,6 +87,13 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool):
     assert "enriched by 2 worker processes" in parallel.summary()
     assert parallel.added == serial.added == 40 and len(got) == 40
     assert got == expected
+    # the title and body terms the workers made are the ones the indexing process makes
+    terms = text_postings(tmp_path / "one")
+    assert terms == text_postings(tmp_path / "two")
+    assert any(field == "title" for field, _ in terms) and any(field == "body" for field, _ in terms)
+    with NewsSearch(config=config_for(tmp_path, "two")) as two:
+        # every body ends "Ausgabe <i>."; only the headline-only records have it in the title too
+        assert two.search("Ausgabe").total == 40 and two.search("title:Ausgabe").total == 10
     assert any(entities for _, entities in got.values() if any(v for _, v in entities))
 
 

@@ -311,7 +311,7 @@ def _write_records(
     first_seen: dict[str, str] = {}
     rejected_ids: set[str] = set()  # records still in the corpus, though not indexable now
 
-    def changed() -> Iterator[tuple[tuple[Article, str, str | None], str]]:
+    def changed() -> Iterator[tuple[tuple[Article, str, str | None], str | None, str]]:
         """Read every record; account for the rejected and unchanged ones, yield the rest."""
         for cf in files:
             for line, record in read_file(cf, throttle.add_bytes):
@@ -344,15 +344,16 @@ def _write_records(
                 if old == digest:
                     report.unchanged += 1
                     continue
-                yield (record, digest, old), _full_text(record)
+                yield (record, digest, old), record.title, record.text
 
     # user topics are (re)applied to the whole index by _retag after the records
-    enricher = Enricher(config.enrich, settings.workers)
+    # the workers make the title's and body's terms too (the schema's GermanText takes them)
+    enricher = Enricher(config.enrich, settings.workers, config.analysis)
     writer = _new_writer(ix, config)
     pending = 0
     try:
-        for (record, digest, old), (section, found) in enricher.run(changed()):
-            doc = to_document(record, digest, section, entities=found)
+        for (record, digest, old), prepared in enricher.run(changed()):
+            doc = to_document(record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms)
             if old is None:
                 writer.add_document(**doc)
                 report.added += 1
@@ -430,10 +431,6 @@ def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], 
         raise
     writer.commit(mergetype=merge_small)
     report.pruned = stale
-
-
-def _full_text(article: Article) -> str:
-    return f"{article.title}\n\n{article.text}" if article.title else article.text
 
 
 def _new_writer(ix: Index, config: Config) -> SegmentWriter:

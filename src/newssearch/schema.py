@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from whoosh.columns import VarBytesColumn
@@ -17,7 +18,31 @@ from .enrich.entities import key
 from .models import Article
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+
+
+class Analyzed:
+    """A text field's value with its terms already made by the field's analyzer (in a worker).
+
+    Whoosh analyses every indexed field while adding the document, in the one process that
+    writes; the enrichment workers can make the terms of the two long fields instead
+    (:func:`analyze`), which takes that work off the writing process.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[tuple[bytes, int, float, bytes]]) -> None:
+        self.items = items
+
+
+class GermanText(TEXT):
+    """A TEXT field that also takes an :class:`Analyzed` value: its terms as made elsewhere."""
+
+    def index(self, value, **kwargs):
+        """Terms of ``value``: Whoosh's (bytes, frequency, weight, encoded positions) tuples."""
+        if isinstance(value, Analyzed):
+            return iter(value.items)
+        return super().index(value, **kwargs)
 
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
@@ -27,8 +52,8 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         # multitoken "and": a hyphenated or compound query word needs all its parts
-        title=TEXT(analyzer=text, stored=True, multitoken_query="and"),
-        body=TEXT(analyzer=text, stored=True, multitoken_query="and"),
+        title=GermanText(analyzer=text, stored=True, multitoken_query="and"),
+        body=GermanText(analyzer=text, stored=True, multitoken_query="and"),
         date=DATETIME(stored=True, sortable=True),
         source=TEXT(analyzer=keyword, stored=True),
         author=TEXT(analyzer=keyword, stored=True),
@@ -122,14 +147,37 @@ def content_hash(article: Article) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
+#: The fields whose terms :func:`analyze` can make ahead of writing.
+ANALYZED_FIELDS = ("title", "body")
+
+
+@lru_cache(maxsize=4)
+def _schema(analysis: AnalysisConfig) -> Schema:
+    return build_schema(analysis)
+
+
+def analyze(title: str | None, body: str, analysis: AnalysisConfig) -> tuple[Analyzed | None, Analyzed]:
+    """The title's and the body's terms as the index schema for ``analysis`` makes them."""
+    schema = _schema(analysis)
+    body_terms = Analyzed(list(schema["body"].index(body)))
+    if title is None:
+        return None, body_terms
+    # the same analyzer: a body that repeats the title (a headline-only record) is analysed once
+    return body_terms if title == body else Analyzed(list(schema["title"].index(title))), body_terms
+
+
 def to_document(
     article: Article,
     digest: str,
     section: str | None = None,
     user_topics: list[str] | None = None,
     entities: Sequence[tuple[str, str]] = (),
+    terms: tuple[Analyzed | None, Analyzed] | None = None,
 ) -> dict[str, Any]:
-    """The Whoosh document for an article (missing values are left out, not stored as None)."""
+    """The Whoosh document for an article (missing values are left out, not stored as None).
+
+    ``terms``: the title's and body's terms from :func:`analyze`, if made ahead.
+    """
     doc: dict[str, Any] = {"id": article.id, "body": article.text, "hash": digest}
     doc.update(topic_fields(section, user_topics or []))
     doc.update(entity_fields(entities))
@@ -141,6 +189,11 @@ def to_document(
         doc["source_facet"] = article.source
     if article.extra:
         doc["extra"] = json.dumps(dict(article.extra), ensure_ascii=False, default=str)
+    if terms is not None:
+        for name, analyzed in zip(ANALYZED_FIELDS, terms):
+            if analyzed is not None:
+                doc["_stored_" + name] = doc[name]  # Whoosh stores this, indexes the terms
+                doc[name] = analyzed
     return doc
 
 

@@ -49,10 +49,11 @@ def stem_features(text: str) -> list[str]:
 
 
 def _stem_words(text: str) -> list[str]:
-    return [token.text.lower() for token in _TOKENIZER(text)]
+    # the analyzer's tokenizer's words, without making a Whoosh Token of each
+    return [word.lower() for word in _WORDS(text)]
 
 
-_TOKENIZER = GermanTokenizer()
+_WORDS = GermanTokenizer().expression.findall
 
 
 @lru_cache(maxsize=1)
