@@ -70,7 +70,9 @@ def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
     return out
 
 
-def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool):
+@pytest.mark.parametrize("ahead_chars", [pool.AHEAD_CHARS, 1])  # 1: one chunk in flight at a time
+def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monkeypatch, ahead_chars):
+    monkeypatch.setattr(pool, "AHEAD_CHARS", ahead_chars)
     mixed = records(40)
     for r in mixed[::4]:
         r["title"] = r["text"]  # a headline-only record: the body repeats the title
