@@ -4,8 +4,9 @@ The tagger is a linear-chain CRF (python-crfsuite) trained by ``training/train_e
 GermEval 2014 (dev + public test). Its features are word form, shape and affixes, word clusters
 learned from the shared news text, and gazetteers (Wiktionary first names, surnames and place
 names, GeoNames cities, ISO countries and regions); names GermEval annotates are a back-off list.
-Model and features ship in ``data/entities_de.*``. Mentions are then normalised to one name per
-entity per article (:class:`Normalizer`).
+Model and features ship in ``data/entities_de.*``; at run time the model is decoded with numpy,
+many sentences at once (:mod:`.crf`: the same tags as CRFsuite's own tagger). Mentions are then
+normalised to one name per entity per article (:class:`Normalizer`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ T = TypeVar("T")
 Enrichment = tuple[str | None, tuple[tuple[str, str], ...]]
 
 
-
 class Prepared(NamedTuple):
     """What the workers make of one article: its enrichment and, if asked, its title and body terms."""
 
@@ -49,13 +48,8 @@ AHEAD = 128
 AHEAD_CHARS = 64_000_000
 
 
-def enrich_text(text: str, config: EnrichConfig) -> Enrichment:
-    """The section and the distinct entities of one article text, as ``config`` asks."""
-    return enrich_texts([text], config)[0]
-
-
 def enrich_texts(texts: list[str], config: EnrichConfig, entity_texts: list[str] | None = None) -> list[Enrichment]:
-    """:func:`enrich_text` for many texts: the tagger decodes all their sentences in one batch (faster).
+    """The section and the distinct entities of each text, as ``config`` asks (tagged in one batch).
 
     ``entity_texts``: what the tagger reads instead of ``texts``, when it finds the same names
     in less text.
