@@ -364,3 +364,16 @@ def test_numpy_crf_on_germeval_equals_crfsuite(shared_data):
             continue
         current.append(line.split("\t")[1])
     _assert_same_as_crfsuite(entity_extractor().tagger, sentences[:1000])
+
+
+def test_numpy_crf_tagger_shared_between_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from newssearch.enrich.entities import Tagger, entity_extractor
+
+    shipped = entity_extractor().tagger
+    fresh = Tagger(shipped.model_path, shipped.featurizer.lexicon, shipped.threshold)
+    batches = [[s.split(" ") for s in SENTENCES[i:] + SENTENCES[:i]] for i in range(len(SENTENCES))] * 4
+    with ThreadPoolExecutor(4) as threads:
+        got = list(threads.map(fresh.tag_many, batches))
+    assert got == [shipped.tag_many(b) for b in batches]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -265,6 +266,9 @@ class Tagger:
             pad[slot] = model.scores([f"{-lent}pad"])
         self._pad = pad
         self._name_starts = {name[0] for name in lexicon.names}
+        # the word table grows as words come: one batch at a time (API users may share a tagger
+        # between threads)
+        self._lock = threading.Lock()
         self._reset()
 
     def _reset(self) -> None:
@@ -320,7 +324,8 @@ class Tagger:
 
     def tag_many(self, sentences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
         """:meth:`tag_tokens` for many sentences at once (much faster than one by one)."""
-        decoded = self.model.decode([self.emissions(words) for words in sentences])
+        with self._lock:
+            decoded = self.model.decode([self.emissions(words) for words in sentences])
         labels = self.model.labels
         out = []
         for words, (ids, marginals) in zip(sentences, decoded):
