@@ -312,6 +312,10 @@ def _crfsuite_reference(tagger, sentences):
 
     reference = pycrfsuite.Tagger()
     reference.open(str(tagger.model_path))
+    # the names our reader takes from the model file are CRFsuite's own
+    info = reference.info()
+    assert tagger.model.attributes == {name: int(i) for name, i in info.attributes.items()}
+    assert {name: i for i, name in enumerate(tagger.model.labels)} == {n: int(i) for n, i in info.labels.items()}
     out = []
     for words in sentences:
         tags = reference.tag(tagger.featurizer.features(words))

@@ -25,6 +25,25 @@ _HEADER = struct.Struct("<4sI4sIIIIIIIII")
 _FEATURE = np.dtype([("type", "<u4"), ("src", "<u4"), ("dst", "<u4"), ("weight", "<f8")])
 
 
+# Label and attribute names sit in CQDB chunks (cqdb.c): "CQDB", chunk size, flag, byte order,
+# the number of names and the offset of the "backward" array, which points at each name's record:
+# (id, size of the name with its terminating NUL, the name). Offsets count from the chunk start.
+_CQDB = struct.Struct("<4sIIIII")
+
+
+def _names(data: bytes, offset: int) -> list[str]:
+    """The names of a CQDB chunk, by id."""
+    magic, _, _, _, count, backward = _CQDB.unpack_from(data, offset)
+    if magic != b"CQDB":
+        raise ValueError("not a CRFsuite model: no name table where the header says")
+    names = [""] * count
+    for record in struct.unpack_from(f"<{count}I", data, offset + backward):
+        ident, size = struct.unpack_from("<II", data, offset + record)
+        start = offset + record + 8
+        names[ident] = data[start : start + size - 1].decode("utf-8")
+    return names
+
+
 class LinearChainCRF:
     """Label scores and decoding of a trained CRF1d model."""
 
@@ -41,21 +60,16 @@ class LinearChainCRF:
     @classmethod
     def load(cls, path: str | Path) -> LinearChainCRF:
         """Read a model file written by CRFsuite (python-crfsuite's Trainer)."""
-        import pycrfsuite
-
         data = Path(path).read_bytes()
-        magic, _, kind, _, _, n_labels, n_attrs, off_features, *_ = _HEADER.unpack_from(data, 0)
+        magic, _, kind, _, _, n_labels, n_attrs, off_features, off_labels, off_attrs, *_ = _HEADER.unpack_from(data, 0)
         if magic != b"lCRF" or kind != b"FOMC" or data[off_features : off_features + 4] != b"FEAT":
             raise ValueError(f"{path}: not a CRFsuite CRF1d model")
         (count,) = struct.unpack_from("<I", data, off_features + 8)
         features = np.frombuffer(data, dtype=_FEATURE, count=count, offset=off_features + 12)
-        # the names of labels and attributes come from CRFsuite itself (they sit in hash tables)
-        tagger = pycrfsuite.Tagger()
-        tagger.open(str(path))
-        info = tagger.info()
-        names = {int(i): name for name, i in info.labels.items()}
-        labels = [names[i] for i in range(n_labels)]
-        attributes = {name: int(i) for name, i in info.attributes.items()}
+        labels = _names(data, off_labels)
+        attributes = {name: i for i, name in enumerate(_names(data, off_attrs))}
+        if len(labels) != n_labels or len(attributes) != n_attrs:
+            raise ValueError(f"{path}: damaged CRFsuite model (name tables do not match the header)")
         state = np.zeros((n_attrs, n_labels))
         transition = np.zeros((n_labels, n_labels))
         kept = features[features["type"] == 0]
