@@ -247,3 +247,43 @@ def test_top_values_and_gather_match_plain_python():
     docs = np.asarray([1, 4, 5, 17, 49])
     assert table.gather(docs).tolist() == [i for d in docs for i in per_doc[d]]
     assert table.count(np.zeros(0, dtype=np.int64)).sum() == 0
+
+
+def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
+    """The indexing codec (field lengths read once per segment) leaves the same term and block statistics."""
+    from whoosh import index as whoosh_index
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from newssearch.config import AnalysisConfig
+    from newssearch.indexing import _WriterCodec
+    from newssearch.corpus import article_from_mapping
+    from newssearch.schema import build_schema, content_hash, to_document
+
+    schema = build_schema(AnalysisConfig())
+    articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
+    entities = [("PER", "Angela Merkel"), ("LOC", "Wien")]
+
+    def build(name: str, codec) -> dict:
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema)
+        writer = ix.writer(codec=codec)
+        for i, article in enumerate(articles):
+            writer.add_document(**to_document(article, content_hash(article), "Politik", entities=entities[: i % 3]))
+        writer.commit()
+        out = {}
+        with ix.reader() as reader:
+            assert [type(s.codec()) for s in ix._segments()] == [W3Codec]  # readable by plain Whoosh
+            for fieldname, text in reader.all_terms():
+                info = reader.term_info(fieldname, text)
+                blocks = []
+                m = reader.postings(fieldname, text)
+                while m.is_active():
+                    blocks.append((m.block_min_length(), m.block_max_length(), m.block_max_weight()))
+                    m.skip_to(m.block_max_id() + 1)
+                out[fieldname, text] = (info.min_length(), info.max_length(), info.max_weight(), info.doc_frequency(), blocks)
+        return out
+
+    ours, whooshs = build("ours", _WriterCodec()), build("whoosh", W3Codec())
+    assert ours == whooshs
+    assert {v[0] for k, v in ours.items() if k[0] == "body"} != {0}  # lengths were read, not defaulted
