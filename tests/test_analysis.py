@@ -1,6 +1,8 @@
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newssearch import AnalysisConfig, analyze, build_analyzer
 from newssearch.analysis import german_stopwords
@@ -81,3 +83,74 @@ def test_analyzer_pickles_and_behaves_the_same():
     clone = pickle.loads(pickle.dumps(analyzer))
     assert [t.text for t in clone("Bündnisse über München")] == [t.text for t in analyzer("Bündnisse über München")]
     assert clone == analyzer
+
+
+# -- the one-loop evaluation of the chain (analysis.index_positions) -----------------------------
+
+CONFIGS = [
+    AnalysisConfig(),
+    AnalysisConfig(decompound=False),
+    AnalysisConfig(hyphens=False),
+    AnalysisConfig(stopwords="none"),
+    AnalysisConfig(umlauts="none"),
+    AnalysisConfig(stemmer="cistem"),
+    AnalysisConfig(stemmer="none", decompound=False, hyphens=False),
+]
+
+TRICKY = [
+    "Staats- und Parteichef Xi traf Außen- oder Innenminister, Fußball-Fans jubelten.",
+    "Die Ukraine-Konflikt-Gespräche: Kooperationsabkommen mit Nord-Süd-Gefälle am 3.000. Tag",
+    "der die das und -- Bundeskanzleramts-Chefin ‐ Wahl‑Kampf E-Mail-Adresse 20.45 2:1",
+    "Bundes- bzw. Landesregierung sowie Kreis- und Gemeinderäte; Sicherheitsrats-Resolution",
+    "x" * 70 + " Donaudampfschifffahrtsgesellschaftskapitän " + "-".join(["Anti", "Terror", "Gesetz"]),
+    "",
+    "   ",
+]
+
+
+def _whoosh_positions(analyzer, text: str) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for t in analyzer(text, positions=True, mode="index"):
+        out.setdefault(t.text, []).append(t.pos)
+    return out
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=repr)
+def test_index_positions_equal_whooshs_chain(config):
+    from newssearch.analysis import index_positions
+
+    analyzer = build_analyzer(config)
+    for text in TRICKY:
+        assert index_positions(analyzer, text) == _whoosh_positions(analyzer, text), text
+
+
+def test_index_positions_only_for_the_chain_it_knows():
+    from whoosh.analysis import StandardAnalyzer
+
+    from newssearch.analysis import build_keyword_analyzer, index_positions
+
+    assert index_positions(build_keyword_analyzer(), "Der Standard") is None
+    assert index_positions(StandardAnalyzer(), "Der Standard") is None
+
+
+@given(st.lists(st.sampled_from(["Staats", "und", "-", "‑", " ", "Fußball", "fans", "Bundes", "der", "oder",
+                                 "kanzler", "amt", "3", ".", ",", "Ä", "wahl", "Kampf", "x" * 33]), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_index_positions_equal_whooshs_chain_on_any_text(pieces):
+    from newssearch.analysis import index_positions
+
+    text = "".join(pieces)
+    for config in (CONFIGS[0], CONFIGS[2]):
+        analyzer = build_analyzer(config)
+        assert index_positions(analyzer, text) == _whoosh_positions(analyzer, text)
+
+
+def test_index_positions_equal_whooshs_chain_on_german_news(shared_data):
+    import json
+
+    from newssearch.analysis import index_positions
+
+    texts = [json.loads(line)["text"] for line in open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8")]
+    analyzer = build_analyzer(AnalysisConfig())
+    differ = [t[:80] for t in texts if index_positions(analyzer, t) != _whoosh_positions(analyzer, t)]
+    assert not differ

@@ -141,40 +141,36 @@ class DecompoundFilter(_SettingsFilter):
                 self._cache[word] = found
         return found
 
-    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+    def expand(self, text: str, mode: str, modifier: str | None) -> tuple[list[str], str | None]:
+        """The texts one token becomes, in order, and the elided modifier waiting for its head."""
+        if text[-1:] in "-‐‑":
+            modifier = text.rstrip("-‐‑")
+            return [modifier], modifier
         stop = german_stopwords()
+        if _HYPHENS.search(text):
+            out = [text]
+            if mode not in ("query", "phrase"):
+                # the parts of a hyphenated word's own compounds: "Fußball-Fans" also
+                # indexes fuß + ball, so the query "Fußball" (fuß AND ball) finds it
+                lemmas = [lemma for part in _HYPHENS.split(text) if part for _, lemma in self.parts(part)]
+                out.extend(lemma for lemma in dict.fromkeys(lemmas) if lemma not in stop)
+            return out, None
+        pieces = self.parts(text) if mode != "phrase" else ()
+        out = [] if pieces and mode == "query" else [text]
+        if modifier and pieces:
+            restored = modifier + pieces[-1][0]
+            out.append(restored)
+            pieces = pieces + tuple(p for p in self.parts(restored) if p not in pieces)
+        out.extend(lemma for _, lemma in pieces if lemma not in stop)
+        return out, None
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         modifier = None  # "staats" from "Staats- und ...", waiting for its head
         for t in tokens:
-            text = t.text
-            if text[-1:] in "-‐‑":
-                modifier = t.text = text.rstrip("-‐‑")
+            texts, modifier = self.expand(t.text, t.mode, modifier)
+            for text in texts:
+                t.text = text
                 yield t
-                continue
-            if _HYPHENS.search(text):
-                modifier = None
-                yield t
-                if t.mode not in ("query", "phrase"):
-                    # the parts of a hyphenated word's own compounds: "Fußball-Fans" also
-                    # indexes fuß + ball, so the query "Fußball" (fuß AND ball) finds it
-                    lemmas = [lemma for part in _HYPHENS.split(text) if part for _, lemma in self.parts(part)]
-                    for lemma in dict.fromkeys(lemmas):
-                        if lemma not in stop:
-                            t.text = lemma
-                            yield t
-                continue
-            pieces = self.parts(text) if t.mode != "phrase" else ()
-            if not (pieces and t.mode == "query"):
-                yield t
-            if modifier and pieces:
-                restored = modifier + pieces[-1][0]
-                t.text = restored
-                yield t
-                pieces = pieces + tuple(p for p in self.parts(restored) if p not in pieces)
-            modifier = None
-            for _, lemma in pieces:
-                if lemma not in stop:
-                    t.text = lemma
-                    yield t
 
 
 class HyphenFilter(Filter):
@@ -257,6 +253,72 @@ class GermanStemFilter(_SettingsFilter):
                     cache[text] = term
             t.text = term
             yield t
+
+
+def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[int]] | None:
+    """Each term's positions as ``analyzer(text, positions=True, mode="index")`` yields them.
+
+    The chain :func:`build_analyzer` makes, run as one loop over the words instead of six
+    nested generators passing one Token along (a third of the enrichment workers' time). The
+    Token's quirks are kept: positions are shared and changed in place, so a compound's parts
+    after a hyphenated word sit where Whoosh's chain puts them. None for any other analyzer.
+    """
+    items = getattr(analyzer, "items", ())
+    if len(items) < 4 or type(items[0]) is not GermanTokenizer or type(items[1]) is not LowercaseFilter:
+        return None
+    stops, decompound, hyphens, stemmer = items[2], None, False, items[-1]
+    if type(stops) is not StopFilter or not stops.renumber or type(stemmer) is not GermanStemFilter:
+        return None
+    for item in items[3:-1]:
+        if type(item) is DecompoundFilter and decompound is None and not hyphens:
+            decompound = item
+        elif type(item) is HyphenFilter and not hyphens:
+            hyphens = True
+        else:
+            return None
+    stoplist, minsize, maxsize = stops.stops, stops.min, stops.max
+    stem_cache, normalize, limit = stemmer._cache, stemmer.normalize, stemmer._CACHE_LIMIT
+    positions: dict[str, list[int]] = {}
+    kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
+    shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
+    modifier = None
+    for index, match in enumerate(items[0].expression.finditer(text)):
+        word = match.group(0).lower()
+        if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stoplist:
+            continue
+        pos = kept = index if kept is None else kept + 1
+        if decompound is None:
+            texts = (word,)
+        else:
+            texts, modifier = decompound.expand(word, "index", modifier)
+        for piece in texts:
+            if hyphens:
+                pos += shift
+                if "-" in piece or "‐" in piece or "‑" in piece:
+                    parts = [p for p in _HYPHENS.split(piece) if p]
+                    if len(parts) < 2:
+                        piece = parts[0] if parts else piece
+                    else:
+                        base = pos
+                        pieces = ["".join(parts), *parts]
+                        spots = [base, *range(base, base + len(parts))]
+                        pos = spots[-1]
+                        shift += len(parts) - 1
+                        for one, at in zip(pieces, spots):
+                            term = stem_cache.get(one)
+                            if term is None:
+                                term = normalize(one)
+                                if len(stem_cache) < limit:
+                                    stem_cache[one] = term
+                            positions.setdefault(term, []).append(at)
+                        continue
+            term = stem_cache.get(piece)
+            if term is None:
+                term = normalize(piece)
+                if len(stem_cache) < limit:
+                    stem_cache[piece] = term
+            positions.setdefault(term, []).append(pos)
+    return positions
 
 
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:

@@ -11,8 +11,9 @@ from typing import Any
 
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
-from .analysis import build_analyzer, build_keyword_analyzer
+from .analysis import build_analyzer, build_keyword_analyzer, index_positions
 from .config import AnalysisConfig
 from .enrich.entities import key
 from .models import Article
@@ -42,6 +43,8 @@ class GermanText(TEXT):
         """Terms of ``value``: Whoosh's (bytes, frequency, weight, encoded positions) tuples."""
         if isinstance(value, Analyzed):
             return iter(value.items)
+        if isinstance(value, str) and not kwargs:
+            return iter(_terms(self, value))
         return super().index(value, **kwargs)
 
 
@@ -159,11 +162,22 @@ def _schema(analysis: AnalysisConfig) -> Schema:
 def analyze(title: str | None, body: str, analysis: AnalysisConfig) -> tuple[Analyzed | None, Analyzed]:
     """The title's and the body's terms as the index schema for ``analysis`` makes them."""
     schema = _schema(analysis)
-    body_terms = Analyzed(list(schema["body"].index(body)))
+    body_terms = Analyzed(_terms(schema["body"], body))
     if title is None:
         return None, body_terms
     # the same analyzer: a body that repeats the title (a headline-only record) is analysed once
-    return body_terms if title == body else Analyzed(list(schema["title"].index(title))), body_terms
+    return body_terms if title == body else Analyzed(_terms(schema["title"], title)), body_terms
+
+
+def _terms(field: TEXT, value: str) -> list[tuple[bytes, int, float, bytes]]:
+    """What ``field.index(value)`` yields, made by :func:`analysis.index_positions` when it can."""
+    fmt = field.format
+    positions = index_positions(field.analyzer, value) if type(fmt) is Positions else None
+    if positions is None:
+        return list(TEXT.index(field, value))
+    # Whoosh's Positions.word_values: weight = sum of token boosts (1.0 each) x field boost
+    boost = fmt.field_boost
+    return [(term.encode("utf-8"), len(at), float(len(at)) * boost, fmt.encode(at)) for term, at in positions.items()]
 
 
 def to_document(
