@@ -11,6 +11,7 @@ more than it saves.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -91,9 +92,10 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     # Ctrl-C goes to the whole process group: the indexing process handles it and stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _load_models(config, analysis)
 
     def watch() -> None:
         # A killed indexing process cannot stop its workers; they notice the orphaning and exit.
@@ -102,6 +104,27 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
+    """Load what this worker's tasks use, then exempt it from garbage collection for good.
+
+    The models and everything inherited from the indexing process never become garbage; the
+    cyclic collector would still walk them at every full collection (60k scale articles, per
+    worker: 1.2 s of full collections without this, 0.6 s with it).
+    """
+    from ..schema import _schema
+    from .entities import entity_extractor
+    from .topics import section_classifier
+
+    if config.sections:
+        section_classifier()
+    if config.entities:
+        entity_extractor()
+    if analysis is not None:
+        _schema(analysis)
+    gc.collect()
+    gc.freeze()
 
 
 class Enricher:
@@ -182,7 +205,7 @@ class Enricher:
             max_workers=self.workers,
             mp_context=_context(),
             initializer=_worker_init,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), self.config, self.analysis),
         )
         self.used_workers = self.workers
 
