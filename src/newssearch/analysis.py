@@ -15,7 +15,7 @@ class with plain attributes; caches are dropped when pickled.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -127,6 +127,8 @@ class DecompoundFilter(_SettingsFilter):
     def _reset(self) -> None:
         self._splitter = None
         self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
+        #: expand(word, "index", None) by word, for index_positions
+        self.indexed: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
     def parts(self, word: str) -> tuple[tuple[str, str], ...]:
         """(surface, lemma) pieces of a lowercase word; () when it is not a compound."""
@@ -278,6 +280,7 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
             return None
     stoplist, minsize, maxsize = stops.stops, stops.min, stops.max
     stem_cache, normalize, limit = stemmer._cache, stemmer.normalize, stemmer._CACHE_LIMIT
+    expanded = decompound.indexed if decompound is not None else {}
     positions: dict[str, list[int]] = {}
     kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
     shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
@@ -288,7 +291,15 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
             continue
         pos = kept = index if kept is None else kept + 1
         if decompound is None:
-            texts = (word,)
+            texts: Sequence[str] = (word,)
+        elif modifier is None:
+            found = expanded.get(word)
+            if found is None:
+                texts, modifier = decompound.expand(word, "index", None)
+                if len(expanded) < limit:
+                    expanded[word] = (tuple(texts), modifier)
+            else:
+                texts, modifier = found
         else:
             texts, modifier = decompound.expand(word, "index", modifier)
         for piece in texts:
