@@ -255,8 +255,8 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
     from whoosh.codec.whoosh3 import W3Codec
 
     from newssearch.config import AnalysisConfig
-    from newssearch.indexing import _WriterCodec
     from newssearch.corpus import article_from_mapping
+    from newssearch.indexing import _WriterCodec
     from newssearch.schema import build_schema, content_hash, to_document
 
     schema = build_schema(AnalysisConfig())
