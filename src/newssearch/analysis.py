@@ -8,6 +8,9 @@ The chain (Whoosh filters composed with ``|``)::
 (The stop filter renumbers positions one per token, so it runs before HyphenFilter adds a
 second token at a position.)
 
+Indexing runs the same chain as one loop over the words (:func:`index_positions`; same terms
+and positions, a fraction of the time); queries go through the filters.
+
 Whoosh pickles the analyzer into the index schema, so every filter here is a module-level
 class with plain attributes; caches are dropped when pickled.
 """
