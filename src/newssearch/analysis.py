@@ -308,30 +308,23 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
         for piece in texts:
             if hyphens:
                 pos += shift
-                if "-" in piece or "‐" in piece or "‑" in piece:
-                    parts = [p for p in _HYPHENS.split(piece) if p]
-                    if len(parts) < 2:
-                        piece = parts[0] if parts else piece
-                    else:
-                        base = pos
-                        pieces = ["".join(parts), *parts]
-                        spots = [base, *range(base, base + len(parts))]
-                        pos = spots[-1]
-                        shift += len(parts) - 1
-                        for one, at in zip(pieces, spots):
-                            term = stem_cache.get(one)
-                            if term is None:
-                                term = normalize(one)
-                                if len(stem_cache) < limit:
-                                    stem_cache[one] = term
-                            positions.setdefault(term, []).append(at)
-                        continue
-            term = stem_cache.get(piece)
-            if term is None:
-                term = normalize(piece)
-                if len(stem_cache) < limit:
-                    stem_cache[piece] = term
-            positions.setdefault(term, []).append(pos)
+            spots: Sequence[tuple[str, int]] = ((piece, pos),)
+            if hyphens and ("-" in piece or "‐" in piece or "‑" in piece):
+                parts = [p for p in _HYPHENS.split(piece) if p]
+                if len(parts) < 2:
+                    spots = ((parts[0] if parts else piece, pos),)
+                else:
+                    # the joined word at the first part's position, then the parts one by one
+                    base, pos = pos, pos + len(parts) - 1
+                    shift += len(parts) - 1
+                    spots = (("".join(parts), base), *((part, base + i) for i, part in enumerate(parts)))
+            for one, at in spots:
+                term = stem_cache.get(one)
+                if term is None:
+                    term = normalize(one)
+                    if len(stem_cache) < limit:
+                        stem_cache[one] = term
+                positions.setdefault(term, []).append(at)
     return positions
 
 
