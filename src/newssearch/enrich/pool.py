@@ -117,12 +117,15 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     from .entities import entity_extractor
     from .topics import section_classifier
 
-    if config.sections:
-        section_classifier()
-    if config.entities:
-        entity_extractor()
-    if analysis is not None:
-        _schema(analysis)
+    try:
+        if config.sections:
+            section_classifier()
+        if config.entities:
+            entity_extractor()
+        if analysis is not None:
+            _schema(analysis)
+    except Exception:  # noqa: BLE001 - the first task fails with it, where the caller sees why
+        return  # (failing here would only break the pool: "a worker died")
     gc.collect()
     gc.freeze()
 
