@@ -130,8 +130,7 @@ class DecompoundFilter(_SettingsFilter):
     def _reset(self) -> None:
         self._splitter = None
         self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
-        #: expand(word, "index", None) by word, for index_positions
-        self.indexed: dict[str, tuple[tuple[str, ...], str | None]] = {}
+        self._indexed: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
     def parts(self, word: str) -> tuple[tuple[str, str], ...]:
         """(surface, lemma) pieces of a lowercase word; () when it is not a compound."""
@@ -168,6 +167,16 @@ class DecompoundFilter(_SettingsFilter):
             pieces = pieces + tuple(p for p in self.parts(restored) if p not in pieces)
         out.extend(lemma for _, lemma in pieces if lemma not in stop)
         return out, None
+
+    def expand_indexed(self, text: str) -> tuple[Sequence[str], str | None]:
+        """:meth:`expand` of a document word with no modifier waiting (the common case), cached."""
+        found = self._indexed.get(text)
+        if found is None:
+            texts, modifier = self.expand(text, "index", None)
+            found = (tuple(texts), modifier)
+            if len(self._indexed) < self._CACHE_LIMIT:
+                self._indexed[text] = found
+        return found
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         modifier = None  # "staats" from "Staats- und ...", waiting for its head
@@ -247,16 +256,19 @@ class GermanStemFilter(_SettingsFilter):
             return fold_digraphs(self._stem(fold_umlauts(word)))
         return self._stem(word)
 
+    def term(self, word: str) -> str:
+        """:meth:`normalize`, cached."""
+        term = self._cache.get(word)
+        if term is None:
+            term = self.normalize(word)
+            if len(self._cache) < self._CACHE_LIMIT:
+                self._cache[word] = term
+        return term
+
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
-        cache = self._cache
+        term = self.term
         for t in tokens:
-            text = t.text
-            term = cache.get(text)
-            if term is None:
-                term = self.normalize(text)
-                if len(cache) < self._CACHE_LIMIT:
-                    cache[text] = term
-            t.text = term
+            t.text = term(t.text)
             yield t
 
 
@@ -282,8 +294,7 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
         else:
             return None
     stoplist, minsize, maxsize = stops.stops, stops.min, stops.max
-    stem_cache, normalize, limit = stemmer._cache, stemmer.normalize, stemmer._CACHE_LIMIT
-    expanded = decompound.indexed if decompound is not None else {}
+    stem_cache, stem = stemmer._cache, stemmer.term  # a cache hit without a call: most words
     positions: dict[str, list[int]] = {}
     kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
     shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
@@ -293,16 +304,11 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
         if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stoplist:
             continue
         pos = kept = index if kept is None else kept + 1
+        texts: Sequence[str]
         if decompound is None:
-            texts: Sequence[str] = (word,)
+            texts = (word,)
         elif modifier is None:
-            found = expanded.get(word)
-            if found is None:
-                texts, modifier = decompound.expand(word, "index", None)
-                if len(expanded) < limit:
-                    expanded[word] = (tuple(texts), modifier)
-            else:
-                texts, modifier = found
+            texts, modifier = decompound.expand_indexed(word)
         else:
             texts, modifier = decompound.expand(word, "index", modifier)
         for piece in texts:
@@ -320,11 +326,7 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
                     spots = (("".join(parts), base), *((part, base + i) for i, part in enumerate(parts)))
             for one, at in spots:
                 term = stem_cache.get(one)
-                if term is None:
-                    term = normalize(one)
-                    if len(stem_cache) < limit:
-                        stem_cache[one] = term
-                positions.setdefault(term, []).append(at)
+                positions.setdefault(stem(one) if term is None else term, []).append(at)
     return positions
 
 

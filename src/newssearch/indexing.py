@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, W3Segment
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length
@@ -50,6 +50,7 @@ from .schema import (
     build_schema,
     content_hash,
     from_stored,
+    length_bytes,
     split_topics,
     stored_entities,
     to_document,
@@ -466,7 +467,7 @@ class _SegmentLengths(W3PerDocReader):
         try:
             lengths = self._lengths[fieldname]
         except KeyError:
-            lengths = self._lengths[fieldname] = self._read_lengths(fieldname)
+            lengths = self._lengths[fieldname] = length_bytes(self, fieldname)
         if lengths is None:
             return default
         if docnum >= len(lengths):
@@ -474,12 +475,6 @@ class _SegmentLengths(W3PerDocReader):
                 raise IndexError(f"Asked for docnum {docnum} of {self._doccount}")
             return None  # Whoosh's answer for a zero length byte, which is what it reads there
         return _BYTE_TO_LENGTH[lengths[docnum]]
-
-    def _read_lengths(self, fieldname: str) -> bytes | None:
-        column = self._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        if column is None:
-            return None
-        return column._dbfile.get(column._basepos, column._count)
 
 
 def _new_writer(ix: Index, config: Config) -> SegmentWriter:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import (
     AndMaybeMatcher,
     AndNotMatcher,
@@ -41,6 +41,7 @@ from whoosh.searching import Searcher, TimeLimit
 from whoosh.util.numeric import byte_to_length
 
 from . import facets
+from .schema import length_bytes
 
 # Field length per stored length byte, as Whoosh decodes it (lossy: lengths are kept in one byte).
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -262,12 +263,12 @@ def _field_lengths(leaf, fieldname: str) -> np.ndarray:
 
     def read() -> np.ndarray:
         size = leaf.doc_count_all()
-        column = leaf._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        if column is None:
+        stored = length_bytes(leaf._perdoc, fieldname)
+        if stored is None:
             return np.ones(size)  # Whoosh's default when a segment has no lengths
-        count = min(column._count, size)
+        count = min(len(stored), size)
         raw = np.zeros(size, dtype=np.uint8)
-        raw[:count] = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
+        raw[:count] = np.frombuffer(stored, dtype=np.uint8, count=count)
         return _LENGTH_OF_BYTE[raw]
 
     return facets.segment_values(leaf).memo(("length", fieldname), read)
