@@ -155,3 +155,15 @@ def test_index_positions_equal_whooshs_chain_on_german_news(shared_data):
     analyzer = build_analyzer(AnalysisConfig())
     differ = [t[:80] for t in texts if index_positions(analyzer, t) != _whoosh_positions(analyzer, t)]
     assert not differ
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=repr)
+def test_word_terms_equal_whooshs_chain_in_order(config):
+    """The classifier's per-word terms: the chain's, in its order and with repeats (counts matter)."""
+    from newssearch.analysis import build_keyword_analyzer, word_terms
+
+    analyzer = build_analyzer(config)
+    words = {w.lower() for text in TRICKY for w in text.split()} | {"nord-nord", "fußball-fans", "staats-"}
+    for word in sorted(words):
+        assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), word
+    assert word_terms(build_keyword_analyzer(), "Der Standard") == ("der", "standard")  # any other chain: Whoosh's

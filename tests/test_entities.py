@@ -353,6 +353,21 @@ def test_numpy_crf_word_table_starts_over_when_full(monkeypatch):
     assert isinstance(tagger.featurizer.lexicon, Lexicon)
 
 
+def test_crf_group_scores_equal_scores_to_the_last_bit():
+    """A word's five score rows made at once are scores() of each feature group, exactly."""
+    import numpy as np
+
+    from newssearch.enrich.entities import _OFFSETS, entity_extractor
+
+    tagger = entity_extractor().tagger
+    model = tagger.model
+    for word in {w for s in SENTENCES for w in s.split(" ")} | {"Zzxqy-Unbekannt", "ä"}:
+        own, lent = tagger.featurizer.word_features(word)
+        groups = [own, *(lent[off] for off in _OFFSETS)]
+        assert np.array_equal(model.group_scores(groups), np.array([model.scores(g) for g in groups])), word
+    assert np.array_equal(model.group_scores([[], ["no such feature"]]), np.zeros((2, len(model.labels))))
+
+
 def test_numpy_crf_on_germeval_equals_crfsuite(shared_data):
     from newssearch.enrich.entities import entity_extractor
 

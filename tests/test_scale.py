@@ -250,7 +250,7 @@ def test_top_values_and_gather_match_plain_python():
 
 
 def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
-    """The indexing codec (field lengths read once per segment) leaves the same term and block statistics."""
+    """The indexing codec (field lengths read once, small blocks raw) leaves the same postings and statistics."""
     from whoosh import index as whoosh_index
     from whoosh.codec.whoosh3 import W3Codec
 
@@ -271,7 +271,7 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
         for i, article in enumerate(articles):
             writer.add_document(**to_document(article, content_hash(article), "Politik", entities=entities[: i % 3]))
         writer.commit()
-        out = {}
+        out, compressed = {}, set()
         with ix.reader() as reader:
             assert [type(s.codec()) for s in ix._segments()] == [W3Codec]  # readable by plain Whoosh
             for fieldname, text in reader.all_terms():
@@ -280,10 +280,32 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
                 m = reader.postings(fieldname, text)
                 while m.is_active():
                     blocks.append((m.block_min_length(), m.block_max_length(), m.block_max_weight()))
+                    compressed.add(bool(m._compression))  # the block header's flag (Whoosh internals)
                     m.skip_to(m.block_max_id() + 1)
-                out[fieldname, text] = (info.min_length(), info.max_length(), info.max_weight(), info.doc_frequency(), blocks)
-        return out
+                postings = list(reader.postings(fieldname, text).all_items())
+                out[fieldname, text] = (info.min_length(), info.max_length(), info.max_weight(), info.doc_frequency(),
+                                        blocks, postings)
+        return out, compressed
 
-    ours, whooshs = build("ours", _WriterCodec()), build("whoosh", W3Codec())
+    (ours, our_blocks), (whooshs, whoosh_blocks) = build("ours", _WriterCodec()), build("whoosh", W3Codec())
     assert ours == whooshs
+    assert our_blocks == {False, True} and whoosh_blocks == {True}  # small blocks raw, large ones compressed
     assert {v[0] for k, v in ours.items() if k[0] == "body"} != {0}  # lengths were read, not defaulted
+
+
+def test_date_field_terms_are_whooshs():
+    """The date field converts a date once for its eight tier terms; the terms are DATETIME's."""
+    import datetime as dt
+    import random
+
+    from whoosh.fields import DATETIME
+
+    from newssearch.schema import NewsDate
+
+    whooshs, ours = DATETIME(stored=True, sortable=True), NewsDate(stored=True, sortable=True)
+    rng = random.Random(5)
+    dates = [dt.datetime(1900, 1, 1) + dt.timedelta(seconds=rng.randrange(200 * 365 * 86400),
+                                                    microseconds=rng.randrange(10**6)) for _ in range(2000)]
+    for value in [*dates, dt.datetime(2016, 5, 1), "2016-05-01", dates[:2]]:
+        assert list(ours.index(value)) == list(whooshs.index(value)), value
+    assert len(list(ours.index(dates[0]))) == 8

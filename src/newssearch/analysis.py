@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 from whoosh.analysis import (
     CompositeAnalyzer,
@@ -280,6 +281,35 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
     Token's quirks are kept: positions are shared and changed in place, so a compound's parts
     after a hyphenated word sit where Whoosh's chain puts them. None for any other analyzer.
     """
+    chain = _fused_chain(analyzer)
+    if chain is None:
+        return None
+    positions: dict[str, list[int]] = {}
+    for term, at in _index_terms(chain, text):
+        positions.setdefault(term, []).append(at)
+    return positions
+
+
+def word_terms(analyzer: CompositeAnalyzer, word: str) -> tuple[str, ...]:
+    """The terms ``analyzer(word, mode="index")`` yields, in order (the fused loop when it can)."""
+    chain = _fused_chain(analyzer)
+    if chain is None:
+        return tuple(t.text for t in analyzer(word, mode="index"))
+    return tuple(term for term, _ in _index_terms(chain, word))
+
+
+class _Chain(NamedTuple):
+    words: Callable[[str], Iterator[re.Match]]
+    stoplist: frozenset
+    minsize: int
+    maxsize: int | None
+    decompound: DecompoundFilter | None
+    hyphens: bool
+    stemmer: GermanStemFilter
+
+
+def _fused_chain(analyzer: CompositeAnalyzer) -> _Chain | None:
+    """The settings of a :func:`build_analyzer` chain, for the fused loop; None for any other analyzer."""
     items = getattr(analyzer, "items", ())
     if len(items) < 4 or type(items[0]) is not GermanTokenizer or type(items[1]) is not LowercaseFilter:
         return None
@@ -293,13 +323,17 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
             hyphens = True
         else:
             return None
-    stoplist, minsize, maxsize = stops.stops, stops.min, stops.max
-    stem_cache, stem = stemmer._cache, stemmer.term  # a cache hit without a call: most words
-    positions: dict[str, list[int]] = {}
+    return _Chain(items[0].expression.finditer, stops.stops, stops.min, stops.max, decompound, hyphens, stemmer)
+
+
+def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
+    """(term, position) in the order the chain yields them in index mode."""
+    stoplist, minsize, maxsize, decompound, hyphens = chain[1:6]
+    stem_cache, stem = chain.stemmer._cache, chain.stemmer.term  # a cache hit without a call: most words
     kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
     shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
     modifier = None
-    for index, match in enumerate(items[0].expression.finditer(text)):
+    for index, match in enumerate(chain.words(text)):
         word = match.group(0).lower()
         if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stoplist:
             continue
@@ -326,8 +360,7 @@ def index_positions(analyzer: CompositeAnalyzer, text: str) -> dict[str, list[in
                     spots = (("".join(parts), base), *((part, base + i) for i, part in enumerate(parts)))
             for one, at in spots:
                 term = stem_cache.get(one)
-                positions.setdefault(stem(one) if term is None else term, []).append(at)
-    return positions
+                yield (stem(one) if term is None else term), at
 
 
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:

@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,11 +247,14 @@ def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
 
 
 _CONTROL = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 127], " ")
+# str.translate looks up every character in Python; a regex scan finds none much faster (nearly
+# every text): 2,600 characters of news, 110 µs -> ~5 µs
+_HAS_CONTROL = re.compile("[" + "".join(map(chr, _CONTROL)) + "]").search
 
 
 def clean_text(text: str) -> str:
     """Control characters (other than tab and newlines) become spaces: they only garble output."""
-    return text.translate(_CONTROL)
+    return text.translate(_CONTROL) if _HAS_CONTROL(text) else text
 
 
 def article_from_mapping(

@@ -18,8 +18,10 @@ import errno
 import fcntl
 import json
 import os
+import pickle
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,10 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment
+from whoosh.codec.whoosh3 import (
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3PerDocReader,
+    W3PostingsWriter,
+    W3Segment,
+)
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config
@@ -437,20 +445,59 @@ def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], 
 
 
 class _WriterCodec(W3Codec):
-    """Whoosh's default codec, with the field lengths of a segment being written read once per field.
+    """Whoosh's default codec, writing segments faster: field lengths read once, small blocks raw.
 
     Writing a segment's postings, Whoosh looks up the document's field length for every posting
     (for the block statistics) through a column reader, and for a field without lengths it asks
     the file system whether the column exists, every time: a seventh of the indexing process's
-    time. The files written are the same; the segments record Whoosh's own codec, so indexes
-    stay readable by plain Whoosh.
+    time; and it compresses every posting block, however small (see :class:`_PostingsWriter`). The segments
+    record Whoosh's own codec: indexes stay readable by plain Whoosh.
     """
 
     def new_segment(self, storage, indexname):
         return W3Segment(W3Codec(self._blocklimit, self._compression, self._inlinelimit), indexname)
 
+    def postings_writer(self, dbfile, byteids=False):
+        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                               compression=self._compression, inlinelimit=self._inlinelimit)
+
     def per_document_reader(self, storage, segment):
         return _SegmentLengths(storage, segment)
+
+
+#: Posting blocks whose pickle is shorter than this are written uncompressed: zlib makes them
+#: no smaller (10,000 scale documents: the 82 % of blocks under 128 bytes, 4.60 MB raw, 4.65 MB
+#: compressed; the blocks from 128 to 160 bytes already shrink).
+RAW_BLOCK_BYTES = 128
+
+
+class _PostingsWriter(W3PostingsWriter):
+    """Whoosh 2.7.4's posting writer, leaving blocks raw where compressing them does not pay.
+
+    Whoosh means to skip compressing small blocks, but overwrites its own decision on the next
+    line, so every block of a rare term costs a zlib call (a tenth of a segment's writing time)
+    and grows a few bytes. The block format is Whoosh's: its reader decompresses a block when
+    the block's header says so.
+    """
+
+    def _write_block(self, last=False):
+        # Whoosh's _write_block (whoosh/codec/whoosh3.py), with the compression decision kept
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        databytes = pickle.dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
+        comp = self._compression if len(databytes) >= RAW_BLOCK_BYTES else 0
+        if comp:
+            databytes = zlib.compress(databytes, comp)
+        ids = self._ids
+        infobytes = pickle.dumps((len(ids), ids[-1], self._maxweight, comp, length_to_byte(self._minlength),
+                                  length_to_byte(self._maxlength)), 2)
+        blocklength = len(infobytes) + len(databytes)
+        self._postfile.write_int(-blocklength if last else blocklength)
+        self._postfile.write(infobytes)
+        self._postfile.write(databytes)
+        self._blockcount += 1
+        self._new_block()
 
 
 _BYTE_TO_LENGTH = [None] + [byte_to_length(b) for b in range(1, 256)]

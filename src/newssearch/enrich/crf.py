@@ -51,7 +51,10 @@ class LinearChainCRF:
         self.labels = tuple(labels)
         #: attribute name -> row of ``state``
         self.attributes = attributes
-        #: (attributes, labels): the weight of each attribute for each label
+        #: (attributes + 1, labels): the weight of each attribute for each label; the last row
+        #: is zeros, the row of an unknown attribute (see :meth:`group_scores`)
+        if len(state) == len(attributes):
+            state = np.vstack([state, np.zeros((1, len(self.labels)))])
         self.state = state
         #: (labels, labels): the weight of label i followed by label j
         self.transition = transition
@@ -70,7 +73,7 @@ class LinearChainCRF:
         attributes = {name: i for i, name in enumerate(_names(data, off_attrs))}
         if len(labels) != n_labels or len(attributes) != n_attrs:
             raise ValueError(f"{path}: damaged CRFsuite model (name tables do not match the header)")
-        state = np.zeros((n_attrs, n_labels))
+        state = np.zeros((n_attrs + 1, n_labels))  # + the unknown attributes' row of zeros
         transition = np.zeros((n_labels, n_labels))
         kept = features[features["type"] == 0]
         state[kept["src"], kept["dst"]] = kept["weight"]
@@ -82,6 +85,17 @@ class LinearChainCRF:
         """The summed weights of the attributes ``names`` for each label (unknown names count 0)."""
         ids = [i for i in map(self.attributes.get, names) if i is not None]
         return self.state[ids].sum(axis=0)
+
+    def group_scores(self, groups: Sequence[Sequence[str]]) -> np.ndarray:
+        """:meth:`scores` of each group of names at once: a (groups, labels) array."""
+        unknown, get = len(self.attributes), self.attributes.get
+        ids = [[get(name, unknown) for name in names] for names in groups]
+        width = max(map(len, ids), default=0)
+        for row in ids:
+            row.extend([unknown] * (width - len(row)))
+        # unknown names and the padding take the row of zeros: adding 0.0 changes no sum, and
+        # each group is summed in order, as scores() does: the same numbers to the last bit
+        return self.state[ids].sum(axis=1) if width else np.zeros((len(groups), len(self.labels)))
 
     def decode(self, emissions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each sentence's (tokens, labels) score matrix: (best label ids, their marginal probabilities)."""

@@ -156,10 +156,11 @@ class Featurizer:
     def word_features(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
         """(features of the word itself, {offset: the features it lends a word that far away})."""
         lower = word.lower()
+        word_shape = shape(word)
         lex = self.lexicon
         own = [
             "w=" + lower,
-            "sh=" + shape(word),
+            "sh=" + word_shape,
             "p2=" + lower[:2],
             "p3=" + lower[:3],
             "s2=" + lower[-2:],
@@ -182,7 +183,7 @@ class Featurizer:
         if "-" in word:
             own.append("hyphen")
             own.append("last=" + lower.rsplit("-", 1)[1])
-        context = ["w=" + lower, "sh=" + shape(word)[:4], "s3=" + lower[-3:]]
+        context = ["w=" + lower, "sh=" + word_shape[:4], "s3=" + lower[-3:]]
         clusters = lex.clusters.get(word) or lex.clusters.get(lower)
         if clusters:
             for i, c in enumerate(clusters):
@@ -280,10 +281,8 @@ class Tagger:
         if row == len(self._table):
             self._table = np.concatenate([self._table, np.zeros_like(self._table)])
         own, lent = self.featurizer.word_features(word)
-        scores = self.model.scores
-        self._table[row, 0] = scores(own)
-        for slot, off in enumerate(_OFFSETS, start=1):
-            self._table[row, slot] = scores(lent[off])
+        # its own features and what it lends each neighbour: never empty (word and shape at least)
+        self._table[row] = self.model.group_scores([own, *(lent[off] for off in _OFFSETS)])
         entry = self._words[word] = (row, word.lower())
         return entry
 

@@ -14,13 +14,14 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
+from operator import is_not
 from typing import Any
 
 import numpy as np
 
-from ..analysis import GermanTokenizer, build_analyzer
+from ..analysis import GermanTokenizer, word_terms
 from ..config import AnalysisConfig
 
 #: The sections of DER STANDARD that gnad.jsonl is labelled with, as the API returns them.
@@ -58,15 +59,19 @@ _WORDS = GermanTokenizer().expression.findall
 
 @lru_cache(maxsize=1)
 def _analyzer():
-    # One analyzer per process, so its decompounding and stemming caches persist; built on
-    # first use, not at import (the stemmer imports NLTK, which every CLI command would pay).
-    return build_analyzer(_ANALYSIS)
+    # The analyzer of the index schema for the default settings, built on first use (the
+    # stemmer imports NLTK, which every CLI command would pay at import): with those settings
+    # (the usual case) the index's terms and the classifier's come from the same filters, so
+    # each word is stemmed and decompounded once per process, not twice.
+    from ..schema import _schema
+
+    return _schema(_ANALYSIS)["body"].analyzer
 
 
 @lru_cache(maxsize=200_000)
 def _word_terms(word: str) -> tuple[str, ...]:
     # Word by word, cached: news vocabulary repeats, so most words are analysed once per process.
-    return tuple(t.text for t in _analyzer()(word, mode="index"))
+    return word_terms(_analyzer(), word)
 
 
 def char_features(text: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
@@ -87,6 +92,8 @@ def _word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
 # can keep each word's feature ids: stem_features(text) == [f for w in _stem_words(text) for f in
 # _word_terms(w)], and likewise char_features.
 _WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, _word_grams)}
+#: Is a vocabulary lookup's result a feature id (not None)? Filtering with it stays in C.
+_KNOWN = partial(is_not, None)
 #: Words whose feature ids a classifier block keeps (~200 bytes each).
 WORD_CACHE = 100_000
 
@@ -121,7 +128,7 @@ class SectionClassifier:
             for word in words(text):
                 ids = known.get(word)
                 if ids is None:
-                    ids = tuple(i for i in map(vocab.get, of_word(word)) if i is not None)
+                    ids = tuple(filter(_KNOWN, map(vocab.get, of_word(word))))
                     if len(known) < WORD_CACHE:
                         known[word] = ids
                 ids_in_order.extend(ids)
@@ -144,7 +151,8 @@ class SectionClassifier:
         """The best label, or None for a text with no known feature at all."""
         if not text.strip():
             return None
-        return self.classify(text)[0].label
+        scores = self.scores(text)
+        return self.labels[max(range(len(scores)), key=scores.__getitem__)]  # the first of equals, as classify()
 
 
 @lru_cache(maxsize=1)
