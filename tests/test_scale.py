@@ -309,3 +309,27 @@ def test_date_field_terms_are_whooshs():
     for value in [*dates, dt.datetime(2016, 5, 1), "2016-05-01", dates[:2]]:
         assert list(ours.index(value)) == list(whooshs.index(value)), value
     assert len(list(ours.index(dates[0]))) == 8
+
+
+def test_repeating_fields_reuse_whooshs_terms_and_pickle_without_them():
+    """Sources, topics and names keep each value's terms: the same as Whoosh's, not in the pickled schema."""
+    import pickle
+
+    from whoosh.fields import ID, KEYWORD, TEXT
+
+    from newssearch.analysis import build_keyword_analyzer
+    from newssearch.schema import RepeatedID, RepeatedKeyword, RepeatedText, UniqueID
+
+    keyword = build_keyword_analyzer()
+    pairs = [(RepeatedText(analyzer=keyword, stored=True), TEXT(analyzer=keyword, stored=True)),
+             (RepeatedKeyword(commas=True, lowercase=True, scorable=False), KEYWORD(commas=True, lowercase=True, scorable=False)),
+             (RepeatedID(sortable=True), ID(sortable=True))]
+    values = ["Der Standard", "Inland,Wahl 2017", "Süddeutsche Zeitung", "Der Standard", "", " x ", "a\nb"]
+    for ours, whooshs in pairs:
+        for value in values * 2:
+            assert list(ours.index(value)) == list(whooshs.index(value)), (type(ours), value)
+        assert ours._memo and b"_memo" not in pickle.dumps(ours)
+        assert list(pickle.loads(pickle.dumps(ours)).index("Der Standard")) == list(whooshs.index("Der Standard"))
+    unique, whooshs = UniqueID(stored=True, unique=True, sortable=True), ID(stored=True, unique=True, sortable=True)
+    for value in [*values, "hl-000001", "ü" * 3, ["a", "b"]]:
+        assert list(unique.index(value)) == list(whooshs.index(value)), value

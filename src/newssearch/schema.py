@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.formats import Positions
+from whoosh.formats import Existence, Positions
 from whoosh.util.times import datetime_to_long
 
 from .analysis import build_analyzer, build_keyword_analyzer, index_positions
@@ -50,20 +51,75 @@ class GermanText(TEXT):
         return super().index(value, **kwargs)
 
 
-class NewsDate(DATETIME):
+class _Remembering:
+    """A field mixin: the terms of a value seen before are reused (sources, topics, dates repeat).
+
+    Whoosh analyses every field value of every document in the one writing process; for these
+    short, repeating values that is most of its per-document field work. The memo is not part
+    of the pickled schema.
+    """
+
+    #: values whose terms a field keeps
+    MEMO_SIZE = 20_000
+
+    def index(self, value, **kwargs):
+        """Whoosh's terms of ``value``, made once per distinct value."""
+        if kwargs or not isinstance(value, str):
+            return super().index(value, **kwargs)
+        return self._remember(value, super().index)
+
+    def _remember(self, value, make):
+        memo = self.__dict__.setdefault("_memo", {})
+        terms = memo.get(value)
+        if terms is None:
+            terms = list(make(value))
+            if len(memo) < self.MEMO_SIZE:
+                memo[value] = terms
+        return iter(terms)
+
+    def __getstate__(self):
+        return {k: v for k, v in super().__getstate__().items() if k != "_memo"}
+
+
+class RepeatedText(_Remembering, TEXT):
+    """A TEXT field for short repeating values (source, author, names): see :class:`_Remembering`."""
+
+
+class RepeatedKeyword(_Remembering, KEYWORD):
+    """A KEYWORD field for repeating values (topics): see :class:`_Remembering`."""
+
+
+class RepeatedID(_Remembering, ID):
+    """An ID field for repeating values (the source as given): see :class:`_Remembering`."""
+
+
+class UniqueID(ID):
+    """An ID field (id, hash) whose one term is the value itself, made without Whoosh's token machinery."""
+
+    def index(self, value, **kwargs):
+        """Whoosh's (bytes, frequency, weight, value) tuple of the whole value."""
+        if kwargs or not isinstance(value, str) or type(self.analyzer) is not IDTokenizer or type(self.format) is not Existence:
+            return super().index(value, **kwargs)
+        return iter([(value.encode("utf-8"), 1, self.format.field_boost, b"")])
+
+
+class NewsDate(_Remembering, DATETIME):
     """A DATETIME field that converts a date to its number once, not once per numeric tier.
 
     Whoosh indexes a date as eight terms (one per ``shift_step`` tier for fast ranges) and
-    converts the datetime again for each (a tenth of the writing process's time on headlines).
-    The terms are Whoosh's.
+    converts the datetime again for each (a tenth of the writing process's time on headlines);
+    dates repeat too (a day's news). The terms are Whoosh's.
     """
 
     def index(self, value, **kwargs):
         """The date's tier terms: Whoosh's (bytes, frequency, weight, value) tuples."""
-        if not isinstance(value, dt.datetime) or not self.shift_step:
-            return super().index(value, **kwargs)
+        if kwargs or not isinstance(value, dt.datetime) or not self.shift_step:
+            return DATETIME.index(self, value, **kwargs)
+        return self._remember(value, self._tiers)
+
+    def _tiers(self, value: dt.datetime) -> list[tuple[bytes, int, float, bytes]]:
         number = datetime_to_long(value)
-        return iter([(NUMERIC.to_bytes(self, number, shift), 1, 1.0, b"") for shift in range(0, self.bits, self.shift_step)])
+        return [(NUMERIC.to_bytes(self, number, shift), 1, 1.0, b"") for shift in range(0, self.bits, self.shift_step)]
 
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
@@ -71,28 +127,28 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
     text = build_analyzer(analysis)
     keyword = build_keyword_analyzer()
     return Schema(
-        id=ID(stored=True, unique=True, sortable=True),
+        id=UniqueID(stored=True, unique=True, sortable=True),
         # multitoken "and": a hyphenated or compound query word needs all its parts
         title=GermanText(analyzer=text, stored=True, multitoken_query="and"),
         body=GermanText(analyzer=text, stored=True, multitoken_query="and"),
         date=NewsDate(stored=True, sortable=True),
-        source=TEXT(analyzer=keyword, stored=True),
-        author=TEXT(analyzer=keyword, stored=True),
-        section=TEXT(analyzer=keyword, stored=True),
+        source=RepeatedText(analyzer=keyword, stored=True),
+        author=RepeatedText(analyzer=keyword, stored=True),
+        section=RepeatedText(analyzer=keyword, stored=True),
         url=ID(stored=True),
         # the source exactly as given, for facet counts and filters (a column, same commit)
-        source_facet=ID(sortable=True),
+        source_facet=RepeatedID(sortable=True),
         # content hash: lets a re-run skip unchanged records without reading stored text
-        hash=ID(stored=True, sortable=True),
+        hash=UniqueID(stored=True, sortable=True),
         extra=STORED(),
         # predicted section + user topics: searchable (topic:wirtschaft) and filterable ...
-        topic=KEYWORD(commas=True, lowercase=True, scorable=False, stored=True),
+        topic=RepeatedKeyword(commas=True, lowercase=True, scorable=False, stored=True),
         # ... and as written, for facet counts (section first, then user topics; TOPIC_SEP-joined)
         topic_facet=COLUMN(VarBytesColumn()),
         # entity names by kind, searchable word by word (person:putin) and stored ...
-        person=TEXT(analyzer=keyword, stored=True),
-        org=TEXT(analyzer=keyword, stored=True),
-        place=TEXT(analyzer=keyword, stored=True),
+        person=RepeatedText(analyzer=keyword, stored=True),
+        org=RepeatedText(analyzer=keyword, stored=True),
+        place=RepeatedText(analyzer=keyword, stored=True),
         # ... as exact keys for filters ("per:wladimir putin") ...
         entity=KEYWORD(commas=True, scorable=False),
         # ... and as written, for facet counts ("PER:Wladimir Putin", ENTITY_SEP-joined)
