@@ -333,3 +333,38 @@ def test_repeating_fields_reuse_whooshs_terms_and_pickle_without_them():
     unique, whooshs = UniqueID(stored=True, unique=True, sortable=True), ID(stored=True, unique=True, sortable=True)
     for value in [*values, "hl-000001", "ü" * 3, ["a", "b"]]:
         assert list(unique.index(value)) == list(whooshs.index(value)), value
+
+
+def test_fused_postings_writer_writes_whooshs_bytes(tmp_path, monkeypatch):
+    """With compression out of the picture, the fused writer's segment files equal Whoosh's byte for byte."""
+    from whoosh import index as whoosh_index
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from newssearch import indexing
+    from newssearch.config import AnalysisConfig
+    from newssearch.corpus import article_from_mapping
+    from newssearch.schema import build_schema, content_hash, to_document
+
+    monkeypatch.setattr(indexing, "RAW_BLOCK_BYTES", 10**9)  # no block compressed; Whoosh's compression=0
+    schema = build_schema(AnalysisConfig())
+    articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
+
+    def build(name: str, codec) -> dict[str, bytes]:
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema)
+        writer = ix.writer(codec=codec)
+        for i, article in enumerate(articles):
+            writer.add_document(**to_document(article, content_hash(article), "Politik",
+                                              entities=[("PER", "Angela Merkel")][: i % 2]))
+        writer.commit()
+        (segment,) = ix._segments()
+        files = segment.open_compound_file(ix.storage)
+        named = {name[len(segment.segment_id()):]: files.open_file(name).read() for name in files._dir}
+        with ix.searcher() as searcher:  # a term in three blocks (128 postings each, the last 44)
+            assert searcher.doc_frequency("topic", "politik") == 300
+        return named
+
+    ours, whooshs = build("ours", indexing._WriterCodec()), build("whoosh", W3Codec(compression=0))
+    assert sorted(ours) == sorted(whooshs) and ".pst" in ours and ".trm" in ours
+    assert ours == whooshs

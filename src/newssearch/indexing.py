@@ -22,9 +22,12 @@ import pickle
 import re
 import time
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +35,14 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
+    W3FieldWriter,
     W3PerDocReader,
-    W3PostingsWriter,
     W3Segment,
+    W3TermInfo,
 )
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
+from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import LockError, SegmentWriter
 
@@ -445,21 +450,20 @@ def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], 
 
 
 class _WriterCodec(W3Codec):
-    """Whoosh's default codec, writing segments faster: field lengths read once, small blocks raw.
+    """Whoosh's default codec, writing segments faster: field lengths read once, one loop per term.
 
     Writing a segment's postings, Whoosh looks up the document's field length for every posting
     (for the block statistics) through a column reader, and for a field without lengths it asks
     the file system whether the column exists, every time: a seventh of the indexing process's
-    time; and it compresses every posting block, however small (see :class:`_PostingsWriter`). The segments
+    time; and its postings loop makes a dozen calls per term (see :class:`_FieldWriter`). The segments
     record Whoosh's own codec: indexes stay readable by plain Whoosh.
     """
 
     def new_segment(self, storage, indexname):
         return W3Segment(W3Codec(self._blocklimit, self._compression, self._inlinelimit), indexname)
 
-    def postings_writer(self, dbfile, byteids=False):
-        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
-                               compression=self._compression, inlinelimit=self._inlinelimit)
+    def field_writer(self, storage, segment):
+        return _FieldWriter(self, storage, segment)
 
     def per_document_reader(self, storage, segment):
         return _SegmentLengths(storage, segment)
@@ -471,33 +475,94 @@ class _WriterCodec(W3Codec):
 RAW_BLOCK_BYTES = 128
 
 
-class _PostingsWriter(W3PostingsWriter):
-    """Whoosh 2.7.4's posting writer, leaving blocks raw where compressing them does not pay.
+class _FieldWriter(W3FieldWriter):
+    """Whoosh 2.7.4's segment postings writer, its per-posting and per-term calls fused into one loop.
 
-    Whoosh means to skip compressing small blocks, but overwrites its own decision on the next
-    line, so every block of a rare term costs a zlib call (a tenth of a segment's writing time)
-    and grows a few bytes. The block format is Whoosh's: its reader decompresses a block when
-    the block's header says so.
+    Whoosh writes a segment's postings through a chain of small calls for every posting (field
+    writer, posting writer, block) and every term (a term info, block statistics, two pickles,
+    a term-table row): most of a segment commit, which runs in the writing process alone. Here
+    each term's postings are gathered in one step and its blocks, term info and table row made
+    as Whoosh makes them: the same files, byte for byte (tested), except that blocks under
+    ``RAW_BLOCK_BYTES`` stay uncompressed, which Whoosh means to do but does not (it overwrites
+    its own decision on the next line); its reader decompresses a block when the block's
+    header says so.
     """
 
-    def _write_block(self, last=False):
-        # Whoosh's _write_block (whoosh/codec/whoosh3.py), with the compression decision kept
-        if not self._blockcount:
-            self._postfile.write(WHOOSH3_HEADER_MAGIC)
-        self._terminfo.add_block(self)
-        databytes = pickle.dumps((self._mini_ids(), self._mini_weights(), self._mini_values()), 2)
-        comp = self._compression if len(databytes) >= RAW_BLOCK_BYTES else 0
-        if comp:
-            databytes = zlib.compress(databytes, comp)
-        ids = self._ids
-        infobytes = pickle.dumps((len(ids), ids[-1], self._maxweight, comp, length_to_byte(self._minlength),
-                                  length_to_byte(self._maxlength)), 2)
-        blocklength = len(infobytes) + len(databytes)
-        self._postfile.write_int(-blocklength if last else blocklength)
-        self._postfile.write(infobytes)
-        self._postfile.write(databytes)
-        self._blockcount += 1
-        self._new_block()
+    def add_postings(self, schema, lengths, items):
+        """Write (fieldname, btext, docnum, weight, value) postings, sorted, as Whoosh would."""
+        # the pool that feeds this sorts its postings; Whoosh's out-of-order checks are left out
+        field_length = lengths.doc_field_length if lengths else None
+        fieldname = None
+        for (name, btext), group in groupby(items, key=_FIELD_AND_TERM):
+            if name != fieldname:
+                if fieldname is not None:
+                    self.finish_field()
+                fieldname = name
+                self.start_field(name, schema[name])
+                blocklimit, compression = self._codec._blocklimit, self._codec._compression
+                fixed = self._format.fixed_value_size()
+                prefix = pack_ushort(self._fieldid)
+            postings = [p for p in group if p[2] != -1]  # docnum -1: Whoosh's spelling entries, not postings
+            if postings:
+                info = self._write_term(postings, fieldname, field_length, blocklimit, compression, fixed)
+                self._tindex.add(prefix + btext, info.to_bytes())
+        if fieldname is not None:
+            self.finish_field()
+
+    def _write_term(self, postings, fieldname, field_length, blocklimit, compression, fixed) -> W3TermInfo:
+        """Write one term's posting blocks (W3PostingsWriter's format); return its term info."""
+        postfile = self._postfile
+        info = W3TermInfo()
+        start = postfile.tell()
+        for first in range(0, len(postings), blocklimit):
+            block = postings[first : first + blocklimit]
+            ids = array("I", [p[2] for p in block])
+            raw = [p[3] for p in block]
+            weights = array("f", raw)
+            values = [p[4] for p in block if p[4]]
+            found = [n for n in (field_length(d, fieldname) for d in ids) if n] if field_length else []
+            minlength, maxlength = (min(found), max(found)) if found else (None, 0)
+            maxweight = max(raw)
+            if not maxweight > 0:
+                maxweight = 0
+            # the term info's running statistics (W3TermInfo.add_block)
+            info._weight += sum(weights)
+            info._df += len(ids)
+            info._minlength = minlength if info._minlength is None else min(info._minlength, minlength)
+            info._maxlength = max(info._maxlength, maxlength)
+            info._maxweight = max(info._maxweight, maxweight)
+            if info._minid is None:
+                info._minid = ids[0]
+            info._maxid = ids[-1]
+            # the block (W3PostingsWriter._write_block and its _mini_* helpers)
+            if not first:
+                postfile.write(WHOOSH3_HEADER_MAGIC)
+            deltas = (ids[0], *(b - a for a, b in pairwise(ids)))
+            if all(w == 1.0 for w in weights):
+                packed_weights = None
+            elif all(w == weights[0] for w in weights):
+                packed_weights = weights[0]
+            else:
+                packed_weights = tuple(weights)
+            if fixed is None or fixed < 0:
+                packed_values = tuple(values)
+            else:
+                packed_values = None if fixed == 0 else b"".join(values)
+            data = pickle.dumps((deltas, packed_weights, packed_values), 2)
+            comp = compression if len(data) >= RAW_BLOCK_BYTES else 0
+            if comp:
+                data = zlib.compress(data, comp)
+            header = pickle.dumps((len(ids), ids[-1], maxweight, comp, length_to_byte(minlength),
+                                   length_to_byte(maxlength)), 2)
+            last = first + blocklimit >= len(postings)
+            postfile.write_int(-(len(header) + len(data)) if last else len(header) + len(data))
+            postfile.write(header)
+            postfile.write(data)
+        info.set_extent(start, postfile.tell() - start)
+        return info
+
+
+_FIELD_AND_TERM = itemgetter(0, 1)
 
 
 _BYTE_TO_LENGTH = [None] + [byte_to_length(b) for b in range(1, 256)]
