@@ -492,6 +492,7 @@ class _FieldWriter(W3FieldWriter):
         """Write (fieldname, btext, docnum, weight, value) postings, sorted, as Whoosh would."""
         # the pool that feeds this sorts its postings; Whoosh's out-of-order checks are left out
         field_length = lengths.doc_field_length if lengths else None
+        blocklimit, compression = self._codec._blocklimit, self._codec._compression
         fieldname = None
         for (name, btext), group in groupby(items, key=_FIELD_AND_TERM):
             if name != fieldname:
@@ -499,7 +500,6 @@ class _FieldWriter(W3FieldWriter):
                     self.finish_field()
                 fieldname = name
                 self.start_field(name, schema[name])
-                blocklimit, compression = self._codec._blocklimit, self._codec._compression
                 fixed = self._format.fixed_value_size()
                 prefix = pack_ushort(self._fieldid)
             postings = [p for p in group if p[2] != -1]  # docnum -1: Whoosh's spelling entries, not postings
