@@ -177,6 +177,23 @@ def test_refuses_to_write_into_a_foreign_folder(tmp_path, news_file):
         NewsSearch(tmp_path / "home").index([news_file])
 
 
+def test_writes_into_a_folder_where_another_run_is_creating_the_index(tmp_path, news_file):
+    """What a second writer sees while the first creates the index: its files, no meta file yet."""
+    from whoosh import index as whoosh_index
+
+    from newssearch.schema import build_schema
+
+    folder = tmp_path / "ix"
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), build_schema(AnalysisConfig()), indexname="ns1")
+    (folder / "newssearch.json.tmp").write_text("{")
+    (folder / "newssearch.lock").write_text("")
+    report = NewsSearch(folder).index([news_file])
+    assert report.added == 4
+    with NewsSearch(folder) as ns:
+        assert ns.count() == 4
+
+
 def test_searcher_sees_new_commits(tmp_path, news_file):
     with NewsSearch(tmp_path / "ix") as reader, NewsSearch(tmp_path / "ix") as writer:
         writer.index([news_file])

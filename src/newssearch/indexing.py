@@ -218,12 +218,23 @@ def _remove_other_indexes(index_dir: Path, keep: str) -> None:
                 pass  # a reader may still hold it on some systems; next run retries
 
 
+_OWN_FILES = frozenset(
+    name + suffix for name in (LOCK_FILE, META_FILE, MANIFEST_FILE) for suffix in ("", ".tmp")
+)
+
+
 def _check_folder_is_ours(index_dir: Path) -> None:
     if not index_dir.exists():
         return
     if not index_dir.is_dir():
         raise IndexNotFoundError(f"{index_dir} is a file, not an index folder: choose another --index")
-    foreign = [p.name for p in index_dir.iterdir() if not p.name.startswith(".") and p.name != LOCK_FILE]
+    # A folder holding only our own files but no meta file yet is ours: another run is creating
+    # the index right now (it writes its first files before the meta file), or one was killed
+    # doing so. Either way the write lock sorts it out; only somebody else's files are refused.
+    foreign = [
+        p.name for p in index_dir.iterdir()
+        if not p.name.startswith(".") and p.name not in _OWN_FILES and not _INDEX_FILE.match(p.name)
+    ]
     if foreign and not (index_dir / META_FILE).exists():
         raise IndexIncompatibleError(
             f"{index_dir} is not empty and holds no newssearch index ({', '.join(sorted(foreign)[:3])} ...): "
