@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from whoosh import query as wq
+from whoosh.matching import AndNotMatcher
 
 from newssearch import Config, EnrichConfig, IndexingConfig, NewsSearch, vector
 from newssearch import search as search_module
@@ -69,15 +71,29 @@ QUERIES = [
 FILTERS = [None, {"source": ["welt.de"]}, {"source": ["Kurier", "SZ"]}]
 
 
-def both(ns: NewsSearch, text: str, filters=None, fields=None, limit: int | None = 10):
+def _find_first_fixed(self) -> None:
+    """Whoosh's ``AndNotMatcher._find_first`` checking the first document in every case.
+
+    Whoosh 2.7.4 checks it against the excluded side only when both sides start on the same
+    docnum (see test_not_excludes_the_first_match_too). Inside an Or that bug leaves the set of
+    matches right but scores the wrongly kept part: compared with it, correct scores would fail.
+    """
+    if self.a.is_active() and self.b.is_active():
+        self._find_next()
+
+
+def both(ns: NewsSearch, text: str, filters=None, fields=None, limit: int | None = 10, fixed: bool = True):
     """(vector, Whoosh collector, set algebra) for one query: the first two as top (docnum,
-    score) pairs, total and all docnums; the last as the set of matching docnums."""
+    score) pairs, total and all docnums; the last as the set of matching docnums. ``fixed``:
+    Whoosh's collector with its first-document bug in ``AndNot`` corrected."""
     searcher = ns._current_searcher()
     parser = search_module.build_parser(searcher.schema, ns.config.search, fields)
     q = search_module._prepare(parser, text, "relevance", Filters.build(filters, None, None))
     docnums, scores = vector.evaluate(searcher, q)
     fast = (vector.top(docnums, scores, limit), len(docnums), docnums)
-    return fast, search_module._whoosh_collect(searcher, q, limit, "relevance", 60, record=True), matches(searcher, q)
+    with mock.patch.object(AndNotMatcher, "_find_first", _find_first_fixed if fixed else AndNotMatcher._find_first):
+        slow = search_module._whoosh_collect(searcher, q, limit, "relevance", 60, record=True)
+    return fast, slow, matches(searcher, q)
 
 
 def matches(searcher, q) -> set[int]:
@@ -167,6 +183,8 @@ def test_limits_and_ties(index):
     joins=st.lists(st.sampled_from([" ", " AND ", " OR ", " NOT "]), min_size=5, max_size=5),
     phrase=st.booleans(),
 )
+# the AndNot first-document bug inside an Or: Whoosh finds the right set, with a wrong score
+@example(words=["Regierung", "Mannschaft", "Regierung"], joins=[" NOT ", " OR ", " ", " ", " "], phrase=False)
 def test_random_queries(index, words, joins, phrase):
     text = words[0] + "".join(j + w for j, w in zip(joins, words[1:]))
     if phrase and len(words) > 1:
@@ -222,9 +240,10 @@ def test_not_alone_matches_every_other_article(index):
 def test_not_excludes_the_first_match_too(index):
     # Whoosh's AndNotMatcher checks its first document against the excluded side only when
     # both start on the same docnum, so "Regierung NOT Straßenbahn" kept an article with both
-    fast, slow, truth = both(index, "Regierung NOT Straßenbahn", limit=None)
+    fast, slow, truth = both(index, "Regierung NOT Straßenbahn", limit=None, fixed=False)
     assert set(fast[2].tolist()) == truth
     assert set(slow[2].tolist()) - truth  # the Whoosh bug this guards against, still there
+    assert set(both(index, "Regierung NOT Straßenbahn", limit=None)[1][2].tolist()) == truth  # and the fix
 
 
 def test_a_lone_star_is_every_article(index):
