@@ -248,14 +248,21 @@ class GermanStemFilter(_SettingsFilter):
         self._reset()
 
     def _reset(self) -> None:
-        self._stem = _stem_function(self.stemmer)
+        # The stemmer is made on the first word, not here: it imports NLTK (0.5-1.3 s), which
+        # a process that only opens the index or writes terms made elsewhere never needs.
+        if self.stemmer not in ("snowball", "cistem", "none"):
+            raise ValueError(f"unknown stemmer {self.stemmer!r}")
+        self._stem: Callable[[str], str] | None = None
         self._cache: dict[str, str] = {}
 
     def normalize(self, word: str) -> str:
         """The index term for one lowercased word."""
+        stem = self._stem
+        if stem is None:
+            stem = self._stem = _stem_function(self.stemmer)
         if self.umlauts == "fold":
-            return fold_digraphs(self._stem(fold_umlauts(word)))
-        return self._stem(word)
+            return fold_digraphs(stem(fold_umlauts(word)))
+        return stem(word)
 
     def term(self, word: str) -> str:
         """:meth:`normalize`, cached."""
