@@ -462,68 +462,6 @@ def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], 
     report.pruned = stale
 
 
-class _Writer(SegmentWriter):
-    """Whoosh 2.7.4's segment writer, putting a document's postings into its pool a field at a time.
-
-    Whoosh calls the pool once per posting (a check, a size estimate, an append: 10,000 scale
-    documents have 480,000 postings); here a field's postings are made in one comprehension and
-    added at once. The pool's runs, and so the segment, are the same: its memory limit is
-    checked once per field instead of once per posting.
-    """
-
-    def __init__(self, ix: Index, **kwargs) -> None:
-        super().__init__(ix, **kwargs)
-        # what Whoosh's add_document does besides postings, stored values and columns
-        extra = [name for name, f in self.schema.items() if f.separate_spelling() or f.vector]
-        if extra:
-            raise NotImplementedError(f"fields with spelling or vectors ({', '.join(extra)}) need Whoosh's writer")
-
-    def add_document(self, **fields):
-        """Whoosh's ``SegmentWriter.add_document`` with the postings added a field at a time."""
-        self._check_state()
-        perdocwriter, schema, docnum, pool = self.perdocwriter, self.schema, self.docnum, self.pool
-        docboost = self._doc_boost(fields)
-        fieldnames = sorted([name for name in fields if not name.startswith("_")])
-        self._check_fields(schema, fieldnames)
-        perdocwriter.start_doc(docnum)
-        for fieldname in fieldnames:
-            value = fields.get(fieldname)
-            if value is None:
-                continue
-            field = schema[fieldname]
-            length = 0
-            if field.indexed:
-                boost = self._field_boost(fields, fieldname, docboost)
-                items = field.index(value)
-                if not isinstance(items, list):
-                    items = list(items)
-                if items:
-                    posts = [(fieldname, tbytes, docnum, weight * boost, vbytes) for tbytes, _, weight, vbytes in items]
-                    if field.scorable:
-                        length = sum(map(_FREQ, items))
-                    # PostingPool.add's size estimate, summed over the field's postings
-                    pool.currentsize += (
-                        len(posts) * (150 + len(fieldname))
-                        + 2 * sum(map(len, map(_TBYTES, items)))
-                        + sum(map(len, filter(None, map(_VBYTES, items))))
-                    )
-                    pool.fieldnames.add(fieldname)
-                    pool.current.extend(posts)
-                    if pool.currentsize > pool.limit:
-                        pool.save()
-            customval = fields.get("_stored_" + fieldname, value)
-            perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
-            column = field.column_type
-            if column and customval is not None:
-                perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
-        perdocwriter.finish_doc()
-        self._added = True
-        self.docnum += 1
-
-
-_FREQ, _TBYTES, _VBYTES = itemgetter(1), itemgetter(0), itemgetter(3)
-
-
 class _WriterCodec(W3Codec):
     """Whoosh's default codec, writing segments faster: field lengths read once, one loop per term.
 
@@ -616,7 +554,7 @@ def _term_blocks(
         _, _, docnum, weight, value = postings[0]
         weight32 = array("f", (weight,))[0]
         length = field_lengths[docnum] if field_lengths is not None and docnum < len(field_lengths) else 0
-        max_weight = max(0, weight)
+        max_weight = weight if weight > 0 else 0
         if fixed is None or fixed < 0:
             values = (value,) if value else ()
         else:
@@ -712,7 +650,9 @@ class _SegmentLengths(W3PerDocReader):
 
 def _new_writer(ix: Index, config: Config) -> SegmentWriter:
     try:
-        return _Writer(ix, limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout, codec=_WriterCodec())
+        return ix.writer(
+            limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout, codec=_WriterCodec()
+        )
     except LockError:
         raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
 
