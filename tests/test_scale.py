@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from newssearch import Config, ConfigError, CorpusError, IndexingConfig, NewsSearch, load_config
+from newssearch import (
+    Config,
+    ConfigError,
+    CorpusError,
+    IndexingConfig,
+    NewsSearch,
+    load_config,
+)
 from newssearch.enrich import pool
 from newssearch.enrich.entities import key
 
@@ -70,8 +77,12 @@ def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
     return out
 
 
-@pytest.mark.parametrize("ahead_chars", [pool.AHEAD_CHARS, 1])  # 1: one chunk in flight at a time
-def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monkeypatch, ahead_chars):
+@pytest.mark.parametrize(("ahead_chars", "workers"), [
+    (pool.AHEAD_CHARS, 2),
+    (1, 2),  # one chunk in flight at a time
+    (pool.AHEAD_CHARS, 3),  # two word workers, one name worker
+])
+def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monkeypatch, ahead_chars, workers):
     monkeypatch.setattr(pool, "AHEAD_CHARS", ahead_chars)
     mixed = records(40)
     for r in mixed[::4]:
@@ -82,11 +93,11 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monke
     with NewsSearch(config=config_for(tmp_path, "one", workers=1)) as one:
         serial = one.index([corpus])
         expected = stored(one)
-    with NewsSearch(config=config_for(tmp_path, "two", workers=2, batch_size=7)) as two:
+    with NewsSearch(config=config_for(tmp_path, "two", workers=workers, batch_size=7)) as two:
         parallel = two.index([corpus])
         got = stored(two)
-    assert serial.workers == 0 and parallel.workers == 2
-    assert "enriched by 2 worker processes" in parallel.summary()
+    assert serial.workers == 0 and parallel.workers == workers
+    assert f"enriched by {workers} worker processes" in parallel.summary()
     assert parallel.added == serial.added == 40 and len(got) == 40
     assert got == expected
     # the title and body terms the workers made are the ones the indexing process makes
@@ -97,6 +108,30 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monke
         # every body ends "Ausgabe <i>."; only the headline-only records have it in the title too
         assert two.search("Ausgabe").total == 40 and two.search("title:Ausgabe").total == 10
     assert any(entities for _, entities in got.values() if any(v for _, v in entities))
+
+
+def test_workers_are_split_by_kind_of_work():
+    from newssearch.config import AnalysisConfig, EnrichConfig
+
+    def pools(config: EnrichConfig, workers: int) -> list[int]:
+        enricher = pool.Enricher(config, workers, AnalysisConfig())
+        enricher._start()
+        try:
+            return [p._max_workers for p in enricher._pools]
+        finally:
+            enricher.close()
+
+    assert pools(EnrichConfig(), 2) == [1, 1]  # a word worker and a name worker
+    assert pools(EnrichConfig(), 3) == [2, 1]
+    assert pools(EnrichConfig(entities=False), 2) == [2]  # one kind of work: one pool
+    texts = [(None, "Angela Merkel besucht München."), ("Titel", "Titel")]
+    words, names = pool.prepare_words(texts, EnrichConfig(), AnalysisConfig()), pool.prepare_names(texts, EnrichConfig())
+    def plain(prepared: pool.Prepared) -> tuple:
+        return prepared.section, prepared.entities, [t and t.items for t in prepared.terms]
+
+    assert [plain(p) for p in pool.prepare(texts, EnrichConfig(), AnalysisConfig())] == [
+        plain(pool.Prepared(section, found, terms)) for (section, terms), found in zip(words, names)]
+    assert ("PER", "Angela Merkel") in names[0]
 
 
 def test_strict_stop_with_workers_keeps_every_record_before_it(tmp_path, small_pool):
