@@ -546,15 +546,16 @@ def _term_blocks(
 ) -> tuple[bytes, bytes]:
     """One term's posting blocks (W3PostingsWriter's format) and its term info (W3TermInfo.to_bytes).
 
-    ``field_lengths``: the field's length byte per document; ``start``: where the blocks go.
-    Lengths stay bytes throughout: Whoosh's length-to-byte coding is monotonic and gives back
+    ``postings``: the pool's (field, term, docnum, weight, value) tuples of one term, in docnum
+    order; ``field_lengths``: the field's length byte per document; ``start``: where the blocks
+    go. Lengths stay bytes throughout: Whoosh's length-to-byte coding is monotonic and gives back
     each byte's length's byte, so the minimum and maximum bytes are the ones Whoosh writes.
     """
     if len(postings) == 1:  # most terms of a segment (10,000 scale articles: 58 %): the same, made directly
         _, _, docnum, weight, value = postings[0]
         weight32 = array("f", (weight,))[0]
         length = field_lengths[docnum] if field_lengths is not None and docnum < len(field_lengths) else 0
-        max_weight = weight if weight > 0 else 0
+        max_weight = max(0, weight)
         if fixed is None or fixed < 0:
             values = (value,) if value else ()
         else:
