@@ -32,7 +32,7 @@ from whoosh.analysis import (
     Token,
 )
 
-from .config import AnalysisConfig
+from .config import STEMMERS, AnalysisConfig
 
 # Numbers keep their inner separators (2:1, 20.45, 1.000); words keep inner hyphens
 # (Ukraine-Konflikt), which HyphenFilter then splits. A trailing hyphen ("Staats- und
@@ -250,7 +250,7 @@ class GermanStemFilter(_SettingsFilter):
     def _reset(self) -> None:
         # The stemmer is made on the first word, not here: it imports NLTK (0.5-1.3 s), which
         # a process that only opens the index or writes terms made elsewhere never needs.
-        if self.stemmer not in ("snowball", "cistem", "none"):
+        if self.stemmer not in STEMMERS:
             raise ValueError(f"unknown stemmer {self.stemmer!r}")
         self._stem: Callable[[str], str] | None = None
         self._cache: dict[str, str] = {}

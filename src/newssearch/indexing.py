@@ -560,14 +560,10 @@ def _term_blocks(
             values = (value,) if value else ()
         else:
             values = None if fixed == 0 else value or b""
-        data = pickle.dumps(((docnum,), None if weight32 == 1.0 else weight32, values), 2)
-        comp = compression if len(data) >= RAW_BLOCK_BYTES else 0
-        if comp:
-            data = zlib.compress(data, comp)
-        header = pickle.dumps((1, docnum, max_weight, comp, length, length), 2)
-        blocks = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(header) + len(data))), header, data))
-        info = _TERM_INFO.pack(False, weight32, 1, length, length, max_weight, docnum, docnum)
-        return blocks, info + pack_long(start) + pack_int(len(blocks))
+        block = _block((docnum,), None if weight32 == 1.0 else weight32, values,
+                       1, docnum, max_weight, length, length, compression, last=True)
+        blocks = WHOOSH3_HEADER_MAGIC + block
+        return blocks, _term_info(weight32, 1, length, length, max_weight, docnum, docnum, start, len(blocks))
     out = []
     weight_sum = 0.0
     min_byte = max_byte = 0
@@ -584,9 +580,7 @@ def _term_blocks(
         else:
             found = None
         low, high = (min(found), max(found)) if found else (0, 0)
-        block_max = max(raw)
-        if not block_max > 0:
-            block_max = 0
+        block_max = max(0, max(raw))
         weight_sum += sum(weights)
         if low and (not min_byte or low < min_byte):
             min_byte = low
@@ -594,7 +588,7 @@ def _term_blocks(
         max_weight = max(max_weight, block_max)
         if not first:
             out.append(WHOOSH3_HEADER_MAGIC)  # a term's postings start with it
-        deltas = (ids[0], *(b - a for a, b in pairwise(ids))) if len(ids) > 1 else (ids[0],)
+        deltas = (ids[0], *(b - a for a, b in pairwise(ids)))
         count = len(weights)
         if weights.count(1.0) == count:
             packed_weights = None
@@ -606,18 +600,30 @@ def _term_blocks(
             packed_values = tuple([p[4] for p in block if p[4]])
         else:
             packed_values = None if fixed == 0 else b"".join([p[4] for p in block if p[4]])
-        data = pickle.dumps((deltas, packed_weights, packed_values), 2)
-        comp = compression if len(data) >= RAW_BLOCK_BYTES else 0
-        if comp:
-            data = zlib.compress(data, comp)
-        header = pickle.dumps((count, ids[-1], block_max, comp, low, high), 2)
-        size = len(header) + len(data)
-        out.append(pack_int(-size if first + blocklimit >= n else size))
-        out.append(header)
-        out.append(data)
+        out.append(_block(deltas, packed_weights, packed_values, count, ids[-1], block_max, low, high,
+                          compression, last=first + blocklimit >= n))
     blocks = b"".join(out)
-    info = _TERM_INFO.pack(False, weight_sum, n, min_byte, max_byte, max_weight, postings[0][2], postings[-1][2])
-    return blocks, info + pack_long(start) + pack_int(len(blocks))
+    return blocks, _term_info(weight_sum, n, min_byte, max_byte, max_weight, postings[0][2], postings[-1][2],
+                              start, len(blocks))
+
+
+def _block(deltas: tuple, weights, values, count: int, last_id: int, max_weight: float, low: int, high: int,
+           compression: int, last: bool) -> bytes:
+    """One posting block as W3PostingsWriter writes it: its size (negative for a term's last), header, data."""
+    data = pickle.dumps((deltas, weights, values), 2)
+    comp = compression if len(data) >= RAW_BLOCK_BYTES else 0
+    if comp:
+        data = zlib.compress(data, comp)
+    header = pickle.dumps((count, last_id, max_weight, comp, low, high), 2)
+    size = len(header) + len(data)
+    return pack_int(-size if last else size) + header + data
+
+
+def _term_info(weight: float, df: int, min_byte: int, max_byte: int, max_weight: float, min_id: int, max_id: int,
+               offset: int, length: int) -> bytes:
+    """W3TermInfo.to_bytes of a term whose postings are in the postings file (not inlined)."""
+    info = _TERM_INFO.pack(False, weight, df, min_byte, max_byte, max_weight, min_id, max_id)
+    return info + pack_long(offset) + pack_int(length)
 
 
 _FIELD_AND_TERM = itemgetter(0, 1)

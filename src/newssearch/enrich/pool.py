@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from typing import NamedTuple, TypeVar
 
 from ..config import AnalysisConfig, EnrichConfig
@@ -215,8 +216,6 @@ class Enricher:
             raise error
 
     def _start(self) -> None:
-        from dataclasses import replace
-
         def pool(workers: int, config: EnrichConfig, analysis: AnalysisConfig | None) -> ProcessPoolExecutor:
             return ProcessPoolExecutor(
                 max_workers=workers,
