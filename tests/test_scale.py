@@ -22,6 +22,7 @@ from newssearch import (
     NewsSearch,
     load_config,
 )
+from newssearch import segments
 from newssearch.enrich import pool
 from newssearch.enrich.entities import key
 
@@ -52,9 +53,10 @@ def stored(ns: NewsSearch) -> dict[str, tuple]:
 
 @pytest.fixture
 def small_pool(monkeypatch):
-    """Start the worker pool for small runs too, with small chunks (several in flight)."""
+    """Start the worker pool for small runs too, with small chunks (several in flight), and the commit helper."""
     monkeypatch.setattr(pool, "POOL_MIN", 8)
     monkeypatch.setattr(pool, "CHUNK", 3)
+    monkeypatch.setattr(segments, "HELPER_MIN", 1)  # and the last commit's helper process
 
 
 def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
@@ -291,7 +293,7 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
 
     from newssearch.config import AnalysisConfig
     from newssearch.corpus import article_from_mapping
-    from newssearch.indexing import _WriterCodec
+    from newssearch.segments import _WriterCodec
     from newssearch.schema import build_schema, content_hash, to_document
 
     schema = build_schema(AnalysisConfig())
@@ -370,36 +372,102 @@ def test_repeating_fields_reuse_whooshs_terms_and_pickle_without_them():
         assert list(unique.index(value)) == list(whooshs.index(value)), value
 
 
-def test_fused_postings_writer_writes_whooshs_bytes(tmp_path, monkeypatch):
-    """With compression out of the picture, the fused writer's segment files equal Whoosh's byte for byte."""
+def _segment_files(folder: Path, articles: list, make_writer, commit=lambda w: w.commit()) -> dict[str, bytes]:
+    """Index ``articles`` into a new index in ``folder`` with ``make_writer(ix)``; its one segment's files."""
     from whoosh import index as whoosh_index
-    from whoosh.codec.whoosh3 import W3Codec
 
-    from newssearch import indexing
     from newssearch.config import AnalysisConfig
-    from newssearch.corpus import article_from_mapping
     from newssearch.schema import build_schema, content_hash, to_document
 
-    monkeypatch.setattr(indexing, "RAW_BLOCK_BYTES", 10**9)  # no block compressed; Whoosh's compression=0
-    schema = build_schema(AnalysisConfig())
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema(AnalysisConfig()))
+    writer = make_writer(ix)
+    for i, article in enumerate(articles):
+        writer.add_document(**to_document(article, content_hash(article), "Politik",
+                                          entities=[("PER", "Angela Merkel")][: i % 2]))
+    commit(writer)
+    (segment,) = ix._segments()
+    files = segment.open_compound_file(ix.storage)
+    named = {name[len(segment.segment_id()):]: files.open_file(name).read() for name in files._dir}
+    with ix.searcher() as searcher:  # a term in three blocks (128 postings each, the last 44)
+        assert searcher.doc_frequency("topic", "politik") == 300
+    return named
+
+
+@pytest.fixture(scope="module")
+def whoosh_segment(tmp_path_factory) -> tuple[list, dict[str, bytes]]:
+    """300 articles and the segment files Whoosh's own writer makes of them (no block compressed)."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from newssearch.corpus import article_from_mapping
+
     articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
+    return articles, _segment_files(tmp_path_factory.mktemp("whoosh") / "ix", articles,
+                                    lambda ix: ix.writer(codec=W3Codec(compression=0)))
 
-    def build(name: str, codec) -> dict[str, bytes]:
-        folder = tmp_path / name
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), schema)
-        writer = ix.writer(codec=codec)
-        for i, article in enumerate(articles):
-            writer.add_document(**to_document(article, content_hash(article), "Politik",
-                                              entities=[("PER", "Angela Merkel")][: i % 2]))
-        writer.commit()
-        (segment,) = ix._segments()
-        files = segment.open_compound_file(ix.storage)
-        named = {name[len(segment.segment_id()):]: files.open_file(name).read() for name in files._dir}
-        with ix.searcher() as searcher:  # a term in three blocks (128 postings each, the last 44)
-            assert searcher.doc_frequency("topic", "politik") == 300
-        return named
 
-    ours, whooshs = build("ours", indexing._WriterCodec()), build("whoosh", W3Codec(compression=0))
+@pytest.mark.parametrize("how", ["codec", "writer", "spilled", "helped", "helper fails"])
+def test_segment_writer_writes_whooshs_bytes(tmp_path, monkeypatch, whoosh_segment, how):
+    """With compression out of the picture, the segment files equal Whoosh's writer's byte for byte.
+
+    ``codec``: the fused postings loop; ``writer``: also the posting pool sorted field by field;
+    ``spilled``: that pool's runs on disk; ``helped``: a forked helper makes the second part of
+    the terms; ``helper fails``: this process then makes them itself.
+    """
+    monkeypatch.setattr(segments, "RAW_BLOCK_BYTES", 10**9)  # no block compressed; Whoosh's compression=0
+    articles, whooshs = whoosh_segment
+    forks = []
+    if how in ("helped", "helper fails"):
+        monkeypatch.setattr(segments, "HELPER_MIN", 1)
+        monkeypatch.setattr(segments._Forked, "__init__", lambda self, f, init=segments._Forked.__init__: (
+            forks.append(f), init(self, f))[1])
+    if how == "helper fails":
+        monkeypatch.setattr(segments, "_helper_terms", lambda *args: 1 / 0)
+
+    def make(ix):
+        if how == "codec":
+            return ix.writer(codec=segments._WriterCodec())
+        writer = segments.Writer(ix)
+        if how == "spilled":
+            writer.pool.limit = 50_000  # bytes: the postings go to disk in several sorted runs
+        return writer
+
+    def commit(writer):
+        writer.commit(helper=how in ("helped", "helper fails")) if how != "codec" else writer.commit()
+        if how == "spilled":
+            assert writer.pool.runs == [] and writer.pool.current == []  # merged from disk
+
+    ours = _segment_files(tmp_path / "ix", articles, make, commit)
+    if how == "spilled":  # Whoosh's own postings read back from runs differ a little from its in-memory ones
+        from whoosh.codec.whoosh3 import W3Codec
+
+        def spilling(ix):
+            writer = ix.writer(codec=W3Codec(compression=0))
+            writer.pool.limit = 50_000
+            return writer
+
+        whooshs = _segment_files(tmp_path / "whoosh", articles, spilling)
     assert sorted(ours) == sorted(whooshs) and ".pst" in ours and ".trm" in ours
     assert ours == whooshs
+    assert len(forks) == (how in ("helped", "helper fails"))
+
+
+def test_pool_sorts_as_whoosh_does():
+    """Sorted field by field on the term alone, postings come out in the order of whole tuples."""
+    import random
+
+    from newssearch.segments import _sorted
+
+    rng = random.Random(3)
+    postings = [(field, term, doc, 1.0, b"")
+                for doc in range(200)
+                for field in rng.sample(["body", "title", "date", "id"], 3)
+                for term in {rng.choice([b"a", b"ab", b"b", b"\xc3\xa4", b"z", b"", b"ba"]) for _ in range(4)}]
+    rng.shuffle(postings)
+    postings.sort(key=lambda p: p[2])  # the writer adds them document by document
+    out = _sorted(postings)
+    assert out == sorted(postings)
+    assert out.fields == {name: out.index(next(p for p in out if p[0] == name)) for name in ["body", "date", "id", "title"]}
+    for share in (0.0, 0.2, 0.5, 0.9, 1.0):
+        at = out.split(share)
+        assert at == len(out) or at == 0 or out[at][:2] != out[at - 1][:2]  # a term starts there

@@ -18,34 +18,17 @@ import errno
 import fcntl
 import json
 import os
-import pickle
 import re
 import time
-import zlib
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from hashlib import md5
-from itertools import groupby, pairwise
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import (
-    WHOOSH3_HEADER_MAGIC,
-    W3Codec,
-    W3FieldWriter,
-    W3PerDocReader,
-    W3Segment,
-    W3TermInfo,
-)
-from whoosh.filedb import filetables
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
-from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numeric import byte_to_length
 from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config
@@ -65,11 +48,11 @@ from .schema import (
     build_schema,
     content_hash,
     from_stored,
-    length_bytes,
     split_topics,
     stored_entities,
     to_document,
 )
+from .segments import Writer
 
 META_FILE = "newssearch.json"
 MANIFEST_FILE = "manifest.json"
@@ -405,7 +388,8 @@ def _write_records(
     enricher.close()
     report.workers = enricher.used_workers
     if pending:
-        writer.commit(mergetype=merge_small)
+        # the workers are done: a helper process may take half of this commit's postings
+        writer.commit(mergetype=merge_small, helper=settings.workers > 1)
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
@@ -462,204 +446,9 @@ def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], 
     report.pruned = stale
 
 
-class _WriterCodec(W3Codec):
-    """Whoosh's default codec, writing segments faster: field lengths read once, one loop per term.
-
-    Writing a segment's postings, Whoosh looks up the document's field length for every posting
-    (for the block statistics) through a column reader, and for a field without lengths it asks
-    the file system whether the column exists, every time: a seventh of the indexing process's
-    time; and its postings loop makes a dozen calls per term (see :class:`_FieldWriter`). The segments
-    record Whoosh's own codec: indexes stay readable by plain Whoosh.
-    """
-
-    def new_segment(self, storage, indexname):
-        return W3Segment(W3Codec(self._blocklimit, self._compression, self._inlinelimit), indexname)
-
-    def field_writer(self, storage, segment):
-        return _FieldWriter(self, storage, segment)
-
-    def per_document_reader(self, storage, segment):
-        return _SegmentLengths(storage, segment)
-
-
-#: Posting blocks whose pickle is shorter than this are written uncompressed: zlib makes them
-#: no smaller (10,000 scale documents: the 82 % of blocks under 128 bytes, 4.60 MB raw, 4.65 MB
-#: compressed; the blocks from 128 to 160 bytes already shrink).
-RAW_BLOCK_BYTES = 128
-
-
-class _FieldWriter(W3FieldWriter):
-    """Whoosh 2.7.4's segment postings writer, its per-posting and per-term calls fused into one loop.
-
-    Whoosh writes a segment's postings through a chain of small calls for every posting (field
-    writer, posting writer, block) and every term (a term info, block statistics, two pickles,
-    a term-table row): most of a segment commit, which runs in the writing process alone. Here
-    each term's postings are gathered in one step and its blocks, term info and table row made
-    as Whoosh makes them: the same files, byte for byte (tested), except that blocks under
-    ``RAW_BLOCK_BYTES`` stay uncompressed, which Whoosh means to do but does not (it overwrites
-    its own decision on the next line); its reader decompresses a block when the block's
-    header says so.
-    """
-
-    def add_postings(self, schema, lengths, items):
-        """Write (fieldname, btext, docnum, weight, value) postings, sorted, as Whoosh would."""
-        # The pool that feeds this sorts its postings; Whoosh's out-of-order checks are left out.
-        # Both files' positions are counted here rather than asked for at every write.
-        postfile, tindex = self._postfile, self._tindex
-        post_write, index_write = postfile.file.write, tindex.dbfile.file.write
-        pos, index_pos = postfile.tell(), tindex.dbfile.tell()
-        buckets, positions = tindex.buckets, tindex.index
-        blocklimit, compression = self._codec._blocklimit, self._codec._compression
-        fieldname = key = None
-        for (name, btext), group in groupby(items, key=_FIELD_AND_TERM):
-            if name != fieldname:
-                if fieldname is not None:
-                    self.finish_field()
-                fieldname = name
-                self.start_field(name, schema[name])
-                fixed = self._format.fixed_value_size()
-                prefix = pack_ushort(self._fieldid)
-                field_lengths = length_bytes(lengths, name) if lengths else None
-            postings = [p for p in group if p[2] != -1]  # docnum -1: Whoosh's spelling entries, not postings
-            if not postings:
-                continue
-            blocks, info = _term_blocks(postings, field_lengths, blocklimit, compression, fixed, pos)
-            post_write(blocks)
-            pos += len(blocks)
-            # the term table's row (OrderedHashWriter.add: its position, then HashWriter.add)
-            key = prefix + btext
-            row = _ROW_LENGTHS.pack(len(key), len(info)) + key + info
-            positions.append(index_pos)
-            h = int.from_bytes(md5(key).digest()[-4:], "big")  # filetables.md5_hash, without the hex string
-            buckets[h & 255].append((h, index_pos))
-            index_write(row)
-            index_pos += len(row)
-        if key is not None:
-            tindex.lastkey = key
-        if fieldname is not None:
-            self.finish_field()
-        assert pos == postfile.tell() and index_pos == tindex.dbfile.tell(), "postings writer lost count"
-
-
-def _term_blocks(
-    postings: list, field_lengths: bytes | None, blocklimit: int, compression: int, fixed: int | None, start: int
-) -> tuple[bytes, bytes]:
-    """One term's posting blocks (W3PostingsWriter's format) and its term info (W3TermInfo.to_bytes).
-
-    ``postings``: the pool's (field, term, docnum, weight, value) tuples of one term, in docnum
-    order; ``field_lengths``: the field's length byte per document; ``start``: where the blocks
-    go. Lengths stay bytes throughout: Whoosh's length-to-byte coding is monotonic and gives back
-    each byte's length's byte, so the minimum and maximum bytes are the ones Whoosh writes.
-    """
-    if len(postings) == 1:  # most terms of a segment (10,000 scale articles: 58 %): the same, made directly
-        _, _, docnum, weight, value = postings[0]
-        weight32 = array("f", (weight,))[0]
-        length = field_lengths[docnum] if field_lengths is not None and docnum < len(field_lengths) else 0
-        max_weight = max(0, weight)
-        if fixed is None or fixed < 0:
-            values = (value,) if value else ()
-        else:
-            values = None if fixed == 0 else value or b""
-        block = _block((docnum,), None if weight32 == 1.0 else weight32, values,
-                       1, docnum, max_weight, length, length, compression, last=True)
-        blocks = WHOOSH3_HEADER_MAGIC + block
-        return blocks, _term_info(weight32, 1, length, length, max_weight, docnum, docnum, start, len(blocks))
-    out = []
-    weight_sum = 0.0
-    min_byte = max_byte = 0
-    max_weight = 0
-    n = len(postings)
-    for first in range(0, n, blocklimit):
-        block = postings if n <= blocklimit else postings[first : first + blocklimit]
-        ids = [p[2] for p in block]
-        raw = [p[3] for p in block]
-        weights = array("f", raw)
-        if field_lengths is not None:
-            known = len(field_lengths)
-            found = [b for b in [field_lengths[d] for d in ids if d < known] if b]
-        else:
-            found = None
-        low, high = (min(found), max(found)) if found else (0, 0)
-        block_max = max(0, max(raw))
-        weight_sum += sum(weights)
-        if low and (not min_byte or low < min_byte):
-            min_byte = low
-        max_byte = max(max_byte, high)
-        max_weight = max(max_weight, block_max)
-        if not first:
-            out.append(WHOOSH3_HEADER_MAGIC)  # a term's postings start with it
-        deltas = (ids[0], *(b - a for a, b in pairwise(ids)))
-        count = len(weights)
-        if weights.count(1.0) == count:
-            packed_weights = None
-        elif weights.count(weights[0]) == count:
-            packed_weights = weights[0]
-        else:
-            packed_weights = tuple(weights)
-        if fixed is None or fixed < 0:
-            packed_values = tuple([p[4] for p in block if p[4]])
-        else:
-            packed_values = None if fixed == 0 else b"".join([p[4] for p in block if p[4]])
-        out.append(_block(deltas, packed_weights, packed_values, count, ids[-1], block_max, low, high,
-                          compression, last=first + blocklimit >= n))
-    blocks = b"".join(out)
-    return blocks, _term_info(weight_sum, n, min_byte, max_byte, max_weight, postings[0][2], postings[-1][2],
-                              start, len(blocks))
-
-
-def _block(deltas: tuple, weights, values, count: int, last_id: int, max_weight: float, low: int, high: int,
-           compression: int, last: bool) -> bytes:
-    """One posting block as W3PostingsWriter writes it: its size (negative for a term's last), header, data."""
-    data = pickle.dumps((deltas, weights, values), 2)
-    comp = compression if len(data) >= RAW_BLOCK_BYTES else 0
-    if comp:
-        data = zlib.compress(data, comp)
-    header = pickle.dumps((count, last_id, max_weight, comp, low, high), 2)
-    size = len(header) + len(data)
-    return pack_int(-size if last else size) + header + data
-
-
-def _term_info(weight: float, df: int, min_byte: int, max_byte: int, max_weight: float, min_id: int, max_id: int,
-               offset: int, length: int) -> bytes:
-    """W3TermInfo.to_bytes of a term whose postings are in the postings file (not inlined)."""
-    info = _TERM_INFO.pack(False, weight, df, min_byte, max_byte, max_weight, min_id, max_id)
-    return info + pack_long(offset) + pack_int(length)
-
-
-_FIELD_AND_TERM = itemgetter(0, 1)
-_TERM_INFO = W3TermInfo._struct
-_ROW_LENGTHS = filetables._lengths  # HashWriter's (key length, value length) row header
-
-
-_BYTE_TO_LENGTH = [None] + [byte_to_length(b) for b in range(1, 256)]
-
-
-class _SegmentLengths(W3PerDocReader):
-    """A segment's per-document values, with each field's lengths read into memory at first use."""
-
-    def __init__(self, storage, segment) -> None:
-        super().__init__(storage, segment)
-        self._lengths: dict[str, bytes | None] = {}
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        try:
-            lengths = self._lengths[fieldname]
-        except KeyError:
-            lengths = self._lengths[fieldname] = length_bytes(self, fieldname)
-        if lengths is None:
-            return default
-        if docnum >= len(lengths):
-            if docnum > self._doccount:
-                raise IndexError(f"Asked for docnum {docnum} of {self._doccount}")
-            return None  # Whoosh's answer for a zero length byte, which is what it reads there
-        return _BYTE_TO_LENGTH[lengths[docnum]]
-
-
 def _new_writer(ix: Index, config: Config) -> SegmentWriter:
     try:
-        return ix.writer(
-            limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout, codec=_WriterCodec()
-        )
+        return Writer(ix, limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout)
     except LockError:
         raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
 
