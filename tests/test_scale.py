@@ -21,8 +21,8 @@ from newssearch import (
     IndexingConfig,
     NewsSearch,
     load_config,
+    segments,
 )
-from newssearch import segments
 from newssearch.enrich import pool
 from newssearch.enrich.entities import key
 
@@ -293,8 +293,8 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
 
     from newssearch.config import AnalysisConfig
     from newssearch.corpus import article_from_mapping
-    from newssearch.segments import _WriterCodec
     from newssearch.schema import build_schema, content_hash, to_document
+    from newssearch.segments import _WriterCodec
 
     schema = build_schema(AnalysisConfig())
     articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
