@@ -166,3 +166,19 @@ def test_cli_classify(tmp_path):
     assert out.exit_code == 0 and out.output.splitlines()[0].endswith("International")
     data = json.loads(CliRunner().invoke(cli, ["classify", "-", "--json"], input="Rapid gewinnt das Derby 3:0.").output)
     assert data[0]["label"] == "Sport" and len(data) == len(SECTIONS)
+
+
+def test_many_texts_score_as_each_alone_and_repeats_as_doubled_text():
+    """Scoring a batch gives each text's own scores; a repeat count scores the text read twice."""
+    import numpy as np
+
+    clf = section_classifier()
+    texts = [a["text"] for a in ARTICLES] + ["", "xyzzy", ARTICLES[0]["text"]]
+    together = clf.scores_many(texts)
+    assert np.allclose(together, np.array([clf.scores(t) for t in texts]), rtol=0, atol=1e-12)
+    assert together.shape == (len(texts), len(SECTIONS)) and together[-1].tolist() == together[0].tolist()
+    doubled = clf.scores_many([f"{t}\n\n{t}" for t in texts])
+    repeated = clf.scores_many(texts, [2] * len(texts))
+    assert np.allclose(doubled, repeated, rtol=0, atol=1e-12)
+    assert not np.allclose(repeated[0], together[0])  # counts matter (sublinear tf): not the same as once
+    assert clf.best_many(["  ", ARTICLES[0]["text"]]) == [None, clf.best(ARTICLES[0]["text"])]

@@ -75,8 +75,10 @@ def prepare_words(
     from .topics import section_classifier
 
     if config.sections:
-        best = section_classifier().best
-        sections = [best(full_text(title, body)) for title, body in works]
+        # a headline-only record (its body repeats the title) is read once and its counts doubled:
+        # the same as reading "title\n\nbody"
+        texts = [body if title == body else full_text(title, body) for title, body in works]
+        sections = section_classifier().best_many(texts, [2 if title == body else 1 for title, body in works])
     else:
         sections = [None] * len(works)
     terms = [analyze(title, body, analysis) for title, body in works] if analysis else [None] * len(works)

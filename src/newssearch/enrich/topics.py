@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
+from itertools import chain
 from operator import is_not
 from typing import Any
 
@@ -120,27 +121,58 @@ class SectionClassifier:
 
     def scores(self, text: str) -> list[float]:
         """The decision value of every label for ``text``."""
-        total = np.asarray(self.intercept, dtype=np.float64)
+        return self.scores_many([text])[0].tolist()
+
+    def scores_many(self, texts: Sequence[str], repeats: Sequence[int] | None = None) -> np.ndarray:
+        """The decision values (texts x labels) of many texts at once.
+
+        ``repeats``: how many times over each text is read, blank lines between (the words of
+        "text\n\ntext" are those of text twice: its counts, doubled). Each text's feature
+        counts are made word by word (each distinct word's feature ids are kept: news
+        vocabulary repeats), then the TF-IDF weights and the sums over all texts in a few array
+        operations: per text, those cost more than the counting (a headline: 88 us of numpy
+        calls against ~30 us of counting).
+        """
+        n = len(texts)
+        total = np.tile(np.asarray(self.intercept, dtype=np.float64), (n, 1))
         for words, of_word, vocab, idf, weights, known in self.blocks:
-            # feature ids word by word, each word's kept: news vocabulary repeats, and the ids
-            # come in the same order as over the whole text, so the sums below are the same
-            ids_in_order: list[int] = []
-            for word in words(text):
-                ids = known.get(word)
-                if ids is None:
-                    ids = tuple(filter(_KNOWN, map(vocab.get, of_word(word))))
-                    if len(known) < WORD_CACHE:
-                        known[word] = ids
-                ids_in_order.extend(ids)
-            counts = Counter(ids_in_order)
-            if not counts:
+            feature_ids: list[tuple[int, ...]] = []  # of each distinct word of each text, text after text
+            counts: list[int] = []  # how often each of those words occurs in its text
+            per_text = np.zeros(n, dtype=np.intp)  # distinct words
+            for i, text in enumerate(texts):
+                counted = Counter(words(text))
+                found = [known.get(word) for word in counted]
+                if None in found:
+                    found = [self._feature_ids(word, of_word, vocab, known) if ids is None else ids
+                             for word, ids in zip(counted, found)]
+                feature_ids.extend(found)
+                counts.extend(counted.values())
+                per_text[i] = len(found)
+            sizes = np.fromiter(map(len, feature_ids), dtype=np.intp, count=len(feature_ids))
+            if not sizes.any():
                 continue
+            ids = np.fromiter(chain.from_iterable(feature_ids), dtype=np.intp, count=int(sizes.sum()))
+            if repeats is not None:
+                counts = np.repeat(np.asarray(repeats, dtype=np.float64), per_text) * counts
+            # one (text, feature) key each, summed over the words that have it: term frequencies
+            keys = np.repeat(np.repeat(np.arange(n, dtype=np.int64), per_text) * len(vocab), sizes) + ids
+            pairs, where = np.unique(keys, return_inverse=True)
+            tf = np.bincount(where, weights=np.repeat(np.asarray(counts, dtype=np.float64), sizes))
+            text_of, feature = np.divmod(pairs, len(vocab))
             # sublinear tf, idf, then L2 norm over the block: what TfidfVectorizer does
-            ids = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            w = (1.0 + np.log(tf)) * idf[ids]
-            total = total + (w @ weights[ids]) / np.sqrt(w @ w)
-        return total.tolist()
+            w = (1.0 + np.log(tf)) * idf[feature]
+            starts = np.flatnonzero(np.r_[True, text_of[1:] != text_of[:-1]])  # pairs come text by text
+            present = text_of[starts]
+            norms = np.sqrt(np.add.reduceat(w * w, starts))
+            total[present] += np.add.reduceat(weights[feature] * w[:, None], starts) / norms[:, None]
+        return total
+
+    @staticmethod
+    def _feature_ids(word: str, of_word, vocab: dict[str, int], known: dict) -> tuple[int, ...]:
+        ids = tuple(filter(_KNOWN, map(vocab.get, of_word(word))))
+        if len(known) < WORD_CACHE:
+            known[word] = ids
+        return ids
 
     def classify(self, text: str) -> list[Topic]:
         """All labels, best first."""
@@ -149,10 +181,13 @@ class SectionClassifier:
 
     def best(self, text: str) -> str | None:
         """The best label, or None for a text with no known feature at all."""
-        if not text.strip():
-            return None
-        scores = self.scores(text)
-        return self.labels[max(range(len(scores)), key=scores.__getitem__)]  # the first of equals, as classify()
+        return self.best_many([text])[0]
+
+    def best_many(self, texts: Sequence[str], repeats: Sequence[int] | None = None) -> list[str | None]:
+        """:meth:`best` of each text (``repeats``: see :meth:`scores_many`)."""
+        scores = self.scores_many(texts, repeats)
+        best = scores.argmax(axis=1)  # the first of equals, as classify()
+        return [self.labels[b] if text.strip() else None for b, text in zip(best.tolist(), texts)]
 
 
 @lru_cache(maxsize=1)
