@@ -271,49 +271,68 @@ class Tagger:
         self._reset()
 
     def _reset(self) -> None:
-        self._words: dict[str, tuple[int, str]] = {}
+        self._words: dict[str, int] = {}  # word -> its row of the word table
+        self._lower: list[str] = [""]  # row -> the word in lower case
+        self._pairs: dict[int, tuple[int, int]] = {}  # two rows -> the attributes of that bigram (-1: none)
         self._table = np.zeros((1024, 1 + len(_OFFSETS), len(self.model.labels)))
         self._table[0] = self._pad
 
-    def _row(self, word: str) -> tuple[int, str]:
-        """(row of the word table, lower-case form) of a word, scoring it on first sight."""
+    def _row(self, word: str) -> int:
+        """The row of the word table of a word, scoring it on first sight."""
         row = len(self._words) + 1
         if row == len(self._table):
             self._table = np.concatenate([self._table, np.zeros_like(self._table)])
         own, lent = self.featurizer.word_features(word)
         # its own features and what it lends each neighbour: never empty (word and shape at least)
         self._table[row] = self.model.group_scores([own, *(lent[off] for off in _OFFSETS)])
-        entry = self._words[word] = (row, word.lower())
-        return entry
+        self._words[word] = row
+        self._lower.append(word.lower())
+        return row
 
     def emissions(self, words: Sequence[str]) -> np.ndarray:
         """The (tokens, labels) state scores of a sentence: CRFsuite's sums over its features."""
-        if not words:
-            return np.zeros((0, len(self.model.labels)))
-        if len(self._words) + len(words) >= self.WORD_CACHE:
-            self._reset()  # between sentences: a sentence's rows stay valid while it is scored
-        known = self._words
-        entries = [known.get(w) or self._row(w) for w in words]
-        n = len(words)
-        rows = np.zeros(n + 4, dtype=np.intp)
-        rows[2:-2] = [r for r, _ in entries]
+        return self.emissions_many([words])[0]
+
+    def emissions_many(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """:meth:`emissions` of each sentence, made for all of them at once (a few array operations)."""
+        if not sentences:
+            return []
+        if len(self._words) + sum(map(len, sentences)) >= self.WORD_CACHE:
+            self._reset()  # between batches: the rows of a batch's words stay valid while it is scored
+        known, row_of = self._words, self._row
+        # the sentences' rows one after another, two padding rows (row 0) around each
+        rows = [0, 0]
+        for words in sentences:
+            rows.extend([known.get(w) or row_of(w) for w in words])
+            rows += (0, 0)
+        spread = np.asarray(rows, dtype=np.intp)
+        at = np.flatnonzero(spread)  # where the words are
         table = self._table
-        out = table[rows[2:-2], 0]
-        out[0] += self._bos
+        out = table[spread[at], 0]
+        lengths = np.fromiter(map(len, sentences), dtype=np.intp, count=len(sentences))
+        ends = np.cumsum(lengths)
+        out[(ends - lengths)[lengths > 0]] += self._bos  # each sentence's first word
         for off in _OFFSETS:
             # the word ``off`` away lends what it lends a word -off away from itself
-            out += table[rows[2 + off : 2 + off + n], 1 + _OFFSETS.index(-off)]
-        attributes, state = self.model.attributes, self.model.state
-        lower = [low for _, low in entries]
-        for i in range(1, n):
-            pair = lower[i - 1] + "|" + lower[i]
-            a = attributes.get("bi=" + pair)
-            if a is not None:
-                out[i] += state[a]
-            a = attributes.get("bi+=" + pair)
-            if a is not None:
-                out[i - 1] += state[a]
-        return out
+            out += table[spread[at + off], 1 + _OFFSETS.index(-off)]
+        # word bigrams within a sentence (CRFsuite's order of sums kept: a word's "bi=" before its "bi+=")
+        first = np.flatnonzero(at[1:] == at[:-1] + 1)  # out[first] and out[first + 1] are a bigram
+        pairs, pair = self._pairs, self._pair
+        keys = ((spread[at[first]] << 32) | spread[at[first + 1]]).tolist()
+        found = np.array([pairs.get(key) or pair(key) for key in keys], dtype=np.intp).reshape(-1, 2)
+        state = self.model.state
+        for column, position in ((0, first + 1), (1, first)):
+            ids = found[:, column]
+            has = ids >= 0
+            out[position[has]] += state[ids[has]]
+        return np.split(out, ends[:-1])
+
+    def _pair(self, key: int) -> tuple[int, int]:
+        """The attributes "bi=a|b" and "bi+=a|b" of the bigram of two rows (-1 where the model has none)."""
+        attributes = self.model.attributes
+        bigram = self._lower[key >> 32] + "|" + self._lower[key & 0xFFFFFFFF]
+        found = self._pairs[key] = (attributes.get("bi=" + bigram, -1), attributes.get("bi+=" + bigram, -1))
+        return found
 
     def tag_tokens(self, words: Sequence[str]) -> set[tuple[int, int, str]]:
         """Entity spans over ``words`` (token indices, end exclusive) with PER/ORG/LOC labels."""
@@ -322,7 +341,18 @@ class Tagger:
     def tag_many(self, sentences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
         """:meth:`tag_tokens` for many sentences at once (much faster than one by one)."""
         with self._lock:
-            decoded = self.model.decode([self.emissions(words) for words in sentences])
+            step = max(1, self.WORD_CACHE // 4)  # words per batch: the word table's size stays bounded
+            emissions: list[np.ndarray] = []
+            group: list[Sequence[str]] = []
+            size = 0
+            for words in sentences:
+                if group and size + len(words) > step:
+                    emissions += self.emissions_many(group)
+                    group, size = [], 0
+                group.append(words)
+                size += len(words)
+            emissions += self.emissions_many(group) if group else []
+            decoded = self.model.decode(emissions)
         labels = self.model.labels
         out = []
         for words, (ids, marginals) in zip(sentences, decoded):
