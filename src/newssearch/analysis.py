@@ -254,6 +254,7 @@ class GermanStemFilter(_SettingsFilter):
             raise ValueError(f"unknown stemmer {self.stemmer!r}")
         self._stem: Callable[[str], str] | None = None
         self._cache: dict[str, str] = {}
+        self._plain: dict[tuple, dict[str, tuple[str, ...]]] = {}  # for _index_terms
 
     def normalize(self, word: str) -> str:
         """The index term for one lowercased word."""
@@ -337,6 +338,8 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
     """(term, position) in the order the chain yields them in index mode."""
     stoplist, minsize, maxsize, decompound, hyphens = chain[1:6]
     stem_cache, stem = chain.stemmer._cache, chain.stemmer.term  # a cache hit without a call: most words
+    # a plain word's terms (no modifier waiting, none made, no hyphen): most words, made once
+    plain = chain.stemmer._plain.setdefault((id(decompound), hyphens), {})
     kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
     shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
     modifier = None
@@ -345,18 +348,31 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
         if len(word) < minsize or (maxsize is not None and len(word) > maxsize) or word in stoplist:
             continue
         pos = kept = index if kept is None else kept + 1
+        if modifier is None:
+            terms = plain.get(word)
+            if terms is not None:
+                if shift:  # each of the word's terms moves on by the shift, as the shared Token's position does
+                    for k, term in enumerate(terms, 1):
+                        yield term, pos + k * shift
+                else:
+                    for term in terms:
+                        yield term, pos
+                continue
         texts: Sequence[str]
+        waiting = modifier
         if decompound is None:
             texts = (word,)
         elif modifier is None:
             texts, modifier = decompound.expand_indexed(word)
         else:
             texts, modifier = decompound.expand(word, "index", modifier)
+        made: list[str] | None = [] if waiting is None and modifier is None and len(plain) < _PLAIN_WORDS else None
         for piece in texts:
             if hyphens:
                 pos += shift
             spots: Sequence[tuple[str, int]] = ((piece, pos),)
             if hyphens and ("-" in piece or "‐" in piece or "‑" in piece):
+                made = None
                 parts = [p for p in _HYPHENS.split(piece) if p]
                 if len(parts) < 2:
                     spots = ((parts[0] if parts else piece, pos),)
@@ -367,7 +383,17 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
                     spots = (("".join(parts), base), *((part, base + i) for i, part in enumerate(parts)))
             for one, at in spots:
                 term = stem_cache.get(one)
-                yield (stem(one) if term is None else term), at
+                if term is None:
+                    term = stem(one)
+                if made is not None:
+                    made.append(term)
+                yield term, at
+        if made is not None:
+            plain[word] = tuple(made)
+
+
+#: Plain words whose terms a chain keeps (see _index_terms)
+_PLAIN_WORDS = 200_000
 
 
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:

@@ -54,7 +54,7 @@ HELPER_MIN = 100_000
 RAW_BLOCK_BYTES = 128
 #: The share of a helped commit's postings writing that this process does itself: it also writes
 #: the helper's terms to the files.
-HELPER_SHARE = 0.45
+HELPER_SHARE = 0.5
 
 
 class Writer(SegmentWriter):
