@@ -471,3 +471,17 @@ def test_pool_sorts_as_whoosh_does():
     for share in (0.0, 0.2, 0.5, 0.9, 1.0):
         at = out.split(share)
         assert at == len(out) or at == 0 or out[at][:2] != out[at - 1][:2]  # a term starts there
+
+
+def test_term_table_positions_widen_as_whooshs_do():
+    """The term table's key positions, added at once, take the array type Whoosh's one-by-one adds give."""
+    from whoosh.util.numlists import GrowableArray
+
+    from newssearch.segments import _extend
+
+    for last in (10, 2**16 - 1, 2**16, 2**31 - 1, 2**31, 2**32 + 5):
+        positions = [1, 5, last // 2, last] if last > 5 else [1, 5, last]
+        theirs, ours = GrowableArray("H"), GrowableArray("H")
+        theirs.extend(positions)
+        _extend(ours, positions)
+        assert ours.typecode == theirs.typecode and list(ours) == list(theirs), last

@@ -192,6 +192,10 @@ class _FieldWriter(W3FieldWriter):
     header says so.
     """
 
+    def __init__(self, codec, storage, segment) -> None:
+        super().__init__(codec, storage, segment)
+        self._tindex.__class__ = _TermTable  # made (and its header written) by Whoosh; only methods differ
+
     def add_postings(self, schema, lengths, items):
         """Write (fieldname, btext, docnum, weight, value) postings, sorted, as Whoosh would."""
         fields = _Fields(self, schema, lengths)
@@ -221,7 +225,7 @@ class _FieldWriter(W3FieldWriter):
         postfile, tindex = self._postfile, self._tindex
         post_write, index_write = postfile.file.write, tindex.dbfile.file.write
         pos, index_pos = postfile.tell(), tindex.dbfile.tell()
-        buckets, positions = tindex.buckets, tindex.index
+        buckets, positions = tindex.buckets, []
         key = None
         for key, blocks, head in terms:
             post_write(blocks)
@@ -236,7 +240,46 @@ class _FieldWriter(W3FieldWriter):
             index_pos += len(row)
         if key is not None:
             tindex.lastkey = key
+            _extend(tindex.index, positions)
         assert pos == postfile.tell() and index_pos == tindex.dbfile.tell(), "postings writer lost count"
+
+
+class _TermTable(filetables.OrderedHashWriter):
+    """Whoosh's term table writer; its 256 hash tables written one table per write, not one slot."""
+
+    def _write_hashes(self) -> None:
+        # HashWriter._write_hashes: the same open addressing, the same bytes
+        dbfile = self.dbfile
+        pos = dbfile.tell()
+        for entries in self.buckets:
+            slots = 2 * len(entries)
+            self.directory.append((pos, slots))
+            table = [_EMPTY_SLOT] * slots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % slots
+                while table[slot] is not _EMPTY_SLOT:  # no entry is (0, 0): position 0 is the header's
+                    slot = (slot + 1) % slots
+                table[slot] = (hashval, position)
+            data = b"".join([_POINTER.pack(*entry) for entry in table])
+            dbfile.write(data)
+            pos += len(data)
+
+
+_EMPTY_SLOT = (0, 0)
+_POINTER = filetables._pointer
+
+
+def _extend(index, positions: list[int]) -> None:
+    """``GrowableArray.extend`` of increasing positions: its type widened once, for the largest."""
+    if positions and isinstance(index.array, array):
+        try:
+            array(index.array.typecode, (positions[-1],))
+        except OverflowError:
+            index._retype(positions[-1])
+    if isinstance(index.array, array):
+        index.array.extend(positions)
+    else:
+        index.array += positions
 
 
 def _terms(items: Iterable[tuple], fields: _Fields, blocklimit: int, compression: int) -> Iterator[tuple[bytes, bytes, bytes]]:
