@@ -64,7 +64,7 @@ class Writer(SegmentWriter):
         super().__init__(ix, limitmb=limitmb, codec=_WriterCodec(), **kwargs)
         self.pool = _PostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)
 
-    def commit(self, mergetype=None, optimize=False, merge=True, helper: bool = False) -> None:
+    def commit(self, mergetype=None, optimize=None, merge=None, helper: bool = False) -> None:
         """Whoosh's commit; ``helper``: a forked process may write half of the postings (nothing else is running)."""
         self.codec.helper = helper
         super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
