@@ -6,7 +6,7 @@ Whoosh's own writer writes (the segments record Whoosh's ``W3Codec``: an index s
 by plain Whoosh), with less work per posting and per term:
 
 - the posting pool sorts field by field on the term bytes alone (:class:`_PostingPool`);
-- the codec reads each field's lengths once (:class:`_WriterCodec`, :class:`_SegmentLengths`);
+- the codec reads each field's lengths once, as bytes (:class:`_Fields`, ``schema.length_bytes``);
 - the postings loop makes a term's blocks, term info and term-table row in one step
   (:class:`_FieldWriter`, :func:`_term_blocks`);
 - ``commit(helper=True)`` (a run's last commit, when no enrichment worker is left) lets a
@@ -34,13 +34,11 @@ from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3FieldWriter,
-    W3PerDocReader,
     W3Segment,
     W3TermInfo,
 )
 from whoosh.filedb import filetables
 from whoosh.system import pack_int, pack_long, pack_ushort
-from whoosh.util.numeric import byte_to_length
 from whoosh.writing import PostingPool, SegmentWriter
 
 from .schema import length_bytes
@@ -157,9 +155,6 @@ class _WriterCodec(W3Codec):
 
     def field_writer(self, storage, segment):
         return _FieldWriter(self, storage, segment)
-
-    def per_document_reader(self, storage, segment):
-        return _SegmentLengths(storage, segment)
 
 
 class _Fields(dict):
@@ -455,27 +450,3 @@ def _block(deltas: tuple, weights, values, count: int, last_id: int, max_weight:
 
 _TERM_INFO = W3TermInfo._struct  # W3TermInfo.to_bytes: this, then the blocks' position and size
 _ROW_LENGTHS = filetables._lengths  # HashWriter's (key length, value length) row header
-
-
-_BYTE_TO_LENGTH = [None] + [byte_to_length(b) for b in range(1, 256)]
-
-
-class _SegmentLengths(W3PerDocReader):
-    """A segment's per-document values, with each field's lengths read into memory at first use."""
-
-    def __init__(self, storage, segment) -> None:
-        super().__init__(storage, segment)
-        self._lengths: dict[str, bytes | None] = {}
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        try:
-            lengths = self._lengths[fieldname]
-        except KeyError:
-            lengths = self._lengths[fieldname] = length_bytes(self, fieldname)
-        if lengths is None:
-            return default
-        if docnum >= len(lengths):
-            if docnum > self._doccount:
-                raise IndexError(f"Asked for docnum {docnum} of {self._doccount}")
-            return None  # Whoosh's answer for a zero length byte, which is what it reads there
-        return _BYTE_TO_LENGTH[lengths[docnum]]
