@@ -60,6 +60,12 @@ def full_text(title: str | None, body: str) -> str:
     return f"{title}\n\n{body}" if title else body
 
 
+def _read_once(works: list[tuple[str | None, str]]) -> list[str]:
+    """The text enrichment reads of each (title, body): a body that repeats its title (a
+    headline-only record) alone, else :func:`full_text`."""
+    return [body if title == body else full_text(title, body) for title, body in works]
+
+
 def prepare(works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None) -> list[Prepared]:
     """Enrich (title, body) pairs and, when ``analysis`` is given, make their index terms."""
     words = prepare_words(works, config, analysis)
@@ -75,10 +81,9 @@ def prepare_words(
     from .topics import section_classifier
 
     if config.sections:
-        # a headline-only record (its body repeats the title) is read once and its counts doubled:
-        # the same as reading "title\n\nbody"
-        texts = [body if title == body else full_text(title, body) for title, body in works]
-        sections = section_classifier().best_many(texts, [2 if title == body else 1 for title, body in works])
+        # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
+        repeats = [2 if title == body else 1 for title, body in works]
+        sections = section_classifier().best_many(_read_once(works), repeats)
     else:
         sections = [None] * len(works)
     terms = [analyze(title, body, analysis) for title, body in works] if analysis else [None] * len(works)
@@ -92,10 +97,8 @@ def prepare_names(works: list[tuple[str | None, str]], config: EnrichConfig) -> 
     if not config.entities:
         return [() for _ in works]
     # A body that repeats its title (a headline-only record) has the same distinct names as
-    # the two together (20,000 headlines: no difference), so the tagger reads it once; the
-    # classifier still reads both (term frequencies count: 47 of the 20,000 would change).
-    texts = [body if title == body else full_text(title, body) for title, body in works]
-    return [tuple(distinct(found)) for found in entity_extractor().extract_many(texts)]
+    # the two together (20,000 headlines: no difference), so the tagger reads it once.
+    return [tuple(distinct(found)) for found in entity_extractor().extract_many(_read_once(works))]
 
 
 def _context() -> mp.context.BaseContext:
