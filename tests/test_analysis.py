@@ -1,4 +1,5 @@
 import pickle
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -167,3 +168,17 @@ def test_word_terms_equal_whooshs_chain_in_order(config):
     for word in sorted(words):
         assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), word
     assert word_terms(build_keyword_analyzer(), "Der Standard") == ("der", "standard")  # any other chain: Whoosh's
+
+
+def test_word_terms_of_words_the_fused_loop_kept_are_the_chains():
+    """A word met in a text is looked up, not analysed again: the same terms as the chain's for it alone."""
+    from newssearch.analysis import index_positions, word_terms
+
+    analyzer = build_analyzer(AnalysisConfig())
+    texts = [*TRICKY, "İstanbul 2016abc Staats- und Parteichef, Fußball-Fans in Nord-Nord-West"]
+    for text in texts:
+        index_positions(analyzer, text)
+    words = {w.lower() for text in texts for w in re.findall(r"\w+", text)}
+    assert words & set(analyzer.items[-1]._plain[next(iter(analyzer.items[-1]._plain))])  # some are kept
+    for word in sorted(words):
+        assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), word

@@ -368,6 +368,29 @@ def test_crf_group_scores_equal_scores_to_the_last_bit():
     assert np.array_equal(model.group_scores([[], ["no such feature"]]), np.zeros((2, len(model.labels))))
 
 
+def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
+    """New words scored in batches (slices of 2 here) and with the bigram filter: CRFsuite's sums per token."""
+    import numpy as np
+
+    from newssearch.enrich.entities import _OFFSETS, Tagger, entity_extractor
+
+    shipped = entity_extractor().tagger
+    tagger = Tagger(shipped.model_path, shipped.featurizer.lexicon, shipped.threshold)
+    monkeypatch.setattr(Tagger, "SCORE_SLICE", 2)
+    model, sentences = tagger.model, [s.split(" ") for s in SENTENCES] + [["Zzxqy-Unbekannt", "|", "ä"]]
+    emissions = tagger.emissions_many(sentences)
+    for word, row in tagger._words.items():
+        own, lent = tagger.featurizer.word_features(word)
+        groups = [own, *(lent[off] for off in _OFFSETS)]
+        assert np.array_equal(tagger._table[row], np.array([model.scores(g) for g in groups])), word
+    bigrams = 0
+    for words, scores in zip(sentences, emissions):
+        features = tagger.featurizer.features(words)
+        bigrams += sum(f in model.attributes for fs in features for f in fs if f.startswith("bi"))
+        assert scores == pytest.approx(np.array([model.scores(fs) for fs in features]), abs=1e-12), words
+    assert bigrams  # the sentences have bigrams the model weighs
+
+
 def test_numpy_crf_on_germeval_equals_crfsuite(shared_data):
     from newssearch.enrich.entities import entity_extractor
 

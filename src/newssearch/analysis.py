@@ -303,6 +303,11 @@ def word_terms(analyzer: CompositeAnalyzer, word: str) -> tuple[str, ...]:
     chain = _fused_chain(analyzer)
     if chain is None:
         return tuple(t.text for t in analyzer(word, mode="index"))
+    if word.isalnum():
+        # a word the fused loop has met in a text alone is one token read alone too: its terms are kept
+        terms = chain.stemmer._plain.get((id(chain.decompound), chain.hyphens), {}).get(word)
+        if terms is not None:
+            return terms
     return tuple(term for term, _ in _index_terms(chain, word))
 
 

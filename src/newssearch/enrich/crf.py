@@ -89,13 +89,17 @@ class LinearChainCRF:
     def group_scores(self, groups: Sequence[Sequence[str]]) -> np.ndarray:
         """:meth:`scores` of each group of names at once: a (groups, labels) array."""
         unknown, get = len(self.attributes), self.attributes.get
-        ids = [[get(name, unknown) for name in names] for names in groups]
+        return self.id_scores([[get(name, unknown) for name in names] for names in groups])
+
+    def id_scores(self, ids: list[list[int]]) -> np.ndarray:
+        """:meth:`group_scores` of groups given as attribute ids (``len(attributes)``: unknown); pads ``ids``."""
+        unknown = len(self.attributes)
         width = max(map(len, ids), default=0)
         for row in ids:
             row.extend([unknown] * (width - len(row)))
         # unknown names and the padding take the row of zeros: adding 0.0 changes no sum, and
         # each group is summed in order, as scores() does: the same numbers to the last bit
-        return self.state[ids].sum(axis=1) if width else np.zeros((len(groups), len(self.labels)))
+        return self.state[ids].sum(axis=1) if width else np.zeros((len(ids), len(self.labels)))
 
     def decode(self, emissions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each sentence's (tokens, labels) score matrix: (best label ids, their marginal probabilities)."""

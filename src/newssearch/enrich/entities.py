@@ -58,6 +58,8 @@ _LOWER = re.compile(r"[a-zäöüß]")
 _DIGIT = re.compile(r"[0-9]")
 _REPEAT = re.compile(r"(.)\1+")
 _OFFSETS = (-2, -1, 1, 2)
+#: (offset, prefix): a word lends a word ``off`` away its context features as f"{-off}{feature}"
+_LENT = tuple((off, str(-off)) for off in _OFFSETS)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,11 @@ class Featurizer:
 
     def word_features(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
         """(features of the word itself, {offset: the features it lends a word that far away})."""
+        own, context = self.word_parts(word)
+        return tuple(own), {off: tuple([prefix + x for x in context]) for off, prefix in _LENT}
+
+    def word_parts(self, word: str) -> tuple[list[str], list[str]]:
+        """(features of the word itself, what it lends a neighbour, before the neighbour's offset is prefixed)."""
         lower = word.lower()
         word_shape = shape(word)
         lex = self.lexicon
@@ -200,8 +207,7 @@ class Featurizer:
         if "-" in word:
             for g in lex.gazetteer.get(word.rsplit("-", 1)[1], ()):
                 own.append("g-last=" + g)
-        lent = {off: tuple(f"{-off}{x}" for x in context) for off in _OFFSETS}
-        return tuple(own), lent
+        return own, context
 
     def features(self, words: Sequence[str]) -> list[list[str]]:
         """One feature list per word of a sentence."""
@@ -249,6 +255,8 @@ class Tagger:
 
     #: words whose scores a tagger keeps (~400 bytes each); then it starts over
     WORD_CACHE = 100_000
+    #: new words scored in one array operation (~30 features x 5 groups x 9 labels x 8 bytes each)
+    SCORE_SLICE = 1_000
 
     def __init__(self, model_path, lexicon: Lexicon, threshold: float = 0.0) -> None:
         self.model_path = model_path
@@ -265,6 +273,16 @@ class Tagger:
             pad[slot] = model.scores([f"{-lent}pad"])
         self._pad = pad
         self._name_starts = {name[0] for name in lexicon.names}
+        # the (lower-case) words that can be the first or the second of a bigram the model knows
+        # (at every "|": a word may be "|" itself): any other pair has no bigram weights
+        self._bigram_sides: tuple[set[str], set[str]] = (set(), set())
+        for name in model.attributes:
+            if name.startswith(("bi=", "bi+=")):
+                bigram = name.partition("=")[2]
+                for i, c in enumerate(bigram):
+                    if c == "|":
+                        self._bigram_sides[0].add(bigram[:i])
+                        self._bigram_sides[1].add(bigram[i + 1 :])
         # the word table grows as words come: one batch at a time (API users may share a tagger
         # between threads)
         self._lock = threading.Lock()
@@ -274,20 +292,41 @@ class Tagger:
         self._words: dict[str, int] = {}  # word -> its row of the word table
         self._lower: list[str] = [""]  # row -> the word in lower case
         self._pairs: dict[int, tuple[int, int]] = {}  # two rows -> the attributes of that bigram (-1: none)
+        self._lent_ids: dict[str, tuple[int, ...]] = {}  # see _lent
         self._table = np.zeros((1024, 1 + len(_OFFSETS), len(self.model.labels)))
         self._table[0] = self._pad
+        self._sides = np.zeros(1024, dtype=np.int8)  # row -> 1: may start a known bigram, 2: may end one
 
-    def _row(self, word: str) -> int:
-        """The row of the word table of a word, scoring it on first sight."""
-        row = len(self._words) + 1
-        if row == len(self._table):
-            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
-        own, lent = self.featurizer.word_features(word)
-        # its own features and what it lends each neighbour: never empty (word and shape at least)
-        self._table[row] = self.model.group_scores([own, *(lent[off] for off in _OFFSETS)])
-        self._words[word] = row
-        self._lower.append(word.lower())
-        return row
+    def _score(self, first: int, words: Sequence[str]) -> None:
+        """Fill in the rows of the word table from ``first`` on with the scores of ``words``, all at once."""
+        end = first + len(words)
+        if end > len(self._table):
+            grown = np.zeros((max(end, 2 * len(self._table)), *self._table.shape[1:]))
+            grown[: len(self._table)] = self._table
+            self._table = grown
+            self._sides = np.concatenate([self._sides, np.zeros(len(grown) - len(self._sides), dtype=np.int8)])
+        starts, ends = self._bigram_sides
+        self._sides[first:end] = [(w in starts) | 2 * (w in ends) for w in self._lower[first:end]]
+        parts, get, unknown = self.featurizer.word_parts, self.model.attributes.get, len(self.model.attributes)
+        lent_ids, lent = self._lent_ids, self._lent
+        slots = 1 + len(_OFFSETS)
+        # a few array operations for many words (per word, its numpy calls cost more than its
+        # features), in slices: the operation's scratch array grows with the words it scores
+        for at in range(0, len(words), self.SCORE_SLICE):
+            groups: list[list[int]] = []  # attribute ids: a word's own, then what it lends each neighbour
+            for word in words[at : at + self.SCORE_SLICE]:
+                own, context = parts(word)
+                groups.append([get(name, unknown) for name in own])
+                ids = [lent_ids.get(x) or lent(x) for x in context]
+                groups.extend([[i[k] for i in ids] for k in range(len(_OFFSETS))])
+            scores = self.model.id_scores(groups)
+            self._table[first + at : first + at + len(groups) // slots] = scores.reshape(-1, slots, scores.shape[1])
+
+    def _lent(self, feature: str) -> tuple[int, ...]:
+        """The attribute ids of a context feature as lent to each offset (most are shared by many words)."""
+        get, unknown = self.model.attributes.get, len(self.model.attributes)
+        ids = self._lent_ids[feature] = tuple([get(prefix + feature, unknown) for _, prefix in _LENT])
+        return ids
 
     def emissions(self, words: Sequence[str]) -> np.ndarray:
         """The (tokens, labels) state scores of a sentence: CRFsuite's sums over its features."""
@@ -299,12 +338,22 @@ class Tagger:
             return []
         if len(self._words) + sum(map(len, sentences)) >= self.WORD_CACHE:
             self._reset()  # between batches: the rows of a batch's words stay valid while it is scored
-        known, row_of = self._words, self._row
+        known, lower, first = self._words, self._lower, len(self._lower)
+        new: list[str] = []  # words first seen in this batch, in the order of their rows
+
+        def row_of(word: str) -> int:
+            row = known[word] = len(lower)
+            lower.append(word.lower())
+            new.append(word)
+            return row
+
         # the sentences' rows one after another, two padding rows (row 0) around each
         rows = [0, 0]
         for words in sentences:
             rows.extend([known.get(w) or row_of(w) for w in words])
             rows += (0, 0)
+        if new:
+            self._score(first, new)
         spread = np.asarray(rows, dtype=np.intp)
         at = np.flatnonzero(spread)  # where the words are
         table = self._table
@@ -317,9 +366,14 @@ class Tagger:
             out += table[spread[at + off], 1 + _OFFSETS.index(-off)]
         # word bigrams within a sentence (CRFsuite's order of sums kept: a word's "bi=" before its "bi+=")
         first = np.flatnonzero(at[1:] == at[:-1] + 1)  # out[first] and out[first + 1] are a bigram
-        pairs, pair = self._pairs, self._pair
-        keys = ((spread[at[first]] << 32) | spread[at[first + 1]]).tolist()
-        found = np.array([pairs.get(key) or pair(key) for key in keys], dtype=np.intp).reshape(-1, 2)
+        left, right = spread[at[first]], spread[at[first + 1]]
+        maybe = np.flatnonzero((self._sides[left] & 1) & (self._sides[right] >> 1))  # the rest have no weights
+        first = first[maybe]
+        keys = ((left[maybe] << 32) | right[maybe]).tolist()
+        found = list(map(self._pairs.get, keys))
+        if None in found:
+            found = [self._pair(key) if ids is None else ids for key, ids in zip(keys, found)]
+        found = np.array(found, dtype=np.intp).reshape(-1, 2)
         state = self.model.state
         for column, position in ((0, first + 1), (1, first)):
             ids = found[:, column]

@@ -80,13 +80,15 @@ def prepare_words(
     from ..schema import analyze
     from .topics import section_classifier
 
+    # the terms first: the classifier's word features are the same words' terms, which the
+    # analysis then keeps (analysis.word_terms)
+    terms = [analyze(title, body, analysis) for title, body in works] if analysis else [None] * len(works)
     if config.sections:
         # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
         repeats = [2 if title == body else 1 for title, body in works]
         sections = section_classifier().best_many(_read_once(works), repeats)
     else:
         sections = [None] * len(works)
-    terms = [analyze(title, body, analysis) for title, body in works] if analysis else [None] * len(works)
     return list(zip(sections, terms))
 
 
