@@ -136,6 +136,51 @@ def test_tokens_and_sentences():
     assert sents[0][:3] == ["Am", "3.", "Oktober"]
 
 
+def _sentences_token_by_token(text, spans):
+    """The sentence splitter's rules applied to every token in turn: the reference for the one that skips."""
+    from newssearch.enrich.entities import _ABBREVIATIONS, _CLOSERS, _SENTENCE_END
+
+    out, current, closing = [], [], False
+    for i, (start, end) in enumerate(spans):
+        token = text[start:end]
+        if current and (closing and token not in _CLOSERS or "\n\n" in text[current[-1][1] : start]):
+            out.append(current)
+            current, closing = [], False
+        current.append((start, end))
+        if closing or token not in _SENTENCE_END:
+            if len(current) >= 200:
+                out.append(current)
+                current, closing = [], False
+            continue
+        before = text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
+        abbreviation = token == "." and (
+            before in _ABBREVIATIONS or (len(before) == 1 and before.isalpha()) or (before.isdigit() and len(before) <= 2)
+        )
+        if not abbreviation and (i + 1 == len(spans) or not text[spans[i + 1][0]].islower()):
+            closing = True
+    return out + [current] if current else out
+
+
+_PIECES = [".", "!", "?", "Dr", "z", "B", "3", "12", "123", "\n\n", "\n", " ", '"', "»", ")", "]", "wort", "Wort", "-",
+           "ein langer Satz ohne Ende " * 20]  # 100 tokens: sentences of 200 and more
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=700))
+def test_sentences_follow_the_rules_token_by_token(pieces):
+    """Blank lines, stops, abbreviations, closers and the 200-token cut, in any mix."""
+    text = "".join(pieces)
+    spans = tokenize(text)
+    assert sentences(text, spans) == _sentences_token_by_token(text, spans)
+
+
+def test_sentences_of_german_news_follow_the_rules_token_by_token(shared_data):
+    with open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"] for line in lines]
+    differ = [t[:80] for t in texts if sentences(t, tokenize(t)) != _sentences_token_by_token(t, tokenize(t))]
+    assert not differ
+
+
 ARTICLES = [
     {"id": "e1", "title": "Merkel trifft Macron in Paris",
      "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel Macron getroffen. "

@@ -15,11 +15,13 @@ import gc
 import gzip
 import re
 import threading
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import numpy as np
 
@@ -48,6 +50,7 @@ _TOKEN = re.compile(
     + r"|[^\w\s]"
 )
 _SENTENCE_END = {".", "!", "?"}
+_BLANK_LINE = re.compile(r"\n\n")
 _ABBREVIATIONS = {
     "Dr", "Prof", "Nr", "St", "Hl", "bzw", "ca", "vgl", "Mio", "Mrd", "Abs", "Art", "Str", "ggf", "inkl",
     "Hrsg", "Kap", "dt", "engl", "Chr", "ff", "geb", "gest", "Jh",
@@ -80,31 +83,59 @@ def tokenize(text: str) -> list[tuple[int, int]]:
 
 def sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     """Group token spans into sentences (split after . ! ? and at blank lines)."""
-    out: list[list[tuple[int, int]]] = []
-    current: list[tuple[int, int]] = []
+    starts = sentence_starts(text, spans, [text[a:b] for a, b in spans])
+    return [list(spans[a:b]) for a, b in pairwise(starts)]
+
+
+def sentence_starts(text: str, spans: Sequence[tuple[int, int]], words: Sequence[str]) -> list[int]:
+    """Where each sentence of :func:`sentences` starts (token indices), then ``len(spans)``.
+
+    A sentence ends after . ! ? and the closing quotes and brackets after them, unless the stop
+    ends an abbreviation or a lower-case word follows; at a blank line; and at 200 tokens. Only
+    the tokens where one of these can happen are looked at, not every token.
+    """
+    n = len(spans)
+    if not n:
+        return []
+    # tokens with a blank line before them (no token holds whitespace), and the stops; n ends both
+    blank = [bisect_right(spans, (m.start(), -1)) for m in _BLANK_LINE.finditer(text)]
+    blanks = set(blank)
+    blank.append(n)
+    stops = [i for i, w in enumerate(words) if w in _SENTENCE_END]
+    stops.append(n)
+    out = [0]
+    start = i = b = t = 0  # the sentence starts at ``start``; token ``i`` is next; the next blank line and stop
     closing = False  # the sentence has ended; closing quotes and brackets still belong to it
-    for i, (start, end) in enumerate(spans):
-        token = text[start:end]
-        if current and (closing and token not in _CLOSERS or "\n\n" in text[current[-1][1] : start]):
-            out.append(current)
-            current = []
+    while i < n:
+        if not closing:
+            # the tokens up to the next stop, blank line or 200th token only join the sentence
+            while blank[b] <= start or blank[b] < i:  # a blank line before a sentence's first token splits nothing
+                b += 1
+            while stops[t] < i:
+                t += 1
+            i = min(blank[b], stops[t], max(i, start + 199))
+            if i >= n:
+                break
+        word = words[i]
+        if start < i and ((closing and word not in _CLOSERS) or i in blanks):
+            out.append(start := i)
             closing = False
-        current.append((start, end))
-        if closing or token not in _SENTENCE_END:
-            if len(current) >= 200:
-                out.append(current)
-                current, closing = [], False
+        if closing or word not in _SENTENCE_END:
+            if i - start + 1 >= 200:
+                out.append(start := i + 1)
+                closing = False
+            i += 1
             continue
-        following = spans[i + 1] if i + 1 < len(spans) else None
-        before = text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
+        before = words[i - 1] if i else ""
         # "Dr. Merkel", "z. B.", "Andreas R. sagte", "3. Oktober": no sentence end there
-        abbreviation = token == "." and (
+        abbreviation = word == "." and (
             before in _ABBREVIATIONS or (len(before) == 1 and before.isalpha()) or (before.isdigit() and len(before) <= 2)
         )
-        if not abbreviation and (following is None or not text[following[0]].islower()):
+        if not abbreviation and (i + 1 == n or not text[spans[i + 1][0]].islower()):
             closing = True
-    if current:
-        out.append(current)
+        i += 1
+    if out[-1] != n:
+        out.append(n)
     return out
 
 
@@ -558,8 +589,14 @@ class EntityExtractor:
 
     def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
         """:meth:`extract` for many texts, their sentences tagged in one batch (faster)."""
-        split = [sentences(text, tokenize(text)) for text in texts]
-        words = [[text[a:b] for a, b in sentence] for text, found in zip(texts, split) for sentence in found]
+        split: list[list[Sequence[tuple[int, int]]]] = []
+        words: list[Sequence[str]] = []  # of each sentence, text after text
+        for text in texts:
+            spans = tokenize(text)
+            tokens = [text[a:b] for a, b in spans]
+            starts = sentence_starts(text, spans, tokens)
+            split.append([spans[a:b] for a, b in pairwise(starts)])
+            words += [tokens[a:b] for a, b in pairwise(starts)]
         tagged = iter(self.tagger.tag_many(words))
         out = []
         for text, found in zip(texts, split):
