@@ -232,7 +232,7 @@ class Enricher:
             )
 
         if self._split():
-            words = (self.workers + 1) // 2  # the word work is the larger share (10,000 scale articles: 8.7 : 7.7)
+            words = (self.workers + 1) // 2  # the word work is the larger share (10,000 scale articles, py-spy samples: 8 : 7)
             self._pools = [
                 pool(words, replace(self.config, entities=False), self.analysis),
                 pool(self.workers - words, replace(self.config, sections=False), None),
