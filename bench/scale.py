@@ -3,6 +3,7 @@
     python bench/scale.py --docs 10000             # one size; prints a markdown row per index
     python bench/scale.py --docs 10000 100000 300000
     python bench/scale.py --docs 100000 --keep /tmp/scale --queries-only   # re-time queries only
+    python bench/scale.py --docs 10000 30000 --repeat 3   # medians of 3 builds each, alternating
 
 Documents: the headlines in ../shared/data/corpus/headlines.jsonl.gz (title as text, outlet as
 source, date), with every tenth document a gnad.jsonl body under a fresh id for long-text load.
@@ -14,7 +15,9 @@ indexing process and its enrichment workers (sampled every 0.5 s; pages the fork
 with it counted once) and, in brackets, ru_maxrss with each worker counted at the largest one's
 peak (an upper bound); for the bare build ru_maxrss; the pipeline then indexes the unchanged corpus
 once more (the "unchanged rerun" column: seconds, and share of the first run) and then with 1,000
-further headlines in a second file (the "+ 1,000 new" column). Then a fixed mix of 100 queries (keywords,
+further headlines in a second file (the "+ 1,000 new" column). With ``--repeat K`` both indexes are
+built K times, alternately, and docs/s is the median (the ratio is the medians'); memory and the
+incremental columns are the last pipeline build's. Then a fixed mix of 100 queries (keywords,
 phrases, natural-language queries, with and without a source filter; the pipeline's with entity,
 topic, source and date facets) runs against both, and p50/p95/p99 are printed.
 """
@@ -234,7 +237,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="only build with the full pipeline (indexing numbers; no bare index, no queries)")
     parser.add_argument("--queries-only", action="store_true",
                         help="only time the query mix on the indexes an earlier run left in --keep")
+    parser.add_argument("--repeat", type=int, default=1, metavar="K",
+                        help="build each index K times, pipeline and bare alternately, and compare the medians "
+                             "(this VM's speed drifts between runs); every run's docs/s is printed")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat needs a count of 1 or more")
     if args.queries_only:
         if args.keep is None:
             parser.error("--queries-only needs --keep, the folder of an earlier run")
@@ -252,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     print("| docs | index | docs/s | ratio | size MB | peak MB: PSS (RSS sum) | query p50 / p95 / p99 ms | first facet query | unchanged rerun | + 1,000 new |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    runs: list[str] = []  # with --repeat: every build's docs/s, printed after the table
     try:
         for n in args.docs:
             corpus = work / f"corpus-{n}.jsonl"
@@ -260,8 +269,17 @@ def main(argv: list[str] | None = None) -> int:
             extra = corpus.with_name(corpus.stem + "-extra.jsonl")
             write_corpus(extra, 1000, skip=n) if n + 1000 <= HEADLINES else write_corpus(extra, 1000, prefix="new-")
             full_dir, bare_dir = work / f"full-{n}", work / f"bare-{n}"
-            full = in_process(build_pipeline, corpus, full_dir)
-            full_rate = full["docs"] / full["seconds"]
+            full_rates, bare_rates = [], []
+            for run in range(args.repeat):
+                if run:  # every build from scratch
+                    shutil.rmtree(full_dir, ignore_errors=True)
+                    shutil.rmtree(bare_dir, ignore_errors=True)
+                full = in_process(build_pipeline, corpus, full_dir)
+                full_rates.append(full["docs"] / full["seconds"])
+                if not args.pipeline_only and run + 1 < args.repeat:
+                    bare = in_process(build_bare, corpus, bare_dir)
+                    bare_rates.append(bare["docs"] / bare["seconds"])
+            full_rate = statistics.median(full_rates)
             memory = f"{full['pss_mb']:,.0f} ({full['maxrss_mb']:,.0f})"
             tail = (f"{full['rerun_seconds']:.1f} s = {full['rerun_seconds'] / full['seconds']:.0%} | "
                     f"{full['add_seconds']:.1f} s ({full['added']:,} added) |")
@@ -270,13 +288,18 @@ def main(argv: list[str] | None = None) -> int:
                       f"{memory} | | | {tail}", flush=True)
                 continue
             bare = in_process(build_bare, corpus, bare_dir)
+            bare_rates.append(bare["docs"] / bare["seconds"])
             full_ms, bare_ms, cold_ms = run_queries(full_dir, bare_dir, query_mix(corpus))
-            bare_rate = bare["docs"] / bare["seconds"]
+            bare_rate = statistics.median(bare_rates)
+            runs.append(f"{n:,} docs, docs/s run by run: newssearch {', '.join(f'{r:,.0f}' for r in full_rates)}; "
+                        f"bare Whoosh {', '.join(f'{r:,.0f}' for r in bare_rates)}")
             print(f"| {n:,} | newssearch (full pipeline, facets) | {full_rate:,.0f} | {full_rate / bare_rate:.2f} | "
                   f"{folder_mb(full_dir):,.0f} | {memory} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {tail}",
                   flush=True)
             print(f"| {n:,} | bare Whoosh (no facets) | {bare_rate:,.0f} | 1.00 | {folder_mb(bare_dir):,.0f} | "
                   f"{bare['maxrss_mb']:,.0f} | {percentiles(bare_ms)} | | | |", flush=True)
+        if args.repeat > 1:
+            print("\n" + "\n".join(f"- {line}" for line in runs))
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
