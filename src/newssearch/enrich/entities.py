@@ -82,7 +82,7 @@ def tokenize(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Group token spans into sentences (split after . ! ? and at blank lines)."""
+    """Group token spans into sentences (split after . ! ?, at blank lines and at 200 tokens: see sentence_starts)."""
     starts = sentence_starts(text, spans, [text[a:b] for a, b in spans])
     return [list(spans[a:b]) for a, b in pairwise(starts)]
 
