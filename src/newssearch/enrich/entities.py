@@ -143,20 +143,16 @@ class Lexicon:
     """Word clusters and gazetteers the features read (``data/entities_de.tsv.gz``)."""
 
     def __init__(self, text: str) -> None:
-        sections: dict[str, list[str]] = {}
+        sections = {}
         for chunk in ("\n" + text).split("\n## ")[1:]:
             head, _, body = chunk.partition("\n")
-            sections[head.split(":")[0]] = [row for row in body.split("\n") if row and row[:2] != "# "]
-        # whole columns at once, not row by row: every name worker loads this at start (464k lines)
-        clusters = _columns(sections.get("clusters", []), 4, "clusters")
-        self.clusters: dict[str, tuple[str, ...]] = dict(zip(clusters[0], zip(*clusters[1:])))
-        words, kinds = _columns(sections.get("gazetteer", []), 2, "gazetteer")
-        split = {k: tuple(k.split(",")) for k in set(kinds)}  # a few hundred distinct lists of kinds
-        self.gazetteer: dict[str, tuple[str, ...]] = dict(zip(words, map(split.__getitem__, kinds)))
-        self.nouns: set[str] = set(_columns(sections.get("nouns", []), 1, "nouns")[0])
+            sections[head.split(":")[0]] = [row.split("\t") for row in body.split("\n") if row and row[:2] != "# "]
+        # comprehensions over whole sections: every worker process loads this at start (464k lines)
+        self.clusters: dict[str, tuple[str, ...]] = {f[0]: tuple(f[1:]) for f in sections.get("clusters", ())}
+        self.gazetteer: dict[str, tuple[str, ...]] = {f[0]: tuple(f[1].split(",")) for f in sections.get("gazetteer", ())}
+        self.nouns: set[str] = {f[0] for f in sections.get("nouns", ())}
         #: names annotated in the training data, mostly as entities: (tokens) -> label
-        names, labels = _columns(sections.get("names", []), 2, "names")
-        self.names: dict[tuple[str, ...], str] = {tuple(n.split(" ")): label for n, label in zip(names, labels)}
+        self.names: dict[tuple[str, ...], str] = {tuple(f[0].split(" ")): f[1] for f in sections.get("names", ())}
 
     @classmethod
     def load(cls, path=None) -> Lexicon:
@@ -173,15 +169,6 @@ class Lexicon:
         finally:
             if enabled:
                 gc.enable()
-
-
-def _columns(rows: list[str], width: int, section: str) -> list[list[str]]:
-    """The ``width`` tab-separated columns of a lexicon section's rows."""
-    for row in rows:
-        if row.count("\t") != width - 1:
-            raise ValueError(f"entity lexicon, section {section}: {width} columns expected in {row[:80]!r}")
-    cells = "\t".join(rows).split("\t") if rows else []  # each row's cells, row after row
-    return [cells[i::width] for i in range(width)]
 
 
 def shape(word: str) -> str:
