@@ -305,7 +305,7 @@ def word_terms(analyzer: CompositeAnalyzer, word: str) -> tuple[str, ...]:
         return tuple(t.text for t in analyzer(word, mode="index"))
     if word.isalnum():
         # a word the fused loop has met in a text alone is one token read alone too: its terms are kept
-        terms = chain.stemmer._plain.get((id(chain.decompound), chain.hyphens), {}).get(word)
+        terms = _plain_words(chain).get(word)
         if terms is not None:
             return terms
     return tuple(term for term, _ in _index_terms(chain, word))
@@ -343,8 +343,7 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
     """(term, position) in the order the chain yields them in index mode."""
     stoplist, minsize, maxsize, decompound, hyphens = chain[1:6]
     stem_cache, stem = chain.stemmer._cache, chain.stemmer.term  # a cache hit without a call: most words
-    # a plain word's terms (no modifier waiting, none made, no hyphen): most words, made once
-    plain = chain.stemmer._plain.setdefault((id(decompound), hyphens), {})
+    plain = _plain_words(chain)
     kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
     shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
     modifier = None
@@ -399,6 +398,12 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
 
 #: Plain words whose terms a chain keeps (see _index_terms)
 _PLAIN_WORDS = 200_000
+
+
+def _plain_words(chain: _Chain) -> dict[str, tuple[str, ...]]:
+    """The terms of the plain words (no modifier waiting, none made, no hyphen) this chain has met:
+    most words, made once; kept by its stemmer, one table per decompounding and hyphen setting."""
+    return chain.stemmer._plain.setdefault((id(chain.decompound), chain.hyphens), {})
 
 
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:

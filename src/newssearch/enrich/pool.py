@@ -60,10 +60,12 @@ def full_text(title: str | None, body: str) -> str:
     return f"{title}\n\n{body}" if title else body
 
 
-def _read_once(works: list[tuple[str | None, str]]) -> list[str]:
-    """The text enrichment reads of each (title, body): a body that repeats its title (a
-    headline-only record) alone, else :func:`full_text`."""
-    return [body if title == body else full_text(title, body) for title, body in works]
+def _read_once(works: list[tuple[str | None, str]]) -> tuple[list[str], list[int]]:
+    """The text enrichment reads of each (title, body), and how many times over: a body that
+    repeats its title (a headline-only record) alone, twice; else :func:`full_text`, once."""
+    once = [title == body for title, body in works]
+    texts = [body if same else full_text(title, body) for same, (title, body) in zip(once, works)]
+    return texts, [2 if same else 1 for same in once]
 
 
 def prepare(works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None) -> list[Prepared]:
@@ -85,8 +87,7 @@ def prepare_words(
     terms = [analyze(title, body, analysis) for title, body in works] if analysis else [None] * len(works)
     if config.sections:
         # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
-        repeats = [2 if title == body else 1 for title, body in works]
-        sections = section_classifier().best_many(_read_once(works), repeats)
+        sections = section_classifier().best_many(*_read_once(works))
     else:
         sections = [None] * len(works)
     return list(zip(sections, terms))
@@ -100,7 +101,7 @@ def prepare_names(works: list[tuple[str | None, str]], config: EnrichConfig) -> 
         return [() for _ in works]
     # A body that repeats its title (a headline-only record) has the same distinct names as
     # the two together (20,000 headlines: no difference), so the tagger reads it once.
-    return [tuple(distinct(found)) for found in entity_extractor().extract_many(_read_once(works))]
+    return [tuple(distinct(found)) for found in entity_extractor().extract_many(_read_once(works)[0])]
 
 
 def _context() -> mp.context.BaseContext:
