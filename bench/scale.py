@@ -276,10 +276,12 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(bare_dir, ignore_errors=True)
                 full = in_process(build_pipeline, corpus, full_dir)
                 full_rates.append(full["docs"] / full["seconds"])
-                if not args.pipeline_only and run + 1 < args.repeat:
+                if not args.pipeline_only:
                     bare = in_process(build_bare, corpus, bare_dir)
                     bare_rates.append(bare["docs"] / bare["seconds"])
             full_rate = statistics.median(full_rates)
+            runs.append(f"{n:,} docs, docs/s run by run: newssearch {', '.join(f'{r:,.0f}' for r in full_rates)}"
+                        + (f"; bare Whoosh {', '.join(f'{r:,.0f}' for r in bare_rates)}" if bare_rates else ""))
             memory = f"{full['pss_mb']:,.0f} ({full['maxrss_mb']:,.0f})"
             tail = (f"{full['rerun_seconds']:.1f} s = {full['rerun_seconds'] / full['seconds']:.0%} | "
                     f"{full['add_seconds']:.1f} s ({full['added']:,} added) |")
@@ -287,12 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {n:,} | newssearch (full pipeline) | {full_rate:,.0f} | | {folder_mb(full_dir):,.0f} | "
                       f"{memory} | | | {tail}", flush=True)
                 continue
-            bare = in_process(build_bare, corpus, bare_dir)
-            bare_rates.append(bare["docs"] / bare["seconds"])
             full_ms, bare_ms, cold_ms = run_queries(full_dir, bare_dir, query_mix(corpus))
             bare_rate = statistics.median(bare_rates)
-            runs.append(f"{n:,} docs, docs/s run by run: newssearch {', '.join(f'{r:,.0f}' for r in full_rates)}; "
-                        f"bare Whoosh {', '.join(f'{r:,.0f}' for r in bare_rates)}")
             print(f"| {n:,} | newssearch (full pipeline, facets) | {full_rate:,.0f} | {full_rate / bare_rate:.2f} | "
                   f"{folder_mb(full_dir):,.0f} | {memory} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {tail}",
                   flush=True)
