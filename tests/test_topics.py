@@ -9,6 +9,8 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newssearch import SECTIONS, Config, ConfigError, NewsSearch, QueryError, Topic, classify, load_config
 from newssearch.cli import cli
@@ -182,3 +184,47 @@ def test_many_texts_score_as_each_alone_and_repeats_as_doubled_text():
     assert np.allclose(doubled, repeated, rtol=0, atol=1e-12)
     assert not np.allclose(repeated[0], together[0])  # counts matter (sublinear tf): not the same as once
     assert clf.best_many(["  ", ARTICLES[0]["text"]]) == [None, clf.best(ARTICLES[0]["text"])]
+
+
+def reference_scores(clf, text: str) -> list[float]:
+    """The model's decision values the plain way: each block's training features, TF-IDF, dot."""
+    import math
+
+    from newssearch.enrich.topics import stem_features
+
+    total = list(clf.intercept)
+    for (_, ids_of, _, idf, weights, _), features in zip(clf.blocks, (stem_features, char_features)):
+        tf = Counter(ids_of.vocab[f] for f in features(text) if f in ids_of.vocab)
+        w = {f: (1 + math.log(c)) * idf[f] for f, c in tf.items()}
+        norm = math.sqrt(sum(v * v for v in w.values()))
+        for f, v in w.items():
+            for k in range(len(total)):
+                total[k] += v / norm * weights[f, k]
+    return total
+
+
+def test_scores_are_the_tfidf_of_the_training_features(shared_data):
+    """The batched scores (word caches, new words' grams looked up as arrays) are the model's own."""
+    import numpy as np
+
+    lines = (shared_data / "corpus" / "gnad.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    rows = [json.loads(line) for line in lines]
+    texts = [r["text"] for r in rows] + [a["text"] for a in ARTICLES] + ["Ünïcödé ÄÖÜ straße 𝔘 ⅻ x\ud800y", "", "z"]
+    clf = section_classifier()
+    for batch in (texts, texts):  # the second time every word is known
+        assert np.allclose(clf.scores_many(batch), [reference_scores(clf, t) for t in batch], rtol=0, atol=1e-9)
+
+
+words = st.text(st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc")) | st.sampled_from("äöüßé-.,\ud800𝔘"),
+                min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(words | st.sampled_from(["der", "bundesregierung", "österreich", "ab", "x"]), max_size=30))
+def test_char_grams_of_many_words_are_each_words_lookups(batch):
+    """All words' n-gram ids at once (numpy keys) are those of looking up each word's grams, in order."""
+    from newssearch.enrich.topics import _CharGrams, _Lookup, _word_grams
+
+    chars = next(b[1] for b in section_classifier().blocks if isinstance(b[1], _CharGrams))
+    assert chars.exact
+    assert chars(batch) == _Lookup(_word_grams, chars.vocab)(batch)
