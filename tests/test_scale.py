@@ -112,6 +112,40 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monke
     assert any(entities for _, entities in got.values() if any(v for _, v in entities))
 
 
+def test_rest_of_a_read_input_joins_the_last_batch(tmp_path, small_pool, monkeypatch):
+    """A checkpoint comes every batch, unless the input is read and what is left is under a batch."""
+    monkeypatch.setattr(pool, "AHEAD", 1)  # few chunks in flight: the input is not read to its end at once
+    commits = []
+    commit = segments.Writer.commit
+    monkeypatch.setattr(segments.Writer, "commit", lambda self, *a, **k: (commits.append(self.doc_count()),
+                                                                          commit(self, *a, **k))[1])
+    corpus = write_jsonl(tmp_path / "c.jsonl", records(35))
+    with NewsSearch(config=config_for(tmp_path, "ix", workers=2, batch_size=10)) as ns:
+        report = ns.index([corpus])
+        assert report.added == 35 and ns.search("*", limit=100).total == 35
+    # 10 and 10 while records are still being read; then 15 are left to write: one last commit
+    assert commits == [10, 10, 15]
+
+
+def test_last_batch_rule():
+    from types import SimpleNamespace
+
+    from newssearch.indexing import _joins_last_batch
+
+    settings = IndexingConfig(batch_size=100, workers=2)
+    writer = SimpleNamespace(pool=SimpleNamespace(currentsize=40, limit=100))  # the pending records' postings
+
+    def joins(exhausted, read, written=100, pending=100):
+        return _joins_last_batch(SimpleNamespace(exhausted=exhausted, read=read), writer, pending, written, settings)
+
+    assert joins(True, 150)  # 50 left; 150 records' postings take 60 % of the writer's memory
+    assert not joins(False, 150)  # more may come
+    assert not joins(True, 200)  # a whole batch left
+    assert not joins(True, 199, pending=40)  # 99 left: 139 records at 1 % each would not fit
+    settings = IndexingConfig(batch_size=100, workers=1)
+    assert not joins(True, 150)  # no workers: nothing to gain
+
+
 def test_workers_are_split_by_kind_of_work():
     from newssearch.config import AnalysisConfig, EnrichConfig
 

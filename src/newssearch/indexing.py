@@ -31,7 +31,7 @@ from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
 from whoosh.writing import LockError, SegmentWriter
 
-from .config import AnalysisConfig, Config
+from .config import AnalysisConfig, Config, IndexingConfig
 from .corpus import discover, read_file
 from .enrich.pool import Enricher
 from .errors import (
@@ -362,7 +362,7 @@ def _write_records(
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
     enricher = Enricher(config.enrich, settings.workers, config.analysis)
     writer = _new_writer(ix, config)
-    pending = 0
+    pending = written = 0
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
             doc = to_document(record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms)
@@ -373,7 +373,8 @@ def _write_records(
                 writer.update_document(**doc)
                 report.updated += 1
             pending += 1
-            if pending >= settings.batch_size:
+            written += 1
+            if pending >= settings.batch_size and not _joins_last_batch(enricher, writer, pending, written, settings):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
                 writer, pending = _new_writer(ix, config), 0
         throttle.finish()
@@ -393,6 +394,23 @@ def _write_records(
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
+
+
+def _joins_last_batch(enricher: Enricher, writer: SegmentWriter, pending: int, written: int,
+                      settings: IndexingConfig) -> bool:
+    """Should the rest of the run join this full batch rather than follow a checkpoint?
+
+    Yes, with enrichment workers, when the input has been read to its end and the records still
+    to write are fewer than a batch whose postings fit in the writer's memory with this batch's:
+    the run's last commit then writes them all with the cores to itself (a forked helper takes
+    half; see segments), where a checkpoint would compete with the workers. 30,000 scale articles: one
+    commit instead of two, 1,333-1,734 -> 1,576-1,780 docs/s. A crash then loses under two
+    batches.
+    """
+    left = enricher.read - written
+    pool = writer.pool
+    return (settings.workers > 1 and enricher.exhausted and left < settings.batch_size
+            and pool.currentsize * (pending + left) < pool.limit * pending)
 
 
 def merge_small(writer: SegmentWriter, segments: list) -> list:

@@ -163,6 +163,8 @@ class Enricher:
         self.analysis = analysis
         self._pools: list[ProcessPoolExecutor] = []  # started: the word and the name workers, or one pool
         self.used_workers = 0  # for the report: 0 = enriched in the indexing process
+        self.read = 0  # items read from the input of run() so far
+        self.exhausted = False  # run() has read its whole input
 
     def run(self, items: Iterable[tuple[T, str | None, str]]) -> Iterator[tuple[T, Prepared]]:
         """Yield (item, prepared) for every (item, title, body), in input order.
@@ -184,10 +186,12 @@ class Enricher:
             try:
                 triple = next(source)
             except StopIteration:
+                self.exhausted = True
                 break
             except Exception as exc:  # noqa: BLE001 - re-raised below, after the items before it
                 error = exc
                 break
+            self.read += 1
             if not self._pools and self.workers > 1 and len(buffered) < POOL_MIN:
                 buffered.append(triple)
                 if len(buffered) < POOL_MIN:
