@@ -96,7 +96,8 @@ def _word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
 _WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, _word_grams)}
 #: Is a vocabulary lookup's result a feature id (not None)? Filtering with it stays in C.
 _KNOWN = partial(is_not, None)
-#: Words whose feature ids a classifier block keeps (~150 bytes each).
+#: Words whose feature ids a classifier block keeps (with the word and its dict slot: ~120 bytes
+#: each in the stems block, ~230 in the character block).
 WORD_CACHE = 100_000
 
 
