@@ -362,7 +362,7 @@ def _write_records(
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
     enricher = Enricher(config.enrich, settings.workers, config.analysis)
     writer = _new_writer(ix, config)
-    pending = written = 0
+    pending = 0
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
             doc = to_document(record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms)
@@ -373,8 +373,9 @@ def _write_records(
                 writer.update_document(**doc)
                 report.updated += 1
             pending += 1
-            written += 1
-            if pending >= settings.batch_size and not _joins_last_batch(enricher, writer, pending, written, settings):
+            if pending >= settings.batch_size and not _joins_last_batch(
+                enricher, writer, pending, report.added + report.updated, settings
+            ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
                 writer, pending = _new_writer(ix, config), 0
         throttle.finish()
