@@ -135,15 +135,30 @@ class _CharGrams(_Lookup):
             return  # keys would not fit: one word at a time
         self.codes = np.zeros(0x10000, dtype=np.uint64)  # code points from U+FFFF on all map to 0
         self.codes[[ord(c) for c in alphabet]] = np.arange(1, len(alphabet) + 1, dtype=np.uint64)
-        keys = np.fromiter((self._key(gram) for gram in vocab), dtype=np.uint64, count=len(vocab))
-        order = np.argsort(keys)
-        self.keys = keys[order]
-        self.ids = np.fromiter(vocab.values(), dtype=np.int32, count=len(vocab))[order]
+        keys, ids = [], []
+        for n in self.sizes:  # a gram of another length is never looked up
+            grams = [gram for gram in vocab if len(gram) == n]
+            keys.append(self._keys(self._codes(grams), n)[::n])  # the grams one after another: one every n
+            ids.append(np.fromiter(map(vocab.__getitem__, grams), dtype=np.int32, count=len(grams)))
+        key = np.concatenate(keys)
+        order = np.argsort(key)
+        self.keys = key[order]
+        self.ids = np.concatenate(ids)[order]
 
-    def _key(self, gram: str) -> int:
-        key = len(gram) << 40
-        for i, char in enumerate(gram):
-            key |= int(self.codes[ord(char)]) << (8 * i)
+    def _codes(self, strings: Sequence[str]) -> np.ndarray:
+        """The character codes of the strings, one after another."""
+        points = np.frombuffer("".join(strings).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self.codes[np.minimum(points, 0xFFFF)]
+
+    @staticmethod
+    def _keys(codes: np.ndarray, n: int) -> np.ndarray:
+        """The key of the n characters from each position on (to the last that has n)."""
+        starts = len(codes) - n + 1
+        if starts <= 0:
+            return np.zeros(0, dtype=np.uint64)
+        key = np.full(starts, n << 40, dtype=np.uint64)
+        for i in range(n):
+            key |= codes[i : i + starts] << np.uint64(8 * i)
         return key
 
     def __call__(self, words: Sequence[str]) -> list[bytes]:
@@ -151,23 +166,16 @@ class _CharGrams(_Lookup):
             return super().__call__(words)
         # every word padded as in _word_grams, one after the other; a gram is valid where it
         # ends inside its own word's padding
-        points = np.frombuffer("".join([f" {word} " for word in words]).encode("utf-32-le", "surrogatepass"),
-                               dtype=np.uint32)
-        codes = self.codes[np.minimum(points, 0xFFFF)]
+        codes = self._codes([f" {word} " for word in words])
         lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words)) + 2
         room = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(codes))  # characters left in the word
         owner = np.repeat(np.arange(len(words)), lengths)
         keys, owners = [], []
         for n in self.sizes:  # all grams of one size, then the next: _word_grams' order
-            starts = len(codes) - n + 1
-            if starts <= 0:
-                continue
-            key = np.full(starts, n << 40, dtype=np.uint64)
-            for i in range(n):
-                key |= codes[i : i + starts] << np.uint64(8 * i)
-            inside = room[:starts] >= n
+            key = self._keys(codes, n)
+            inside = room[: len(key)] >= n
             keys.append(key[inside])
-            owners.append(owner[:starts][inside])
+            owners.append(owner[: len(key)][inside])
         key = np.concatenate(keys)
         at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
         found = self.keys[at] == key
