@@ -23,9 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
-from train_entities import known_names, precision_recall, read_germeval, split
-
 from newssearch.enrich import entities
+from train_entities import known_names, precision_recall, read_germeval, split
 
 LABELS = ("PER", "LOC", "ORG")
 
@@ -38,7 +37,9 @@ def gold_spans(tokens: list[tuple[str, str]]) -> tuple[str, set[tuple[int, int, 
         pos += len(word) + 1
     text = " ".join(w for w, _ in tokens)
     tags = [t for _, t in tokens]
-    return text, {(offsets[a][0], offsets[b - 1][1], label) for a, b, label in entities.bio_spans(tags)}
+    return text, {
+        (offsets[a][0], offsets[b - 1][1], label) for a, b, label in entities.bio_spans(tags)
+    }
 
 
 def evaluate(sentences, extract) -> tuple[dict, float, int]:
@@ -56,9 +57,13 @@ def evaluate(sentences, extract) -> tuple[dict, float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="GermEval 2014 .tsv files")
-    parser.add_argument("--held-out", action="store_true", help="the training script's held-out sentences")
+    parser.add_argument(
+        "--held-out", action="store_true", help="the training script's held-out sentences"
+    )
     parser.add_argument("--model", type=Path, help="a CRF model file instead of the shipped one")
-    parser.add_argument("--threshold", type=float, default=entities.THRESHOLD, help="span confidence cut-off")
+    parser.add_argument(
+        "--threshold", type=float, default=entities.THRESHOLD, help="span confidence cut-off"
+    )
     args = parser.parse_args(argv)
     sentences = [s for f in args.files for s in read_germeval(f)]
     if args.held_out:
@@ -72,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         # the shipped name list comes from all GermEval sentences: use the training split's only
         lexicon = copy.copy(lexicon)
         lexicon.names = known_names(split()[0])
-    extractor = entities.EntityExtractor(entities.Tagger(model, lexicon, args.threshold), shipped.normalizer)
+    extractor = entities.EntityExtractor(
+        entities.Tagger(model, lexicon, args.threshold), shipped.normalizer
+    )
     extractor.extract("Warm-up lädt das Modell.")
     result, seconds, tokens = evaluate(sentences, extractor.extract)
     print(f"model {model}, threshold {args.threshold}")

@@ -22,7 +22,11 @@ from pathlib import Path
 
 from newssearch import AnalysisConfig, Config, EnrichConfig, NewsSearch, SearchConfig
 
-DATA = Path(os.environ.get("NEWSSEARCH_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+DATA = Path(
+    os.environ.get(
+        "NEWSSEARCH_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
 
 ANALYSIS_VARIANTS: dict[str, AnalysisConfig] = {
     "no stemming": AnalysisConfig(stemmer="none", decompound=False),
@@ -63,24 +67,33 @@ def evaluate(ns: NewsSearch, queries: list[dict]) -> dict[str, tuple[float, floa
         rr = next((1.0 / h.rank for h in hits if h.id == q["target"]), 0.0)
         for key in ("all", q.get("kind", "?")):
             ranks.setdefault(key, []).append(rr)
-    scores = {k: (sum(v) / len(v), sum(1 for r in v if r > 0) / len(v), len(v)) for k, v in ranks.items()}
+    scores = {
+        k: (sum(v) / len(v), sum(1 for r in v if r > 0) / len(v), len(v)) for k, v in ranks.items()
+    }
     scores["ms"] = ((time.perf_counter() - started) * 1000 / len(queries), 0.0, len(queries))
     return scores
 
 
 def build(
-    analysis: AnalysisConfig, workdir: Path, enrich: EnrichConfig | None = None, files: list[Path] | None = None
+    analysis: AnalysisConfig,
+    workdir: Path,
+    enrich: EnrichConfig | None = None,
+    files: list[Path] | None = None,
 ) -> tuple[NewsSearch, float]:
     """Index the benchmark corpus with these analysis settings; returns the API and docs/s."""
     config = Config(index=workdir, analysis=analysis, enrich=enrich or EnrichConfig())
     ns = NewsSearch(workdir, config)
-    report = ns.index(files or [DATA / "corpus" / "gnad.jsonl", DATA / "ner" / "smartdata_train.jsonl"])
+    report = ns.index(
+        files or [DATA / "corpus" / "gnad.jsonl", DATA / "ner" / "smartdata_train.jsonl"]
+    )
     return ns, report.read / report.seconds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--default-only", action="store_true", help="measure only the default configuration")
+    parser.add_argument(
+        "--default-only", action="store_true", help="measure only the default configuration"
+    )
     parser.add_argument("--queries", type=Path, default=DATA / "queries" / "known_item_dev.jsonl")
     args = parser.parse_args(argv)
     if not (DATA / "corpus" / "gnad.jsonl").exists():
@@ -90,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     analyses = {DEFAULT_ANALYSIS: AnalysisConfig()} if args.default_only else ANALYSIS_VARIANTS
     searches = {DEFAULT: SearchConfig()} if args.default_only else SEARCH_VARIANTS
     kinds = sorted({q.get("kind", "?") for q in queries})
-    header = f"| {'analysis':<28} | {'query':<37} | {'MRR@10':>6} | {'S@10':>5} | " + " | ".join(
-        f"MRR {k:<3}" for k in kinds) + " | records/s | ms/query |"
+    header = (
+        f"| {'analysis':<28} | {'query':<37} | {'MRR@10':>6} | {'S@10':>5} | "
+        + " | ".join(f"MRR {k:<3}" for k in kinds)
+        + " | records/s | ms/query |"
+    )
     print(f"{len(queries)} queries from {args.queries}")
     print(header)
     print("|" + "|".join("-" * (len(c) + 0) for c in header.split("|")[1:-1]) + "|")
@@ -100,15 +116,21 @@ def main(argv: list[str] | None = None) -> int:
             ns, rate = build(analysis, Path(tmp) / a_name.replace(" ", "_").replace(",", ""))
             with ns:
                 for s_name, search in searches.items():
-                    if a_name != DEFAULT_ANALYSIS and s_name not in (DEFAULT, "OR+coord 0.9, B 0.75 (Whoosh default)"):
+                    if a_name != DEFAULT_ANALYSIS and s_name not in (
+                        DEFAULT,
+                        "OR+coord 0.9, B 0.75 (Whoosh default)",
+                    ):
                         continue  # other search variants are compared on the default analysis
                     ns.close()  # the searcher's weighting comes from the search config
                     ns.config = dataclasses.replace(ns.config, search=search)
                     scores = evaluate(ns, queries)
                     mrr, success, _ = scores["all"]
                     per_kind = " | ".join(f"{scores[k][0]:>7.3f}" for k in kinds)
-                    print(f"| {a_name:<28} | {s_name:<37} | {mrr:>6.3f} | {success:>5.3f} | {per_kind} "
-                          f"| {rate:>9.0f} | {scores['ms'][0]:>8.1f} |", flush=True)
+                    print(
+                        f"| {a_name:<28} | {s_name:<37} | {mrr:>6.3f} | {success:>5.3f} | {per_kind} "
+                        f"| {rate:>9.0f} | {scores['ms'][0]:>8.1f} |",
+                        flush=True,
+                    )
     return 0
 
 

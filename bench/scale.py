@@ -47,9 +47,10 @@ PUNCT = ".,:;!?\"'()„“”‚‘’»«–-"
 def write_corpus(path: Path, n: int, skip: int = 0, prefix: str = "") -> None:
     """N records as JSON Lines: headlines, every tenth a gnad body with a fresh id (ids get ``prefix``)."""
     gnad = [json.loads(line) for line in open(DATA / "corpus" / "gnad.jsonl", encoding="utf-8")]
-    with gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as src, open(
-        path, "w", encoding="utf-8"
-    ) as out:
+    with (
+        gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as src,
+        open(path, "w", encoding="utf-8") as out,
+    ):
         for i, line in enumerate(src):
             if i < skip:
                 continue
@@ -58,10 +59,20 @@ def write_corpus(path: Path, n: int, skip: int = 0, prefix: str = "") -> None:
             h = json.loads(line)
             if i % 10 == 9:
                 g = gnad[(i // 10) % len(gnad)]
-                record = {"id": f"{prefix}long-{i}", "text": g["text"], "date": h["date"], "source": "DER STANDARD"}
+                record = {
+                    "id": f"{prefix}long-{i}",
+                    "text": g["text"],
+                    "date": h["date"],
+                    "source": "DER STANDARD",
+                }
             else:
-                record = {"id": prefix + h["id"], "title": h["title"], "text": h["title"], "date": h["date"],
-                          "source": h["outlet"]}
+                record = {
+                    "id": prefix + h["id"],
+                    "title": h["title"],
+                    "text": h["title"],
+                    "date": h["date"],
+                    "source": h["outlet"],
+                }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -119,10 +130,18 @@ def build_pipeline(corpus: Path, index_dir: Path, queue) -> None:
     # the enrichment workers are part of the run's memory: count each at the largest one's peak
     # (an upper bound; the OS reports only the largest ended child's)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    queue.put({"docs": report.read, "seconds": report.seconds,
-               "maxrss_mb": _maxrss_mb() + report.workers * children,
-               "pss_mb": pss, "rerun_seconds": rerun.seconds, "workers": report.workers, "add_seconds": added.seconds,
-               "added": added.added})
+    queue.put(
+        {
+            "docs": report.read,
+            "seconds": report.seconds,
+            "maxrss_mb": _maxrss_mb() + report.workers * children,
+            "pss_mb": pss,
+            "rerun_seconds": rerun.seconds,
+            "workers": report.workers,
+            "add_seconds": added.seconds,
+            "added": added.added,
+        }
+    )
 
 
 def build_bare(corpus: Path, index_dir: Path, queue) -> None:
@@ -132,11 +151,23 @@ def build_bare(corpus: Path, index_dir: Path, queue) -> None:
     from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
     from whoosh.fields import DATETIME, ID, TEXT, Schema
 
-    stop = {w.strip() for w in (ROOT / "src/newssearch/data/stopwords_de.txt").read_text(encoding="utf-8").splitlines()
-            if w.strip() and not w.startswith("#")}
-    analyzer = RegexTokenizer() | LowercaseFilter() | StopFilter(stoplist=stop) | StemFilter(lang="de")
-    schema = Schema(id=ID(stored=True, unique=True), title=TEXT(analyzer=analyzer, stored=True),
-                    body=TEXT(analyzer=analyzer, stored=True), date=DATETIME(stored=True), source=ID(stored=True))
+    stop = {
+        w.strip()
+        for w in (ROOT / "src/newssearch/data/stopwords_de.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if w.strip() and not w.startswith("#")
+    }
+    analyzer = (
+        RegexTokenizer() | LowercaseFilter() | StopFilter(stoplist=stop) | StemFilter(lang="de")
+    )
+    schema = Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=analyzer, stored=True),
+        body=TEXT(analyzer=analyzer, stored=True),
+        date=DATETIME(stored=True),
+        source=ID(stored=True),
+    )
     index_dir.mkdir(parents=True)
     ix = index.create_in(str(index_dir), schema)
     started = time.monotonic()
@@ -144,8 +175,13 @@ def build_bare(corpus: Path, index_dir: Path, queue) -> None:
     n = 0
     for line in open(corpus, encoding="utf-8"):
         r = json.loads(line)
-        writer.add_document(id=r["id"], title=r.get("title", ""), body=r["text"],
-                            date=dt.datetime.fromisoformat(r["date"]), source=r["source"])
+        writer.add_document(
+            id=r["id"],
+            title=r.get("title", ""),
+            body=r["text"],
+            date=dt.datetime.fromisoformat(r["date"]),
+            source=r["source"],
+        )
         n += 1
     writer.commit()
     queue.put({"docs": n, "seconds": time.monotonic() - started, "maxrss_mb": _maxrss_mb()})
@@ -171,8 +207,11 @@ def query_mix(corpus: Path, n: int = 100) -> list[dict]:
     rng = random.Random(7)
     titles = [json.loads(line).get("title") for line in open(corpus, encoding="utf-8")]
     titles = [t for t in titles if t and len(t.split()) >= 4]
-    nl = [json.loads(line)["query"] for line in open(DATA / "queries" / "known_item_dev.jsonl", encoding="utf-8")
-          if json.loads(line)["kind"] == "nl"]
+    nl = [
+        json.loads(line)["query"]
+        for line in open(DATA / "queries" / "known_item_dev.jsonl", encoding="utf-8")
+        if json.loads(line)["kind"] == "nl"
+    ]
     words = [w.strip(PUNCT) for t in titles for w in t.split() if len(w) > 4 and w[:1].isupper()]
     out = []
     for i in range(n):
@@ -194,7 +233,9 @@ def percentiles(ms: list[float]) -> str:
     return f"{q[49]:.0f} / {q[94]:.0f} / {q[98]:.0f}"
 
 
-def run_queries(index_dir: Path, bare_dir: Path, queries: list[dict]) -> tuple[list[float], list[float], float]:
+def run_queries(
+    index_dir: Path, bare_dir: Path, queries: list[dict]
+) -> tuple[list[float], list[float], float]:
     from whoosh import index
     from whoosh.qparser import MultifieldParser
 
@@ -233,32 +274,52 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000], help="corpus sizes")
     parser.add_argument("--keep", type=Path, help="keep the corpora and indexes in this folder")
-    parser.add_argument("--pipeline-only", action="store_true",
-                        help="only build with the full pipeline (indexing numbers; no bare index, no queries)")
-    parser.add_argument("--queries-only", action="store_true",
-                        help="only time the query mix on the indexes an earlier run left in --keep")
-    parser.add_argument("--repeat", type=int, default=1, metavar="K",
-                        help="build each index K times, pipeline and bare alternately, and compare the medians "
-                             "(this VM's speed drifts between runs); every run's docs/s is printed")
+    parser.add_argument(
+        "--pipeline-only",
+        action="store_true",
+        help="only build with the full pipeline (indexing numbers; no bare index, no queries)",
+    )
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="only time the query mix on the indexes an earlier run left in --keep",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="K",
+        help="build each index K times, pipeline and bare alternately, and compare the medians "
+        "(this VM's speed drifts between runs); every run's docs/s is printed",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat needs a count of 1 or more")
     if args.queries_only:
         if args.keep is None:
             parser.error("--queries-only needs --keep, the folder of an earlier run")
-        print("| docs | query p50 / p95 / p99 ms (newssearch, facets) | first facet query | bare Whoosh p50 / p95 / p99 ms |")
+        print(
+            "| docs | query p50 / p95 / p99 ms (newssearch, facets) | first facet query | bare Whoosh p50 / p95 / p99 ms |"
+        )
         print("|---|---|---|---|")
         for n in args.docs:
             corpus = args.keep / f"corpus-{n}.jsonl"
-            full_ms, bare_ms, cold_ms = run_queries(args.keep / f"full-{n}", args.keep / f"bare-{n}", query_mix(corpus))
-            print(f"| {n:,} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {percentiles(bare_ms)} |", flush=True)
+            full_ms, bare_ms, cold_ms = run_queries(
+                args.keep / f"full-{n}", args.keep / f"bare-{n}", query_mix(corpus)
+            )
+            print(
+                f"| {n:,} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {percentiles(bare_ms)} |",
+                flush=True,
+            )
         return 0
     if not (DATA / "corpus" / "headlines.jsonl.gz").exists():
         print(f"shared data not found in {DATA}", file=sys.stderr)
         return 2
     work = args.keep or Path(tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    print("| docs | index | docs/s | ratio | size MB | peak MB: PSS (RSS sum) | query p50 / p95 / p99 ms | first facet query | unchanged rerun | + 1,000 new |")
+    print(
+        "| docs | index | docs/s | ratio | size MB | peak MB: PSS (RSS sum) | query p50 / p95 / p99 ms | first facet query | unchanged rerun | + 1,000 new |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     runs: list[str] = []  # with --repeat: every build's docs/s, printed after the table
     try:
@@ -267,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
             write_corpus(corpus, n)
             # new articles: the next headlines, or (past the last one) the first ones under new ids
             extra = corpus.with_name(corpus.stem + "-extra.jsonl")
-            write_corpus(extra, 1000, skip=n) if n + 1000 <= HEADLINES else write_corpus(extra, 1000, prefix="new-")
+            write_corpus(extra, 1000, skip=n) if n + 1000 <= HEADLINES else write_corpus(
+                extra, 1000, prefix="new-"
+            )
             full_dir, bare_dir = work / f"full-{n}", work / f"bare-{n}"
             full_rates, bare_rates = [], []
             for run in range(args.repeat):
@@ -280,22 +343,38 @@ def main(argv: list[str] | None = None) -> int:
                     bare = in_process(build_bare, corpus, bare_dir)
                     bare_rates.append(bare["docs"] / bare["seconds"])
             full_rate = statistics.median(full_rates)
-            runs.append(f"{n:,} docs, docs/s run by run: newssearch {', '.join(f'{r:,.0f}' for r in full_rates)}"
-                        + (f"; bare Whoosh {', '.join(f'{r:,.0f}' for r in bare_rates)}" if bare_rates else ""))
+            runs.append(
+                f"{n:,} docs, docs/s run by run: newssearch {', '.join(f'{r:,.0f}' for r in full_rates)}"
+                + (
+                    f"; bare Whoosh {', '.join(f'{r:,.0f}' for r in bare_rates)}"
+                    if bare_rates
+                    else ""
+                )
+            )
             memory = f"{full['pss_mb']:,.0f} ({full['maxrss_mb']:,.0f})"
-            tail = (f"{full['rerun_seconds']:.1f} s = {full['rerun_seconds'] / full['seconds']:.0%} | "
-                    f"{full['add_seconds']:.1f} s ({full['added']:,} added) |")
+            tail = (
+                f"{full['rerun_seconds']:.1f} s = {full['rerun_seconds'] / full['seconds']:.0%} | "
+                f"{full['add_seconds']:.1f} s ({full['added']:,} added) |"
+            )
             if args.pipeline_only:
-                print(f"| {n:,} | newssearch (full pipeline) | {full_rate:,.0f} | | {folder_mb(full_dir):,.0f} | "
-                      f"{memory} | | | {tail}", flush=True)
+                print(
+                    f"| {n:,} | newssearch (full pipeline) | {full_rate:,.0f} | | {folder_mb(full_dir):,.0f} | "
+                    f"{memory} | | | {tail}",
+                    flush=True,
+                )
                 continue
             full_ms, bare_ms, cold_ms = run_queries(full_dir, bare_dir, query_mix(corpus))
             bare_rate = statistics.median(bare_rates)
-            print(f"| {n:,} | newssearch (full pipeline, facets) | {full_rate:,.0f} | {full_rate / bare_rate:.2f} | "
-                  f"{folder_mb(full_dir):,.0f} | {memory} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {tail}",
-                  flush=True)
-            print(f"| {n:,} | bare Whoosh (no facets) | {bare_rate:,.0f} | 1.00 | {folder_mb(bare_dir):,.0f} | "
-                  f"{bare['maxrss_mb']:,.0f} | {percentiles(bare_ms)} | | | |", flush=True)
+            print(
+                f"| {n:,} | newssearch (full pipeline, facets) | {full_rate:,.0f} | {full_rate / bare_rate:.2f} | "
+                f"{folder_mb(full_dir):,.0f} | {memory} | {percentiles(full_ms)} | {cold_ms:,.0f} ms | {tail}",
+                flush=True,
+            )
+            print(
+                f"| {n:,} | bare Whoosh (no facets) | {bare_rate:,.0f} | 1.00 | {folder_mb(bare_dir):,.0f} | "
+                f"{bare['maxrss_mb']:,.0f} | {percentiles(bare_ms)} | | | |",
+                flush=True,
+            )
         if args.repeat > 1:
             print("\n" + "\n".join(f"- {line}" for line in runs))
     finally:

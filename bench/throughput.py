@@ -15,17 +15,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from relevance import DATA, build
-
 from newssearch import AnalysisConfig, EnrichConfig
+from relevance import DATA, build
 
 NO_ENRICHMENT = EnrichConfig(sections=False, entities=False)
 VARIANTS = {
     "snowball": (AnalysisConfig(decompound=False), NO_ENRICHMENT),
     "snowball + decompounding": (AnalysisConfig(), NO_ENRICHMENT),
-    "snowball + decompounding + section classifier": (AnalysisConfig(), EnrichConfig(entities=False)),
+    "snowball + decompounding + section classifier": (
+        AnalysisConfig(),
+        EnrichConfig(entities=False),
+    ),
     "snowball + decompounding + entities": (AnalysisConfig(), EnrichConfig(sections=False)),
-    "snowball + decompounding + classifier + entities (default)": (AnalysisConfig(), EnrichConfig()),
+    "snowball + decompounding + classifier + entities (default)": (
+        AnalysisConfig(),
+        EnrichConfig(),
+    ),
 }
 
 
@@ -42,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             for name, (analysis, enrich) in VARIANTS.items():
-                ns, rate = build(analysis, Path(tmp) / f"run{run}-{list(VARIANTS).index(name)}", enrich, files)
+                ns, rate = build(
+                    analysis, Path(tmp) / f"run{run}-{list(VARIANTS).index(name)}", enrich, files
+                )
                 ns.close()
                 rates[name].append(rate)
     base = statistics.median(rates["snowball"])
@@ -50,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     for name, values in rates.items():
         med = statistics.median(values)
-        print(f"| {name} | {med:.0f} | {', '.join(f'{v:.0f}' for v in values)} | {med / base:.2f} |")
+        print(
+            f"| {name} | {med:.0f} | {', '.join(f'{v:.0f}' for v in values)} | {med / base:.2f} |"
+        )
     return 0
 
 

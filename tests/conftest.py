@@ -33,19 +33,41 @@ def write_jsonl(path: Path, records: list) -> Path:
     """Write records (dicts, or raw strings taken as lines) as JSON Lines."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
+        fh.writelines(
+            (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records
+        )
     return path
 
 
 NEWS = [
-    {"id": "a1", "title": "Bundesrat billigt Asylpaket", "date": "2016-02-26", "source": "Der Standard",
-     "text": "Die Länderkammer hat das umstrittene Asylpaket gebilligt. Flüchtlinge müssen länger warten."},
-    {"id": "a2", "title": "Rapid gewinnt in Mattersburg", "date": "2016-03-12", "source": "Kurier",
-     "text": "Der SK Rapid hat das Auswärtsspiel in Mattersburg mit 2:1 gewonnen. Barisic lobte die Mannschaft."},
-    {"id": "a3", "title": "Neue Straßenbahn für München", "date": "2015-11-02", "source": "SZ",
-     "text": "Die Stadtwerke München bestellen neue Straßenbahnen. Die erste fährt 2017 durch die Innenstadt."},
-    {"id": "a4", "title": "US-Wahl: Theresa May gratuliert", "date": "2016-11-09T08:30:00+01:00", "source": "FAZ",
-     "text": "Die britische Premierministerin Theresa May gratulierte dem Sieger der US-Wahl."},
+    {
+        "id": "a1",
+        "title": "Bundesrat billigt Asylpaket",
+        "date": "2016-02-26",
+        "source": "Der Standard",
+        "text": "Die Länderkammer hat das umstrittene Asylpaket gebilligt. Flüchtlinge müssen länger warten.",
+    },
+    {
+        "id": "a2",
+        "title": "Rapid gewinnt in Mattersburg",
+        "date": "2016-03-12",
+        "source": "Kurier",
+        "text": "Der SK Rapid hat das Auswärtsspiel in Mattersburg mit 2:1 gewonnen. Barisic lobte die Mannschaft.",
+    },
+    {
+        "id": "a3",
+        "title": "Neue Straßenbahn für München",
+        "date": "2015-11-02",
+        "source": "SZ",
+        "text": "Die Stadtwerke München bestellen neue Straßenbahnen. Die erste fährt 2017 durch die Innenstadt.",
+    },
+    {
+        "id": "a4",
+        "title": "US-Wahl: Theresa May gratuliert",
+        "date": "2016-11-09T08:30:00+01:00",
+        "source": "FAZ",
+        "text": "Die britische Premierministerin Theresa May gratulierte dem Sieger der US-Wahl.",
+    },
 ]
 
 

@@ -25,7 +25,13 @@ def writer(index: str, name: str, seconds: float, workdir: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         path = Path(workdir) / f"{name}-{batch}.jsonl"
-        docs = [{"id": f"{name}-{batch}-{i}", "text": f"Meldung {i} von {name} über Flüchtlinge in Wien"} for i in range(20)]
+        docs = [
+            {
+                "id": f"{name}-{batch}-{i}",
+                "text": f"Meldung {i} von {name} über Flüchtlinge in Wien",
+            }
+            for i in range(20)
+        ]
         path.write_text("".join(json.dumps(d) + "\n" for d in docs), "utf-8")
         while True:  # a batch is given once it is accepted: retry after the documented timeout
             try:

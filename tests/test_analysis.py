@@ -28,7 +28,15 @@ def test_inflected_forms_meet(a, b):
     assert terms(a) == terms(b)
 
 
-@pytest.mark.parametrize("a, b", [("München", "Muenchen"), ("Straße", "Strasse"), ("Gespräche", "Gespraeche"), ("Übung", "Uebung")])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("München", "Muenchen"),
+        ("Straße", "Strasse"),
+        ("Gespräche", "Gespraeche"),
+        ("Übung", "Uebung"),
+    ],
+)
 def test_umlaut_and_sharp_s_spellings_meet(a, b):
     assert terms(a) == terms(b)
 
@@ -57,10 +65,17 @@ def test_hyphenated_words_give_parts_and_joined_form():
 
 def test_positions_and_offsets_survive_hyphen_split():
     text = "im Ukraine-Konflikt sprach Putin"
-    toks = [(t.text, t.pos, text[t.startchar:t.endchar]) for t in build_analyzer()(text, positions=True, chars=True)]
+    toks = [
+        (t.text, t.pos, text[t.startchar : t.endchar])
+        for t in build_analyzer()(text, positions=True, chars=True)
+    ]
     first = toks[1][1]
     assert toks[1:3] == [("ukrain", first, "Ukraine"), ("konflikt", first + 1, "Konflikt")]
-    assert toks[0] == ("ukrainekonflikt", first, "Ukraine-Konflikt")  # joined form shares the position
+    assert toks[0] == (
+        "ukrainekonflikt",
+        first,
+        "Ukraine-Konflikt",
+    )  # joined form shares the position
     assert toks[-1] == ("putin", first + 3, "Putin")
 
 
@@ -82,7 +97,9 @@ def test_analyzer_pickles_and_behaves_the_same():
     analyzer = build_analyzer(AnalysisConfig(stemmer="cistem"))
     analyzer("Warm-up Bündnisse")  # fill the cache; it must not travel
     clone = pickle.loads(pickle.dumps(analyzer))
-    assert [t.text for t in clone("Bündnisse über München")] == [t.text for t in analyzer("Bündnisse über München")]
+    assert [t.text for t in clone("Bündnisse über München")] == [
+        t.text for t in analyzer("Bündnisse über München")
+    ]
     assert clone == analyzer
 
 
@@ -134,8 +151,34 @@ def test_index_positions_only_for_the_chain_it_knows():
     assert index_positions(StandardAnalyzer(), "Der Standard") is None
 
 
-@given(st.lists(st.sampled_from(["Staats", "und", "-", "‑", " ", "Fußball", "fans", "Bundes", "der", "oder",
-                                 "kanzler", "amt", "3", ".", ",", "Ä", "wahl", "Kampf", "x" * 33]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Staats",
+                "und",
+                "-",
+                "‑",
+                " ",
+                "Fußball",
+                "fans",
+                "Bundes",
+                "der",
+                "oder",
+                "kanzler",
+                "amt",
+                "3",
+                ".",
+                ",",
+                "Ä",
+                "wahl",
+                "Kampf",
+                "x" * 33,
+            ]
+        ),
+        max_size=30,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_index_positions_equal_whooshs_chain_on_any_text(pieces):
     from newssearch.analysis import index_positions
@@ -154,7 +197,9 @@ def test_index_positions_equal_whooshs_chain_on_german_news(shared_data):
     with open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for line in lines]
     analyzer = build_analyzer(AnalysisConfig())
-    differ = [t[:80] for t in texts if index_positions(analyzer, t) != _whoosh_positions(analyzer, t)]
+    differ = [
+        t[:80] for t in texts if index_positions(analyzer, t) != _whoosh_positions(analyzer, t)
+    ]
     assert not differ
 
 
@@ -164,10 +209,19 @@ def test_word_terms_equal_whooshs_chain_in_order(config):
     from newssearch.analysis import build_keyword_analyzer, word_terms
 
     analyzer = build_analyzer(config)
-    words = {w.lower() for text in TRICKY for w in text.split()} | {"nord-nord", "fußball-fans", "staats-"}
+    words = {w.lower() for text in TRICKY for w in text.split()} | {
+        "nord-nord",
+        "fußball-fans",
+        "staats-",
+    }
     for word in sorted(words):
-        assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), word
-    assert word_terms(build_keyword_analyzer(), "Der Standard") == ("der", "standard")  # any other chain: Whoosh's
+        assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), (
+            word
+        )
+    assert word_terms(build_keyword_analyzer(), "Der Standard") == (
+        "der",
+        "standard",
+    )  # any other chain: Whoosh's
 
 
 def test_word_terms_of_words_the_fused_loop_kept_are_the_chains():
@@ -179,6 +233,10 @@ def test_word_terms_of_words_the_fused_loop_kept_are_the_chains():
     for text in texts:
         index_positions(analyzer, text)
     words = {w.lower() for text in texts for w in re.findall(r"\w+", text)}
-    assert words & set(analyzer.items[-1]._plain[next(iter(analyzer.items[-1]._plain))])  # some are kept
+    assert words & set(
+        analyzer.items[-1]._plain[next(iter(analyzer.items[-1]._plain))]
+    )  # some are kept
     for word in sorted(words):
-        assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), word
+        assert word_terms(analyzer, word) == tuple(t.text for t in analyzer(word, mode="index")), (
+            word
+        )

@@ -30,7 +30,12 @@ def test_search_finds_inflected_and_umlaut_variants(ns):
 
 def test_hit_fields_and_snippet(ns):
     (hit,) = ns.search("Mattersburg Barisic").hits
-    assert (hit.rank, hit.id, hit.title, hit.source) == (1, "a2", "Rapid gewinnt in Mattersburg", "Kurier")
+    assert (hit.rank, hit.id, hit.title, hit.source) == (
+        1,
+        "a2",
+        "Rapid gewinnt in Mattersburg",
+        "Kurier",
+    )
     assert hit.date == dt.datetime(2016, 3, 12)
     assert "**Mattersburg**" in hit.snippet and "**Barisic**" in hit.snippet
     assert hit.score > 0
@@ -48,7 +53,7 @@ def test_query_language(ns):
     assert set(ids(ns.search("Länderkammer OR Stadtwerke"))) == {"a1", "a3"}
     assert "a1" not in ids(ns.search("Asylpaket OR Rapid NOT Flüchtlinge"))
     assert ids(ns.search('"neue Straßenbahnen"')) == ["a3"]
-    assert ids(ns.search('„Auswärtsspiel in Mattersburg“')) == ["a2"]
+    assert ids(ns.search("„Auswärtsspiel in Mattersburg“")) == ["a2"]
     assert ids(ns.search("title:Rapid")) == ["a2"]
     assert ids(ns.search("source:kurier")) == ["a2"]
     assert set(ids(ns.search("date:[2016-01-01 to 2016-12-31]"))) == {"a1", "a2", "a4"}
@@ -66,7 +71,9 @@ def test_fields_option_restricts_search(ns):
 def test_sort_by_date_and_pages(ns):
     result = ns.search("Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge", sort="date", limit=2)
     assert result.total == 4 and ids(result) == ["a4", "a2"]
-    page2 = ns.search("Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge", sort="date", limit=2, page=2)
+    page2 = ns.search(
+        "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge", sort="date", limit=2, page=2
+    )
     assert ids(page2) == ["a1", "a3"] and [h.rank for h in page2.hits] == [3, 4]
     assert ns.search("Mannschaft", page=5).hits == ()
 
@@ -86,7 +93,9 @@ def test_sort_by_date_and_pages(ns):
     ],
 )
 def test_query_errors_are_clear(ns, text, message):
-    with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+    with pytest.raises(
+        QueryError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         ns.search(text)
 
 
@@ -105,10 +114,21 @@ def test_rerun_accounts_for_every_record(tmp_path, news_file):
         assert (first.read, first.added, first.updated, first.unchanged) == (4, 4, 0, 0)
         second = ns.index([news_file])
         assert (second.read, second.added, second.updated, second.unchanged) == (4, 0, 0, 4)
-        changed = [dict(NEWS[0], text="Geänderter Text über das Asylpaket."), *NEWS[1:], {"id": "a5", "text": "Neu"}, '{"broken']
+        changed = [
+            dict(NEWS[0], text="Geänderter Text über das Asylpaket."),
+            *NEWS[1:],
+            {"id": "a5", "text": "Neu"},
+            '{"broken',
+        ]
         write_jsonl(news_file, changed)
         third = ns.index([news_file])
-        assert (third.read, third.added, third.updated, third.unchanged, len(third.rejected)) == (6, 1, 1, 3, 1)
+        assert (third.read, third.added, third.updated, third.unchanged, len(third.rejected)) == (
+            6,
+            1,
+            1,
+            3,
+            1,
+        )
         assert third.read == third.added + third.updated + third.unchanged + len(third.rejected)
         assert third.documents == 5
         assert ids(ns.search("geändert")) == ["a1"]
@@ -116,7 +136,9 @@ def test_rerun_accounts_for_every_record(tmp_path, news_file):
 
 
 def test_duplicate_ids_in_one_run_are_rejected(tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "x", "text": "eins"}, {"id": "x", "text": "zwei"}])
+    path = write_jsonl(
+        tmp_path / "d.jsonl", [{"id": "x", "text": "eins"}, {"id": "x", "text": "zwei"}]
+    )
     with NewsSearch(tmp_path / "ix") as ns:
         report = ns.index([path])
         assert report.added == 1 and len(report.rejected) == 1
@@ -125,9 +147,13 @@ def test_duplicate_ids_in_one_run_are_rejected(tmp_path):
 
 
 def test_strict_stops_at_first_bad_record(tmp_path):
-    path = write_jsonl(tmp_path / "s.jsonl", [{"id": "1", "text": "gut"}, "{kaputt", {"id": "3", "text": "nie"}])
+    path = write_jsonl(
+        tmp_path / "s.jsonl", [{"id": "1", "text": "gut"}, "{kaputt", {"id": "3", "text": "nie"}]
+    )
     with NewsSearch(tmp_path / "ix") as ns:
-        with pytest.raises(CorpusError, match=r"s.jsonl:2: broken JSON.*--strict.*records before it: 1, kept"):
+        with pytest.raises(
+            CorpusError, match=r"s.jsonl:2: broken JSON.*--strict.*records before it: 1, kept"
+        ):
             ns.index([path], strict=True)
         assert ns.get("1") is not None and ns.get("3") is None
 
@@ -140,7 +166,10 @@ def test_no_index_yet(tmp_path):
 def test_other_analysis_settings_need_a_rebuild(tmp_path, news_file):
     NewsSearch(tmp_path / "ix").index([news_file])
     other = Config(analysis=AnalysisConfig(stemmer="cistem"))
-    with pytest.raises(IndexIncompatibleError, match="stemmer: index has 'snowball', config has 'cistem'.*--rebuild"):
+    with pytest.raises(
+        IndexIncompatibleError,
+        match="stemmer: index has 'snowball', config has 'cistem'.*--rebuild",
+    ):
         NewsSearch(tmp_path / "ix", other).search("x")
     with pytest.raises(IndexIncompatibleError):
         NewsSearch(tmp_path / "ix", other).index([news_file])
@@ -155,8 +184,11 @@ def test_rebuild_leaves_one_index_behind(tmp_path, news_file):
         ns.index([news_file])
         ns.index([news_file], rebuild=True)
         ns.index([news_file], rebuild=True)
-        names = {p.name.split("_")[0 if not p.name.startswith("_") else 1] for p in (tmp_path / "ix").iterdir()
-                 if p.name.startswith(("ns", "_ns"))}
+        names = {
+            p.name.split("_")[0 if not p.name.startswith("_") else 1]
+            for p in (tmp_path / "ix").iterdir()
+            if p.name.startswith(("ns", "_ns"))
+        }
         assert names == {json.loads((tmp_path / "ix" / "newssearch.json").read_text())["indexname"]}
         assert ns.count() == 4
 
@@ -230,13 +262,29 @@ def test_did_you_mean(ns):
 
 
 STORIES = [
-    {"id": "s1", "title": "Asylpaket im Bundesrat", "text": "Die Länderkammer billigt das Asylpaket. Flüchtlinge aus Syrien "
-     "müssen länger auf den Familiennachzug warten, Abschiebungen werden beschleunigt."},
-    {"id": "s1-copy", "title": "Asylpaket im Bundesrat", "text": "Die Länderkammer billigt das Asylpaket. Flüchtlinge aus Syrien "
-     "müssen länger auf den Familiennachzug warten, Abschiebungen werden beschleunigt. (APA)"},
-    {"id": "s2", "title": "Streit um Familiennachzug", "text": "Der Familiennachzug für Flüchtlinge aus Syrien bleibt umstritten; "
-     "die Regierung will Abschiebungen beschleunigen."},
-    {"id": "s3", "title": "Rapid siegt", "text": "Rapid gewinnt in Mattersburg mit 2:1, Barisic lobt die Mannschaft."},
+    {
+        "id": "s1",
+        "title": "Asylpaket im Bundesrat",
+        "text": "Die Länderkammer billigt das Asylpaket. Flüchtlinge aus Syrien "
+        "müssen länger auf den Familiennachzug warten, Abschiebungen werden beschleunigt.",
+    },
+    {
+        "id": "s1-copy",
+        "title": "Asylpaket im Bundesrat",
+        "text": "Die Länderkammer billigt das Asylpaket. Flüchtlinge aus Syrien "
+        "müssen länger auf den Familiennachzug warten, Abschiebungen werden beschleunigt. (APA)",
+    },
+    {
+        "id": "s2",
+        "title": "Streit um Familiennachzug",
+        "text": "Der Familiennachzug für Flüchtlinge aus Syrien bleibt umstritten; "
+        "die Regierung will Abschiebungen beschleunigen.",
+    },
+    {
+        "id": "s3",
+        "title": "Rapid siegt",
+        "text": "Rapid gewinnt in Mattersburg mit 2:1, Barisic lobt die Mannschaft.",
+    },
 ]
 
 
@@ -252,10 +300,20 @@ def test_similar_excludes_itself_and_copies(tmp_path):
 
 def test_phrases_keep_compounds_whole(tmp_path):
     with NewsSearch(tmp_path / "ix") as ns:
-        ns.index([write_jsonl(tmp_path / "p.jsonl", [
-            {"id": "p1", "text": "Über 20 Kooperationsabkommen wurden unterzeichnet."},
-            {"id": "p2", "text": "Das Abkommen zur Kooperation wurde nicht unterzeichnet."},
-        ])])
+        ns.index(
+            [
+                write_jsonl(
+                    tmp_path / "p.jsonl",
+                    [
+                        {"id": "p1", "text": "Über 20 Kooperationsabkommen wurden unterzeichnet."},
+                        {
+                            "id": "p2",
+                            "text": "Das Abkommen zur Kooperation wurde nicht unterzeichnet.",
+                        },
+                    ],
+                )
+            ]
+        )
         assert ids(ns.search('"Kooperationsabkommen wurden unterzeichnet"')) == ["p1"]
         assert set(ids(ns.search("Kooperationsabkommen"))) == {"p1", "p2"}
         assert ids(ns.search("Kooperationsabkommen"))[0] == "p1"
@@ -277,20 +335,33 @@ def brute_force(ns, text, **kw):
 
 
 FACET_NEWS = [
-    {"id": f"f{i}", "text": f"Meldung {i} über {'Wien' if i % 2 else 'Graz'} und Flüchtlinge",
-     "source": ["Der Standard", "Kurier", "Die Presse"][i % 3] if i % 5 else None,
-     "date": f"2016-{1 + i % 4:02d}-{1 + i % 27:02d}" if i % 7 else None}
+    {
+        "id": f"f{i}",
+        "text": f"Meldung {i} über {'Wien' if i % 2 else 'Graz'} und Flüchtlinge",
+        "source": ["Der Standard", "Kurier", "Die Presse"][i % 3] if i % 5 else None,
+        "date": f"2016-{1 + i % 4:02d}-{1 + i % 27:02d}" if i % 7 else None,
+    }
     for i in range(60)
 ]
 
 
-@pytest.mark.parametrize("text, kw", [
-    ("Flüchtlinge", {}),
-    ("Wien", {}),
-    ("Wien OR Graz", {"filters": {"source": ["Kurier"]}}),
-    ("Flüchtlinge", {"filters": {"source": ["Kurier", "Die Presse"]}, "date_from": "2016-02-01", "date_to": "2016-03-31"}),
-    ("Meldung NOT Wien", {"date_to": "2016-01-31"}),
-])
+@pytest.mark.parametrize(
+    "text, kw",
+    [
+        ("Flüchtlinge", {}),
+        ("Wien", {}),
+        ("Wien OR Graz", {"filters": {"source": ["Kurier"]}}),
+        (
+            "Flüchtlinge",
+            {
+                "filters": {"source": ["Kurier", "Die Presse"]},
+                "date_from": "2016-02-01",
+                "date_to": "2016-03-31",
+            },
+        ),
+        ("Meldung NOT Wien", {"date_to": "2016-01-31"}),
+    ],
+)
 def test_facet_counts_match_brute_force(tmp_path, text, kw):
     with NewsSearch(tmp_path / "ix") as ns:
         ns.index([write_jsonl(tmp_path / "f.jsonl", FACET_NEWS)])
@@ -307,14 +378,29 @@ def test_filters_return_exactly_the_matching_articles(tmp_path):
 
     with NewsSearch(tmp_path / "ix") as ns:
         ns.index([write_jsonl(tmp_path / "f.jsonl", FACET_NEWS)])
-        hits = ns.search("Meldung", filters={"source": ["Kurier"]}, date_from="2016-02-01", limit=100).hits
-        expected = {d["id"] for d in FACET_NEWS if d["source"] == "Kurier" and d["date"] and d["date"] >= "2016-02-01"}
+        hits = ns.search(
+            "Meldung", filters={"source": ["Kurier"]}, date_from="2016-02-01", limit=100
+        ).hits
+        expected = {
+            d["id"]
+            for d in FACET_NEWS
+            if d["source"] == "Kurier" and d["date"] and d["date"] >= "2016-02-01"
+        }
         assert {h.id for h in hits} == expected
         years = ns.search("Meldung", facets=("date",), interval="year").facets["date"]
         assert years == (("2016", sum(1 for d in FACET_NEWS if d["date"])),)
-        gappy = ns.search("Meldung", facets=("date",), date_to="2016-01-31", filters={"source": ["Kurier"]}).facets
-        assert gappy["date"] == tuple(sorted(Counter(d["date"][:7] for d in FACET_NEWS
-                                                     if d["source"] == "Kurier" and d["date"] and d["date"] < "2016-02").items()))
+        gappy = ns.search(
+            "Meldung", facets=("date",), date_to="2016-01-31", filters={"source": ["Kurier"]}
+        ).facets
+        assert gappy["date"] == tuple(
+            sorted(
+                Counter(
+                    d["date"][:7]
+                    for d in FACET_NEWS
+                    if d["source"] == "Kurier" and d["date"] and d["date"] < "2016-02"
+                ).items()
+            )
+        )
         with pytest.raises(QueryError, match="unknown facet 'people'"):
             ns.search("Meldung", facets=("people",))
         with pytest.raises(QueryError, match="cannot filter by 'colour'"):
@@ -332,23 +418,58 @@ def test_filters_do_not_change_scores(tmp_path):
 
 
 def test_date_histogram_shows_empty_months_and_years(tmp_path):
-    sparse = [{"id": "x1", "text": "Meldung", "date": "2014-11-02"}, {"id": "x2", "text": "Meldung", "date": "2015-02-03"},
-              {"id": "x3", "text": "Meldung", "date": "2015-02-20"}, {"id": "x4", "text": "Meldung"}]
+    sparse = [
+        {"id": "x1", "text": "Meldung", "date": "2014-11-02"},
+        {"id": "x2", "text": "Meldung", "date": "2015-02-03"},
+        {"id": "x3", "text": "Meldung", "date": "2015-02-20"},
+        {"id": "x4", "text": "Meldung"},
+    ]
     with NewsSearch(tmp_path / "ix") as ns:
         ns.index([write_jsonl(tmp_path / "g.jsonl", sparse)])
         assert ns.search("Meldung", facets=("date",)).facets["date"] == (
-            ("2014-11", 1), ("2014-12", 0), ("2015-01", 0), ("2015-02", 2))
-        assert ns.search("Meldung", facets=("date",), interval="year").facets["date"] == (("2014", 1), ("2015", 2))
+            ("2014-11", 1),
+            ("2014-12", 0),
+            ("2015-01", 0),
+            ("2015-02", 2),
+        )
+        assert ns.search("Meldung", facets=("date",), interval="year").facets["date"] == (
+            ("2014", 1),
+            ("2015", 2),
+        )
         assert ns.search("Meldung", facets=("date",), interval="day").facets["date"] == (
-            ("2014-11-02", 1), ("2015-02-03", 1), ("2015-02-20", 1))
+            ("2014-11-02", 1),
+            ("2015-02-03", 1),
+            ("2015-02-20", 1),
+        )
 
 
 def test_facets_count_right_when_a_segment_lacks_the_column(tmp_path):
     # Whoosh's MultiColumnReader misreads documents when one segment has no values in a column.
     with NewsSearch(tmp_path / "ix") as ns:
-        ns.index([write_jsonl(tmp_path / "plain.jsonl", [{"id": f"p{i}", "text": "Meldung aus Wien"} for i in range(5)])])
-        ns.index([write_jsonl(tmp_path / "rich.jsonl", [
-            {"id": f"r{i}", "text": "Meldung aus Graz", "source": "Kurier", "date": "2016-03-01"} for i in range(3)])])
+        ns.index(
+            [
+                write_jsonl(
+                    tmp_path / "plain.jsonl",
+                    [{"id": f"p{i}", "text": "Meldung aus Wien"} for i in range(5)],
+                )
+            ]
+        )
+        ns.index(
+            [
+                write_jsonl(
+                    tmp_path / "rich.jsonl",
+                    [
+                        {
+                            "id": f"r{i}",
+                            "text": "Meldung aus Graz",
+                            "source": "Kurier",
+                            "date": "2016-03-01",
+                        }
+                        for i in range(3)
+                    ],
+                )
+            ]
+        )
         facets = ns.search("Meldung", facets=("source", "date")).facets
         assert facets["source"] == (("Kurier", 3),)
         assert facets["date"] == (("2016-03", 3),)

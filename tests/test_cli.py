@@ -26,16 +26,22 @@ def indexed(tmp_path, runner, news_file):
 def test_index_prints_summary(tmp_path, runner, news_file):
     result = runner.invoke(cli, ["index", "--index", str(tmp_path / "ix"), str(news_file)])
     assert result.exit_code == 0
-    assert "read 4 records from 1 file: 4 added, 0 updated, 0 unchanged, 0 rejected" in result.output
+    assert (
+        "read 4 records from 1 file: 4 added, 0 updated, 0 unchanged, 0 rejected" in result.output
+    )
 
 
 def test_index_reports_rejections_with_file_and_line(tmp_path, runner):
-    path = write_jsonl(tmp_path / "bad.jsonl", [{"text": "gut"}, "{kaputt", {"text": "x", "date": 12}])
+    path = write_jsonl(
+        tmp_path / "bad.jsonl", [{"text": "gut"}, "{kaputt", {"text": "x", "date": 12}]
+    )
     result = runner.invoke(cli, ["index", "--index", str(tmp_path / "ix"), str(path)])
     assert result.exit_code == 0
     assert f"rejected {path}:2: broken JSON" in result.output
     assert f"rejected {path}:3: 'date' must be" in result.output
-    assert "read 3 records from 1 file: 1 added, 0 updated, 0 unchanged, 2 rejected" in result.output
+    assert (
+        "read 3 records from 1 file: 1 added, 0 updated, 0 unchanged, 2 rejected" in result.output
+    )
 
 
 def test_index_json_and_strict(tmp_path, runner):
@@ -45,7 +51,11 @@ def test_index_json_and_strict(tmp_path, runner):
     assert data["read"] == 2 and data["rejected"][0]["line"] == 2
     result = runner.invoke(cli, ["index", "--index", str(tmp_path / "ix2"), "--strict", str(path)])
     assert result.exit_code == 1
-    assert "Error:" in result.output and "bad.jsonl:2" in result.output and "Traceback" not in result.output
+    assert (
+        "Error:" in result.output
+        and "bad.jsonl:2" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_query_terminal_view(runner, indexed):
@@ -68,7 +78,21 @@ def test_query_json(runner, indexed):
 
 def test_query_options(runner, indexed):
     args = ["query", "--index", str(indexed), "--json"]
-    out = json.loads(runner.invoke(cli, [*args, "--sort", "date", "--limit", "1", "--page", "2", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"]).output)
+    out = json.loads(
+        runner.invoke(
+            cli,
+            [
+                *args,
+                "--sort",
+                "date",
+                "--limit",
+                "1",
+                "--page",
+                "2",
+                "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge",
+            ],
+        ).output
+    )
     assert [h["id"] for h in out["hits"]] == ["a2"] and out["total"] == 4
     out = json.loads(runner.invoke(cli, [*args, "--fields", "title", "Länderkammer"]).output)
     assert out["total"] == 0
@@ -139,13 +163,17 @@ def test_python_dash_m(tmp_path):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "newssearch", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "newssearch", "--help"], capture_output=True, text=True, check=True
+    )
     assert "newssearch index" in out.stdout
 
 
 def test_similar_and_suggestion_in_cli(runner, indexed):
     result = runner.invoke(cli, ["similar", "--index", str(indexed), "a1", "--json"])
-    assert result.exit_code == 0 and "a1" not in [h["id"] for h in json.loads(result.output)["hits"]]
+    assert result.exit_code == 0 and "a1" not in [
+        h["id"] for h in json.loads(result.output)["hits"]
+    ]
     result = runner.invoke(cli, ["similar", "--index", str(indexed), "nope"])
     assert result.exit_code == 1 and "no article with id 'nope'" in result.output
     result = runner.invoke(cli, ["query", "--index", str(indexed), "Flüchtlnge"])
@@ -153,26 +181,60 @@ def test_similar_and_suggestion_in_cli(runner, indexed):
 
 
 def test_rejects_file_and_check(tmp_path, runner):
-    path = write_jsonl(tmp_path / "bad.jsonl", [{"id": "ok", "text": "gut"}, "{kaputt", {"text": "x", "date": 12}])
+    path = write_jsonl(
+        tmp_path / "bad.jsonl", [{"id": "ok", "text": "gut"}, "{kaputt", {"text": "x", "date": 12}]
+    )
     rejects = tmp_path / "rejects.jsonl"
-    result = runner.invoke(cli, ["index", "--index", str(tmp_path / "ix"), "--rejects", str(rejects), str(path)])
+    result = runner.invoke(
+        cli, ["index", "--index", str(tmp_path / "ix"), "--rejects", str(rejects), str(path)]
+    )
     assert result.exit_code == 0
     rows = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
-    assert [(r["line"], r["record"]) for r in rows] == [(2, "{kaputt"), (3, '{"text": "x", "date": 12}')]
+    assert [(r["line"], r["record"]) for r in rows] == [
+        (2, "{kaputt"),
+        (3, '{"text": "x", "date": 12}'),
+    ]
     result = runner.invoke(cli, ["check", "--index", str(tmp_path / "ix")])
     assert result.exit_code == 0 and "OK; 1 article in 1 segment" in result.output
-    (tmp_path / "ix" / "newssearch.json").write_text('{"format_version": 0, "indexname": "ns1", "analysis": {}}')
+    (tmp_path / "ix" / "newssearch.json").write_text(
+        '{"format_version": 0, "indexname": "ns1", "analysis": {}}'
+    )
     result = runner.invoke(cli, ["check", "--index", str(tmp_path / "ix")])
     assert result.exit_code == 1 and "format version 0" in result.output
 
 
 def test_facets_and_filters_in_cli(runner, indexed):
-    result = runner.invoke(cli, ["query", "--index", str(indexed), "--facets", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"])
+    result = runner.invoke(
+        cli,
+        [
+            "query",
+            "--index",
+            str(indexed),
+            "--facets",
+            "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge",
+        ],
+    )
     assert result.exit_code == 0
     assert "Sources: Der Standard (1) · FAZ (1) · Kurier (1) · SZ (1)" in result.output
     assert "2015-11    ██████████████████████████████ 1" in result.output
-    data = json.loads(runner.invoke(cli, ["query", "--index", str(indexed), "--json", "--source", "Kurier", "--source", "SZ",
-                                          "--from", "2016-01-01", "Mannschaft OR Innenstadt"]).output)
+    data = json.loads(
+        runner.invoke(
+            cli,
+            [
+                "query",
+                "--index",
+                str(indexed),
+                "--json",
+                "--source",
+                "Kurier",
+                "--source",
+                "SZ",
+                "--from",
+                "2016-01-01",
+                "Mannschaft OR Innenstadt",
+            ],
+        ).output
+    )
     assert [h["id"] for h in data["hits"]] == ["a2"] and data["facets"] == {}
 
 
@@ -180,9 +242,32 @@ def test_export_writes_all_matches(runner, indexed):
     import csv as csv_module
     import io
 
-    args = ["query", "--index", str(indexed), "--limit", "1", "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge"]
+    args = [
+        "query",
+        "--index",
+        str(indexed),
+        "--limit",
+        "1",
+        "Mannschaft OR Innenstadt OR Sieger OR Flüchtlinge",
+    ]
     rows = list(csv_module.DictReader(io.StringIO(runner.invoke(cli, [*args, "--csv"]).output)))
     assert len(rows) == 4 and {r["id"] for r in rows} == {"a1", "a2", "a3", "a4"}
-    assert list(rows[0]) == ["rank", "id", "title", "date", "source", "author", "section", "topics", "person", "org", "place", "url", "score"]
-    lines = runner.invoke(cli, [*args, "--jsonl", "--sort", "date", "--source", "Kurier", "--source", "SZ"]).output.splitlines()
+    assert list(rows[0]) == [
+        "rank",
+        "id",
+        "title",
+        "date",
+        "source",
+        "author",
+        "section",
+        "topics",
+        "person",
+        "org",
+        "place",
+        "url",
+        "score",
+    ]
+    lines = runner.invoke(
+        cli, [*args, "--jsonl", "--sort", "date", "--source", "Kurier", "--source", "SZ"]
+    ).output.splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["a2", "a3"]

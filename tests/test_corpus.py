@@ -18,9 +18,19 @@ def rejections(*paths):
 
 
 def test_jsonl_fields_and_extras(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"id": 7, "title": "T", "body": "Text", "date": "2016-04-12T13:47:17Z", "outlet": "x", "topics": ["a"]},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "id": 7,
+                "title": "T",
+                "body": "Text",
+                "date": "2016-04-12T13:47:17Z",
+                "outlet": "x",
+                "topics": ["a"],
+            },
+        ],
+    )
     (art,) = records(path)
     assert art.id == "7" and art.title == "T" and art.text == "Text"
     assert art.date.isoformat() == "2016-04-12T13:47:17"
@@ -64,7 +74,9 @@ def test_jsonl_invalid_utf8_and_bom(tmp_path):
     path.write_bytes(b'\xef\xbb\xbf{"text": "erste"}\n{"text": "caf\xe9"}\n{"text": "dritte"}\n')
     recs = records(path)
     assert [r.text for r in recs if isinstance(r, Article)] == ["erste", "dritte"]
-    assert rejections(path) == [(2, "not valid UTF-8 (byte 14 of the line); save the file as UTF-8")]
+    assert rejections(path) == [
+        (2, "not valid UTF-8 (byte 14 of the line); save the file as UTF-8")
+    ]
 
 
 def test_jsonl_gz(tmp_path):
@@ -76,7 +88,10 @@ def test_jsonl_gz(tmp_path):
 
 def test_csv_with_header_quotes_and_embedded_newlines(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_text('ID,Title,Text,Date,extra\n1,Eins,"Zeile eins\nZeile zwei",2015-01-02,x\n2,Zwei,Text zwei,,\n', "utf-8")
+    path.write_text(
+        'ID,Title,Text,Date,extra\n1,Eins,"Zeile eins\nZeile zwei",2015-01-02,x\n2,Zwei,Text zwei,,\n',
+        "utf-8",
+    )
     one, two = records(path)
     assert one.id == "1" and one.text == "Zeile eins\nZeile zwei" and one.extra == {"extra": "x"}
     assert two.date is None and two.extra == {}
@@ -84,7 +99,9 @@ def test_csv_with_header_quotes_and_embedded_newlines(tmp_path):
 
 def test_csv_bad_rows(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_bytes(b"id,text,date\n1,gut,\n2,,\n3,x,nope\n4,caf\xe9,\n5,a,2015-01-01,zu viel\n6,gut,\n")
+    path.write_bytes(
+        b"id,text,date\n1,gut,\n2,,\n3,x,nope\n4,caf\xe9,\n5,a,2015-01-01,zu viel\n6,gut,\n"
+    )
     assert [r.id for r in records(path) if isinstance(r, Article)] == ["1", "6"]
     assert [line for line, _ in rejections(path)] == [3, 4, 5, 6]
 
@@ -98,7 +115,9 @@ def test_csv_without_text_column(tmp_path):
 def test_text_files(tmp_path):
     root = tmp_path / "root"
     (root / "sub").mkdir(parents=True)
-    (root / "sub" / "a.txt").write_text("\n\nDer Titel\nErster Absatz.\n\nZweiter Absatz.\n", "utf-8")
+    (root / "sub" / "a.txt").write_text(
+        "\n\nDer Titel\nErster Absatz.\n\nZweiter Absatz.\n", "utf-8"
+    )
     (root / "b.md").write_text("", "utf-8")
     (root / "c.txt").write_text("Nur ein Titel\n", "utf-8")
     (root / "d.txt").write_bytes(b"Titel\nZeile\nkaputt \xff\n")
@@ -106,8 +125,12 @@ def test_text_files(tmp_path):
     (root / ".hidden.txt").write_text("x\ny", "utf-8")
     recs = records(root)
     arts = [r for r in recs if isinstance(r, Article)]
-    assert [(a.id, a.title, a.text) for a in arts] == [("sub/a.txt", "Der Titel", "Erster Absatz.\n\nZweiter Absatz.")]
-    reasons = {(r.path.rsplit("/", 1)[1], r.line, r.reason) for r in recs if isinstance(r, Rejection)}
+    assert [(a.id, a.title, a.text) for a in arts] == [
+        ("sub/a.txt", "Der Titel", "Erster Absatz.\n\nZweiter Absatz.")
+    ]
+    reasons = {
+        (r.path.rsplit("/", 1)[1], r.line, r.reason) for r in recs if isinstance(r, Rejection)
+    }
     assert reasons == {
         ("b.md", 1, "empty file"),
         ("c.txt", 1, "no text after the title line"),
@@ -133,7 +156,12 @@ def test_latin1_is_recognised_and_named(tmp_path):
 
 
 def test_control_characters_become_spaces(tmp_path):
-    (art,) = records(write_jsonl(tmp_path / "c.jsonl", [{"id": "x\u0007", "title": "a\u0000b", "text": "Zeile\u001b[31m rot\nzwei"}]))
+    (art,) = records(
+        write_jsonl(
+            tmp_path / "c.jsonl",
+            [{"id": "x\u0007", "title": "a\u0000b", "text": "Zeile\u001b[31m rot\nzwei"}],
+        )
+    )
     assert (art.id, art.title, art.text) == ("x", "a b", "Zeile [31m rot\nzwei")
 
 

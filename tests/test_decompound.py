@@ -55,11 +55,34 @@ COMPOUNDS = {
 }
 
 NOT_COMPOUNDS = [
-    "Bundesrat", "Russlands", "Salzburg", "Mattersburg", "Barisic", "Präsidenten", "Gespräche",
-    "Beziehungen", "Verhältnis", "Zusammenarbeit", "Herausforderungen", "Assistenten",
-    "Desinformation", "Typisches", "Munition", "Niederlassung", "Industrialisierung", "Therapeuten",
-    "Kommissar", "Persönlichkeit", "Einschränkung", "Anwendungen", "Österreich", "Deutschland",
-    "Washington", "Innsbruck", "Putin", "Bündnis",
+    "Bundesrat",
+    "Russlands",
+    "Salzburg",
+    "Mattersburg",
+    "Barisic",
+    "Präsidenten",
+    "Gespräche",
+    "Beziehungen",
+    "Verhältnis",
+    "Zusammenarbeit",
+    "Herausforderungen",
+    "Assistenten",
+    "Desinformation",
+    "Typisches",
+    "Munition",
+    "Niederlassung",
+    "Industrialisierung",
+    "Therapeuten",
+    "Kommissar",
+    "Persönlichkeit",
+    "Einschränkung",
+    "Anwendungen",
+    "Österreich",
+    "Deutschland",
+    "Washington",
+    "Innsbruck",
+    "Putin",
+    "Bündnis",
 ]
 
 
@@ -85,7 +108,9 @@ def test_enough_real_cases():
 def test_analyzer_indexes_whole_word_and_parts():
     assert analyze("Kooperationsabkommen") == ["kooperationsabkomm", "kooperation", "abkomm"]
     assert analyze("Kooperationsabkommen", mode="query") == ["kooperation", "abkomm"]
-    assert analyze("Kooperationsabkommen", AnalysisConfig(decompound=False)) == ["kooperationsabkomm"]
+    assert analyze("Kooperationsabkommen", AnalysisConfig(decompound=False)) == [
+        "kooperationsabkomm"
+    ]
 
 
 def test_elided_head_is_restored():

@@ -90,20 +90,39 @@ def test_genitive_forms(normalizer):
 
 
 def test_short_mentions_map_to_the_full_name(normalizer):
-    mentions = [("PER", "Xi"), ("PER", "Xi Jinping"), ("PER", "Putin"), ("PER", "Wladimir Putin"), ("PER", "Putins")]
-    assert normalizer.normalize(mentions) == ["Xi Jinping", "Xi Jinping", "Wladimir Putin", "Wladimir Putin", "Wladimir Putin"]
+    mentions = [
+        ("PER", "Xi"),
+        ("PER", "Xi Jinping"),
+        ("PER", "Putin"),
+        ("PER", "Wladimir Putin"),
+        ("PER", "Putins"),
+    ]
+    assert normalizer.normalize(mentions) == [
+        "Xi Jinping",
+        "Xi Jinping",
+        "Wladimir Putin",
+        "Wladimir Putin",
+        "Wladimir Putin",
+    ]
     # ambiguous: two Schmidts in one article stay as written
     two = [("PER", "Helmut Schmidt"), ("PER", "Renate Schmidt"), ("PER", "Schmidt")]
     assert normalizer.normalize(two) == ["Helmut Schmidt", "Renate Schmidt", "Schmidt"]
     # a place does not borrow a person's name
-    assert normalizer.normalize([("PER", "Paul Washington"), ("LOC", "Washington")])[1] == "Washington"
+    assert (
+        normalizer.normalize([("PER", "Paul Washington"), ("LOC", "Washington")])[1] == "Washington"
+    )
 
 
 def test_abbreviations_and_spelling_variants(normalizer):
-    mentions = [("ORG", "Shanghaier Organisation für Zusammenarbeit"), ("ORG", "SOZ"), ("ORG", "SOZ")]
+    mentions = [
+        ("ORG", "Shanghaier Organisation für Zusammenarbeit"),
+        ("ORG", "SOZ"),
+        ("ORG", "SOZ"),
+    ]
     assert set(normalizer.normalize(mentions)) == {"Shanghaier Organisation für Zusammenarbeit"}
     assert normalizer.normalize([("ORG", "SPD"), ("ORG", "Sozialdemokratische Partei")]) == [
-        "SPD", "Sozialdemokratische Partei"
+        "SPD",
+        "Sozialdemokratische Partei",
     ]
     variants = [("ORG", "Rotes Kreuz"), ("ORG", "ROTES KREUZ"), ("ORG", "Rotes-Kreuz")]
     assert normalizer.normalize(variants) == ["Rotes Kreuz"] * 3
@@ -111,8 +130,12 @@ def test_abbreviations_and_spelling_variants(normalizer):
 
 
 def test_distinct_keeps_one_label_per_name():
-    found = [Entity("Kreml", "ORG", 0, 5, "Kreml"), Entity("Kreml", "LOC", 9, 14, "Kreml"),
-             Entity("Kreml", "ORG", 20, 25, "Kreml"), Entity("Xi", "PER", 30, 32, "Xi Jinping")]
+    found = [
+        Entity("Kreml", "ORG", 0, 5, "Kreml"),
+        Entity("Kreml", "LOC", 9, 14, "Kreml"),
+        Entity("Kreml", "ORG", 20, 25, "Kreml"),
+        Entity("Xi", "PER", 30, 32, "Xi Jinping"),
+    ]
     assert distinct(found) == [("ORG", "Kreml"), ("PER", "Xi Jinping")]
 
 
@@ -123,13 +146,33 @@ def test_tokens_and_sentences():
     # as GermEval tokenises: elided compounds, abbreviations, initials, numbers with suffixes
     text2 = "Staats- und Parteichef W. Hirschfeld (geb. 1980) sah z.B. die 1980er Jahre, Friedrich II. und -Richtlinien."
     assert [text2[a:b] for a, b in tokenize(text2)] == [
-        "Staats-", "und", "Parteichef", "W.", "Hirschfeld", "(", "geb.", "1980", ")", "sah", "z.B.", "die",
-        "1980er", "Jahre", ",", "Friedrich", "II.", "und", "-Richtlinien", ".",
+        "Staats-",
+        "und",
+        "Parteichef",
+        "W.",
+        "Hirschfeld",
+        "(",
+        "geb.",
+        "1980",
+        ")",
+        "sah",
+        "z.B.",
+        "die",
+        "1980er",
+        "Jahre",
+        ",",
+        "Friedrich",
+        "II.",
+        "und",
+        "-Richtlinien",
+        ".",
     ]
     # a closing quote stays with its sentence; "Dr." and "R." do not end one
     quoted = '"Wir gewinnen." Dr. Andreas R. sagte das. Gut!'
     assert [" ".join(quoted[a:b] for a, b in s) for s in sentences(quoted, tokenize(quoted))] == [
-        '" Wir gewinnen . "', "Dr. Andreas R. sagte das .", "Gut !"
+        '" Wir gewinnen . "',
+        "Dr. Andreas R. sagte das .",
+        "Gut !",
     ]
     sents = [[text[a:b] for a, b in s] for s in sentences(text, tokenize(text))]
     assert [s[-1] for s in sents] == [".", "!", "."]
@@ -137,9 +180,11 @@ def test_tokens_and_sentences():
 
 
 def test_lexicon_reads_its_sections():
-    text = ("# a lexicon\n## clusters: word<TAB>k64<TAB>k256<TAB>k1024\nMerkel\t1\t2\t3\n# a comment row\n"
-            "## gazetteer: word<TAB>kinds\nWien\tLOC\nKreml\tORG,LOC\n## nouns: forms\nhaus\nbaum\n\n"
-            "## names: tokens<TAB>label\nAngela Merkel\tPER\n")
+    text = (
+        "# a lexicon\n## clusters: word<TAB>k64<TAB>k256<TAB>k1024\nMerkel\t1\t2\t3\n# a comment row\n"
+        "## gazetteer: word<TAB>kinds\nWien\tLOC\nKreml\tORG,LOC\n## nouns: forms\nhaus\nbaum\n\n"
+        "## names: tokens<TAB>label\nAngela Merkel\tPER\n"
+    )
     lexicon = Lexicon(text)
     assert lexicon.clusters == {"Merkel": ("1", "2", "3")}
     assert lexicon.gazetteer == {"Wien": ("LOC",), "Kreml": ("ORG", "LOC")}
@@ -153,7 +198,9 @@ def _sentences_token_by_token(text, spans):
     out, current, closing = [], [], False
     for i, (start, end) in enumerate(spans):
         token = text[start:end]
-        if current and (closing and token not in _CLOSERS or "\n\n" in text[current[-1][1] : start]):
+        if current and (
+            (closing and token not in _CLOSERS) or "\n\n" in text[current[-1][1] : start]
+        ):
             out.append(current)
             current, closing = [], False
         current.append((start, end))
@@ -164,15 +211,37 @@ def _sentences_token_by_token(text, spans):
             continue
         before = text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
         abbreviation = token == "." and (
-            before in _ABBREVIATIONS or (len(before) == 1 and before.isalpha()) or (before.isdigit() and len(before) <= 2)
+            before in _ABBREVIATIONS
+            or (len(before) == 1 and before.isalpha())
+            or (before.isdigit() and len(before) <= 2)
         )
         if not abbreviation and (i + 1 == len(spans) or not text[spans[i + 1][0]].islower()):
             closing = True
     return out + [current] if current else out
 
 
-_PIECES = [".", "!", "?", "Dr", "z", "B", "3", "12", "123", "\n\n", "\n", " ", '"', "»", ")", "]", "wort", "Wort", "-",
-           "ein langer Satz ohne Ende " * 20]  # 100 tokens: sentences of 200 and more
+_PIECES = [
+    ".",
+    "!",
+    "?",
+    "Dr",
+    "z",
+    "B",
+    "3",
+    "12",
+    "123",
+    "\n\n",
+    "\n",
+    " ",
+    '"',
+    "»",
+    ")",
+    "]",
+    "wort",
+    "Wort",
+    "-",
+    "ein langer Satz ohne Ende " * 20,
+]  # 100 tokens: sentences of 200 and more
 
 
 @settings(max_examples=300, deadline=None)
@@ -187,22 +256,42 @@ def test_sentences_follow_the_rules_token_by_token(pieces):
 def test_sentences_of_german_news_follow_the_rules_token_by_token(shared_data):
     with open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for line in lines]
-    differ = [t[:80] for t in texts if sentences(t, tokenize(t)) != _sentences_token_by_token(t, tokenize(t))]
+    differ = [
+        t[:80]
+        for t in texts
+        if sentences(t, tokenize(t)) != _sentences_token_by_token(t, tokenize(t))
+    ]
     assert not differ
 
 
 ARTICLES = [
-    {"id": "e1", "title": "Merkel trifft Macron in Paris",
-     "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel Macron getroffen. "
-             "Merkel und Macron sprachen über die Europäische Union und die NATO."},
-    {"id": "e2", "title": "Putin empfängt Xi in Moskau",
-     "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef Xi Jinping in Moskau empfangen. "
-             "Putins Sprecher sagte, der Kreml sei zufrieden."},
-    {"id": "e3", "title": "Merkel in Moskau",
-     "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO beobachtet das Treffen."},
-    {"id": "e4", "title": "Siemens baut in Berlin",
-     "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte 500 neue Stellen an."},
-    {"id": "e5", "title": "Wetter", "text": "Morgen wird es regnerisch und kühl, am Wochenende sonnig."},
+    {
+        "id": "e1",
+        "title": "Merkel trifft Macron in Paris",
+        "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel Macron getroffen. "
+        "Merkel und Macron sprachen über die Europäische Union und die NATO.",
+    },
+    {
+        "id": "e2",
+        "title": "Putin empfängt Xi in Moskau",
+        "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef Xi Jinping in Moskau empfangen. "
+        "Putins Sprecher sagte, der Kreml sei zufrieden.",
+    },
+    {
+        "id": "e3",
+        "title": "Merkel in Moskau",
+        "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO beobachtet das Treffen.",
+    },
+    {
+        "id": "e4",
+        "title": "Siemens baut in Berlin",
+        "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte 500 neue Stellen an.",
+    },
+    {
+        "id": "e5",
+        "title": "Wetter",
+        "text": "Morgen wird es regnerisch und kühl, am Wochenende sonnig.",
+    },
 ]
 
 
@@ -239,11 +328,14 @@ def test_entity_fields_and_search(entity_ns):
     assert entity_ns.search("person:wetter").total == 0
 
 
-@pytest.mark.parametrize("text, kw", [
-    ("Merkel OR Putin OR Siemens OR Wetter", {}),
-    ("Moskau", {}),
-    ("Merkel OR Putin", {"filters": {"place": ["Moskau"]}}),
-])
+@pytest.mark.parametrize(
+    "text, kw",
+    [
+        ("Merkel OR Putin OR Siemens OR Wetter", {}),
+        ("Moskau", {}),
+        ("Merkel OR Putin", {"filters": {"place": ["Moskau"]}}),
+    ],
+)
 def test_entity_facets_match_brute_force(entity_ns, text, kw):
     assert_exact(entity_ns, text, **kw)
 
@@ -254,12 +346,19 @@ def test_entity_filters_are_exact_and_combine(entity_ns):
     for facet in ("person", "org", "place"):
         for name in {n for h in hits for n in h.entities[facet]}:
             expected = {h.id for h in hits if key(name) in {key(n) for n in h.entities[facet]}}
-            got = {h.id for h in entity_ns.search(everything, limit=100, filters={facet: [name]}).hits}
+            got = {
+                h.id for h in entity_ns.search(everything, limit=100, filters={facet: [name]}).hits
+            }
             assert got == expected, (facet, name)
-    both = entity_ns.search(everything, limit=100, filters={"person": ["Angela Merkel", "Wladimir Putin"]}).hits
+    both = entity_ns.search(
+        everything, limit=100, filters={"person": ["Angela Merkel", "Wladimir Putin"]}
+    ).hits
     assert {h.id for h in both} == {"e3"}
     # spelling does not matter, a name nobody mentions matches nothing
-    assert {h.id for h in entity_ns.search(everything, filters={"place": ["MOSKAU"]}).hits} == {"e2", "e3"}
+    assert {h.id for h in entity_ns.search(everything, filters={"place": ["MOSKAU"]}).hits} == {
+        "e2",
+        "e3",
+    }
     assert entity_ns.search(everything, filters={"person": ["Niemand Bekannt"]}).total == 0
     with pytest.raises(QueryError):
         entity_ns.search(everything, filters={"people": ["Merkel"]})
@@ -288,7 +387,9 @@ def test_cli_entities_extract_and_filters(tmp_path):
     out = runner.invoke(cli, ["query", "Moskau", "--facets", *ix])
     assert out.exit_code == 0, out.output
     assert "Places: Moskau (2)" in out.output and "People: " in out.output
-    out = runner.invoke(cli, ["query", "Moskau", "--person", "Angela Merkel", "--json", "--facets", *ix])
+    out = runner.invoke(
+        cli, ["query", "Moskau", "--person", "Angela Merkel", "--json", "--facets", *ix]
+    )
     data = json.loads(out.output)
     assert [h["id"] for h in data["hits"]] == ["e3"]
     assert ["Moskau", 1] in data["facets"]["place"]
@@ -331,12 +432,16 @@ def test_retag_keeps_entities(tmp_path):
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300))
 def test_extraction_never_fails_and_offsets_hold(text):
     for e in extract_entities(text):
-        assert text[e.start : e.end] == e.text and e.label in ("PER", "ORG", "LOC") and e.name.strip()
+        assert (
+            text[e.start : e.end] == e.text and e.label in ("PER", "ORG", "LOC") and e.name.strip()
+        )
 
 
 def test_extraction_on_odd_german_text():
-    text = ("Dr. Angela Merkel (CDU) traf am 3. Oktober 2016 in Berlin-Mitte den U.S.-Präsidenten. "
-            "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 #Merkel @spdde")
+    text = (
+        "Dr. Angela Merkel (CDU) traf am 3. Oktober 2016 in Berlin-Mitte den U.S.-Präsidenten. "
+        "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 #Merkel @spdde"
+    )
     found = extract_entities(text)
     names = {(e.label, e.name) for e in found}
     assert ("PER", "Angela Merkel") in names
@@ -370,7 +475,9 @@ def _crfsuite_reference(tagger, sentences):
     # the names our reader takes from the model file are CRFsuite's own
     info = reference.info()
     assert tagger.model.attributes == {name: int(i) for name, i in info.attributes.items()}
-    assert {name: i for i, name in enumerate(tagger.model.labels)} == {n: int(i) for n, i in info.labels.items()}
+    assert {name: i for i, name in enumerate(tagger.model.labels)} == {
+        n: int(i) for n, i in info.labels.items()
+    }
     out = []
     for words in sentences:
         tags = reference.tag(tagger.featurizer.features(words))
@@ -380,7 +487,9 @@ def _crfsuite_reference(tagger, sentences):
 
 def _assert_same_as_crfsuite(tagger, sentences):
     decoded = tagger.model.decode([tagger.emissions(words) for words in sentences])
-    for words, (tags, marginals), (ids, ours) in zip(sentences, _crfsuite_reference(tagger, sentences), decoded):
+    for words, (tags, marginals), (ids, ours) in zip(
+        sentences, _crfsuite_reference(tagger, sentences), decoded
+    ):
         assert [tagger.model.labels[i] for i in ids] == list(tags), words
         assert ours == pytest.approx(marginals, abs=1e-9), words
 
@@ -419,8 +528,12 @@ def test_crf_group_scores_equal_scores_to_the_last_bit():
     for word in {w for s in SENTENCES for w in s.split(" ")} | {"Zzxqy-Unbekannt", "ä"}:
         own, lent = tagger.featurizer.word_features(word)
         groups = [own, *(lent[off] for off in _OFFSETS)]
-        assert np.array_equal(model.group_scores(groups), np.array([model.scores(g) for g in groups])), word
-    assert np.array_equal(model.group_scores([[], ["no such feature"]]), np.zeros((2, len(model.labels))))
+        assert np.array_equal(
+            model.group_scores(groups), np.array([model.scores(g) for g in groups])
+        ), word
+    assert np.array_equal(
+        model.group_scores([[], ["no such feature"]]), np.zeros((2, len(model.labels)))
+    )
 
 
 def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
@@ -432,7 +545,10 @@ def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
     shipped = entity_extractor().tagger
     tagger = Tagger(shipped.model_path, shipped.featurizer.lexicon, shipped.threshold)
     monkeypatch.setattr(Tagger, "SCORE_SLICE", 2)
-    model, sentences = tagger.model, [s.split(" ") for s in SENTENCES] + [["Zzxqy-Unbekannt", "|", "ä"]]
+    model, sentences = (
+        tagger.model,
+        [s.split(" ") for s in SENTENCES] + [["Zzxqy-Unbekannt", "|", "ä"]],
+    )
     emissions = tagger.emissions_many(sentences)
     for word, row in tagger._words.items():
         own, lent = tagger.featurizer.word_features(word)
@@ -442,7 +558,9 @@ def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
     for words, scores in zip(sentences, emissions):
         features = tagger.featurizer.features(words)
         bigrams += sum(f in model.attributes for fs in features for f in fs if f.startswith("bi"))
-        assert scores == pytest.approx(np.array([model.scores(fs) for fs in features]), abs=1e-12), words
+        assert scores == pytest.approx(
+            np.array([model.scores(fs) for fs in features]), abs=1e-12
+        ), words
     assert bigrams  # the sentences have bigrams the model weighs
 
 
@@ -470,7 +588,9 @@ def test_numpy_crf_tagger_shared_between_threads():
 
     shipped = entity_extractor().tagger
     fresh = Tagger(shipped.model_path, shipped.featurizer.lexicon, shipped.threshold)
-    batches = [[s.split(" ") for s in SENTENCES[i:] + SENTENCES[:i]] for i in range(len(SENTENCES))] * 4
+    batches = [
+        [s.split(" ") for s in SENTENCES[i:] + SENTENCES[:i]] for i in range(len(SENTENCES))
+    ] * 4
     with ThreadPoolExecutor(4) as threads:
         got = list(threads.map(fresh.tag_many, batches))
     assert got == [shipped.tag_many(b) for b in batches]

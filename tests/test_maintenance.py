@@ -15,7 +15,9 @@ from .conftest import NEWS, write_jsonl
 
 def config_for(tmp_path) -> Config:
     # no enrichment: these tests are about the index's bookkeeping, not about the models
-    return Config(index=tmp_path / "ix").replace(enrich=EnrichConfig(sections=False, entities=False))
+    return Config(index=tmp_path / "ix").replace(
+        enrich=EnrichConfig(sections=False, entities=False)
+    )
 
 
 def test_prune_deletes_articles_whose_records_are_gone(tmp_path):
@@ -65,7 +67,9 @@ def test_small_segments_are_merged_at_the_end_of_a_run(tmp_path):
     config = config_for(tmp_path)
     with NewsSearch(tmp_path / "ix", config) as ns:
         for i in range(6):  # six runs of one record: without merging, six segments
-            ns.index([write_jsonl(tmp_path / f"c{i}" / "a.jsonl", [{**NEWS[i % 4], "id": f"x{i}"}])])
+            ns.index(
+                [write_jsonl(tmp_path / f"c{i}" / "a.jsonl", [{**NEWS[i % 4], "id": f"x{i}"}])]
+            )
             assert segments(ns) <= 2
         assert ns.count() == 6
 

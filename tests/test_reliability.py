@@ -20,24 +20,45 @@ WORKER = Path(__file__).with_name("stress_worker.py")
 STRESS_SECONDS = float(os.environ.get("NEWSSEARCH_STRESS_SECONDS", "30"))
 FUZZ_QUERIES = int(os.environ.get("NEWSSEARCH_FUZZ_QUERIES", "2000"))
 FUZZ_RECORDS = int(os.environ.get("NEWSSEARCH_FUZZ_RECORDS", "1000"))
-WORDS = ["Flüchtlinge", "Wien", "Regierung", "Asylpaket", "Bundesrat", "Kooperationsabkommen", "Rapid", "Wahl"]
+WORDS = [
+    "Flüchtlinge",
+    "Wien",
+    "Regierung",
+    "Asylpaket",
+    "Bundesrat",
+    "Kooperationsabkommen",
+    "Rapid",
+    "Wahl",
+]
 
 
 def corpus(path: Path, n: int, prefix: str = "d") -> Path:
-    return write_jsonl(path, [
-        {"id": f"{prefix}{i}", "title": f"Meldung {i}", "text": f"{WORDS[i % len(WORDS)]} {WORDS[(i * 7) % len(WORDS)]} "
-         f"Nummer {i} " + "Lorem ipsum dolor sit amet " * 20}
-        for i in range(n)
-    ])
+    return write_jsonl(
+        path,
+        [
+            {
+                "id": f"{prefix}{i}",
+                "title": f"Meldung {i}",
+                "text": f"{WORDS[i % len(WORDS)]} {WORDS[(i * 7) % len(WORDS)]} "
+                f"Nummer {i} " + "Lorem ipsum dolor sit amet " * 20,
+            }
+            for i in range(n)
+        ],
+    )
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newssearch", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "newssearch", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def snapshot(index: Path) -> tuple[int, list]:
     with NewsSearch(index) as ns:
-        return ns.count(), [(h.id, round(h.score, 6)) for h in ns.search("Flüchtlinge Wien Regierung", limit=20).hits]
+        return ns.count(), [
+            (h.id, round(h.score, 6))
+            for h in ns.search("Flüchtlinge Wien Regierung", limit=20).hits
+        ]
 
 
 def kill_when(proc: subprocess.Popen, ready) -> None:
@@ -71,7 +92,10 @@ def committed_beside(index: Path, indexname: str) -> int:
 def writing(index: Path, started: float) -> bool:
     """The run holds the write lock (its pid is in the lock file) and has had 0.1 s to start writing."""
     try:
-        return bool((index / "newssearch.lock").read_text().strip()) and time.monotonic() - started > 0.1
+        return (
+            bool((index / "newssearch.lock").read_text().strip())
+            and time.monotonic() - started > 0.1
+        )
     except OSError:
         return False
 
@@ -90,16 +114,24 @@ def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     proc = subprocess.Popen([*args, "--rebuild", str(base), str(more)])
     started = time.monotonic()
     # Kill on the rebuild's own progress, not on a clock: a fast machine finishes before any fixed delay.
-    kill_when(proc, (lambda: writing(index, started)) if batches == 0
-              else (lambda: committed_beside(index, "ns2") >= batches * 100))
+    kill_when(
+        proc,
+        (lambda: writing(index, started))
+        if batches == 0
+        else (lambda: committed_beside(index, "ns2") >= batches * 100),
+    )
     assert proc.returncode == -signal.SIGKILL, "the rebuild ended before it could be killed"
     assert snapshot(index) == before
     assert NewsSearch(index).check().ok
     # 2. an incremental run killed part-way: the index is at one of its batch commits
     proc = subprocess.Popen([*args, str(more)])
     started = time.monotonic()
-    kill_when(proc, (lambda: writing(index, started)) if batches == 0
-              else (lambda: committed(index) >= 300 + batches * 100))
+    kill_when(
+        proc,
+        (lambda: writing(index, started))
+        if batches == 0
+        else (lambda: committed(index) >= 300 + batches * 100),
+    )
     count, _ = snapshot(index)
     assert (count - 300) % 100 == 0 and 300 <= count <= 3300
     if batches:
@@ -110,18 +142,46 @@ def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     done = run_cli("index", "--config", str(tmp_path / "c.yaml"), "--json", str(base), str(more))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["documents"] == 3300 and report["unchanged"] == count and report["added"] == 3300 - count
-    assert report["read"] == report["added"] + report["updated"] + report["unchanged"] + len(report["rejected"])
+    assert (
+        report["documents"] == 3300
+        and report["unchanged"] == count
+        and report["added"] == 3300 - count
+    )
+    assert report["read"] == report["added"] + report["updated"] + report["unchanged"] + len(
+        report["rejected"]
+    )
     assert any("stale lock" in note for note in report["notes"])
 
 
 def test_concurrent_writers_and_readers(tmp_path):
     index = tmp_path / "ix"
-    procs = [subprocess.Popen([sys.executable, str(WORKER), "writer", str(index), f"w{i}", str(STRESS_SECONDS), str(tmp_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                "writer",
+                str(index),
+                f"w{i}",
+                str(STRESS_SECONDS),
+                str(tmp_path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     time.sleep(0.5)
-    procs += [subprocess.Popen([sys.executable, str(WORKER), "reader", str(index), str(STRESS_SECONDS)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs += [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), "reader", str(index), str(STRESS_SECONDS)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outputs = [p.communicate(timeout=STRESS_SECONDS + 240) for p in procs]
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
@@ -144,9 +204,45 @@ def fuzz_index(tmp_path_factory):
 
 
 QUERY_PIECES = st.one_of(
-    st.sampled_from(WORDS + ["AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "(", ")", '"', "[", "]", "{", "}", "*", "?", "~2",
-                             "^3", ":", "title:", "date:", "body:", "nofield:", "date:[2015 to 2016]", "date:>2015",
-                             "*ung", "Flücht*", "-", "to", "TO", "„", "“", "\\", "'", "+", "!"]),
+    st.sampled_from(
+        WORDS
+        + [
+            "AND",
+            "OR",
+            "NOT",
+            "ANDNOT",
+            "ANDMAYBE",
+            "(",
+            ")",
+            '"',
+            "[",
+            "]",
+            "{",
+            "}",
+            "*",
+            "?",
+            "~2",
+            "^3",
+            ":",
+            "title:",
+            "date:",
+            "body:",
+            "nofield:",
+            "date:[2015 to 2016]",
+            "date:>2015",
+            "*ung",
+            "Flücht*",
+            "-",
+            "to",
+            "TO",
+            "„",
+            "“",
+            "\\",
+            "'",
+            "+",
+            "!",
+        ]
+    ),
     st.text(max_size=12),
 )
 
@@ -162,12 +258,15 @@ def test_hostile_queries_give_hits_or_a_clear_error(fuzz_index, text):
         assert result.total >= len(result.hits)
 
 
-@pytest.mark.parametrize("text", [
-    " OR ".join(f"wort{i}" for i in range(2000)),
-    "(" * 300 + "Wien" + ")" * 300,
-    "*ung",
-    "nofield:Wien AND title:(Wien OR",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        " OR ".join(f"wort{i}" for i in range(2000)),
+        "(" * 300 + "Wien" + ")" * 300,
+        "*ung",
+        "nofield:Wien AND title:(Wien OR",
+    ],
+)
 def test_extreme_queries(fuzz_index, text):
     try:
         fuzz_index.search(text)
@@ -177,13 +276,19 @@ def test_extreme_queries(fuzz_index, text):
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=5,
 )
-FIELDS = st.sampled_from(["id", "title", "text", "body", "date", "source", "url", "author", "section", "x"])
+FIELDS = st.sampled_from(
+    ["id", "title", "text", "body", "date", "source", "url", "author", "section", "x"]
+)
 RECORDS = st.one_of(
     st.dictionaries(FIELDS, JSON_VALUES | st.text(max_size=40), max_size=6).map(json.dumps),
-    st.dictionaries(FIELDS, st.text(min_size=1, max_size=40), min_size=1, max_size=6).map(json.dumps),
+    st.dictionaries(FIELDS, st.text(min_size=1, max_size=40), min_size=1, max_size=6).map(
+        json.dumps
+    ),
     JSON_VALUES.map(json.dumps),
     st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" ").decode("latin-1")),
     st.text(max_size=60).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
@@ -195,15 +300,24 @@ RECORDS = st.one_of(
 def test_broken_records_are_all_accounted_for(tmp_path_factory, lines):
     tmp = tmp_path_factory.mktemp("records")
     path = tmp / "r.jsonl"
-    path.write_text("".join(line.replace("\u2028", " ").replace("\u2029", " ") + "\n" for line in lines), "utf-8",
-                    errors="surrogatepass")
+    path.write_text(
+        "".join(line.replace("\u2028", " ").replace("\u2029", " ") + "\n" for line in lines),
+        "utf-8",
+        errors="surrogatepass",
+    )
     with NewsSearch(tmp / "ix") as ns:
         report = ns.index([path])
         rejects = tmp / "rejects.jsonl"
         report.write_rejects(rejects)
-        rejected_lines = {json.loads(line)["line"] for line in rejects.read_text("utf-8").splitlines()}
+        rejected_lines = {
+            json.loads(line)["line"] for line in rejects.read_text("utf-8").splitlines()
+        }
         non_blank = sum(1 for line in path.read_bytes().splitlines() if line.strip())
-        assert report.read == report.added + report.updated + report.unchanged + len(report.rejected) == non_blank
+        assert (
+            report.read
+            == report.added + report.updated + report.unchanged + len(report.rejected)
+            == non_blank
+        )
         assert report.documents == ns.count() == report.added
         assert len(rejected_lines) == len(report.rejected)
 
@@ -231,4 +345,8 @@ def test_second_writer_times_out_with_a_clear_message(tmp_path):
         with pytest.raises(Exception) as info:
             NewsSearch(index, config).index([tmp_path / "a.jsonl"])
     assert "another process" in str(info.value) and "lock_timeout" in str(info.value)
-    assert result.returncode == 1 and "another process" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 1
+        and "another process" in result.stderr
+        and "Traceback" not in result.stderr
+    )

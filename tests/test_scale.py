@@ -48,7 +48,9 @@ def config_for(tmp_path: Path, name: str, **indexing) -> Config:
 
 def stored(ns: NewsSearch) -> dict[str, tuple]:
     hits = ns.search("*", limit=10_000).hits
-    return {h.id: (h.topics, tuple(sorted((f, tuple(v)) for f, v in h.entities.items()))) for h in hits}
+    return {
+        h.id: (h.topics, tuple(sorted((f, tuple(v)) for f, v in h.entities.items()))) for h in hits
+    }
 
 
 @pytest.fixture
@@ -79,12 +81,17 @@ def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
     return out
 
 
-@pytest.mark.parametrize(("ahead_chars", "workers"), [
-    (pool.AHEAD_CHARS, 2),
-    (1, 2),  # one chunk in flight at a time
-    (pool.AHEAD_CHARS, 3),  # two word workers, one name worker
-])
-def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monkeypatch, ahead_chars, workers):
+@pytest.mark.parametrize(
+    ("ahead_chars", "workers"),
+    [
+        (pool.AHEAD_CHARS, 2),
+        (1, 2),  # one chunk in flight at a time
+        (pool.AHEAD_CHARS, 3),  # two word workers, one name worker
+    ],
+)
+def test_workers_index_exactly_what_one_process_does(
+    tmp_path, small_pool, monkeypatch, ahead_chars, workers
+):
     monkeypatch.setattr(pool, "AHEAD_CHARS", ahead_chars)
     mixed = records(40)
     for r in mixed[::4]:
@@ -105,7 +112,9 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monke
     # the title and body terms the workers made are the ones the indexing process makes
     terms = text_postings(tmp_path / "one")
     assert terms == text_postings(tmp_path / "two")
-    assert any(field == "title" for field, _ in terms) and any(field == "body" for field, _ in terms)
+    assert any(field == "title" for field, _ in terms) and any(
+        field == "body" for field, _ in terms
+    )
     with NewsSearch(config=config_for(tmp_path, "two")) as two:
         # every body ends "Ausgabe <i>."; only the headline-only records have it in the title too
         assert two.search("Ausgabe").total == 40 and two.search("title:Ausgabe").total == 10
@@ -114,11 +123,16 @@ def test_workers_index_exactly_what_one_process_does(tmp_path, small_pool, monke
 
 def test_rest_of_a_read_input_joins_the_last_batch(tmp_path, small_pool, monkeypatch):
     """A checkpoint comes every batch, unless the input is read and what is left is under a batch."""
-    monkeypatch.setattr(pool, "AHEAD", 1)  # few chunks in flight: the input is not read to its end at once
+    monkeypatch.setattr(
+        pool, "AHEAD", 1
+    )  # few chunks in flight: the input is not read to its end at once
     commits = []
     commit = segments.Writer.commit
-    monkeypatch.setattr(segments.Writer, "commit", lambda self, *a, **k: (commits.append(self.doc_count()),
-                                                                          commit(self, *a, **k))[1])
+    monkeypatch.setattr(
+        segments.Writer,
+        "commit",
+        lambda self, *a, **k: (commits.append(self.doc_count()), commit(self, *a, **k))[1],
+    )
     corpus = write_jsonl(tmp_path / "c.jsonl", records(35))
     with NewsSearch(config=config_for(tmp_path, "ix", workers=2, batch_size=10)) as ns:
         report = ns.index([corpus])
@@ -133,10 +147,14 @@ def test_last_batch_rule():
     from newssearch.indexing import _joins_last_batch
 
     settings = IndexingConfig(batch_size=100, workers=2)
-    writer = SimpleNamespace(pool=SimpleNamespace(currentsize=40, limit=100))  # the pending records' postings
+    writer = SimpleNamespace(
+        pool=SimpleNamespace(currentsize=40, limit=100)
+    )  # the pending records' postings
 
     def joins(exhausted, read, written=100, pending=100):
-        return _joins_last_batch(SimpleNamespace(exhausted=exhausted, read=read), writer, pending, written, settings)
+        return _joins_last_batch(
+            SimpleNamespace(exhausted=exhausted, read=read), writer, pending, written, settings
+        )
 
     assert joins(True, 150)  # 50 left; 150 records' postings take 60 % of the writer's memory
     assert not joins(False, 150)  # more may come
@@ -161,12 +179,17 @@ def test_workers_are_split_by_kind_of_work():
     assert pools(EnrichConfig(), 3) == [2, 1]
     assert pools(EnrichConfig(entities=False), 2) == [2]  # one kind of work: one pool
     texts = [(None, "Angela Merkel besucht München."), ("Titel", "Titel")]
-    words, names = pool.prepare_words(texts, EnrichConfig(), AnalysisConfig()), pool.prepare_names(texts, EnrichConfig())
+    words, names = (
+        pool.prepare_words(texts, EnrichConfig(), AnalysisConfig()),
+        pool.prepare_names(texts, EnrichConfig()),
+    )
+
     def plain(prepared: pool.Prepared) -> tuple:
         return prepared.section, prepared.entities, [t and t.items for t in prepared.terms]
 
     assert [plain(p) for p in pool.prepare(texts, EnrichConfig(), AnalysisConfig())] == [
-        plain(pool.Prepared(section, found, terms)) for (section, terms), found in zip(words, names)]
+        plain(pool.Prepared(section, found, terms)) for (section, terms), found in zip(words, names)
+    ]
     assert ("PER", "Angela Merkel") in names[0]
 
 
@@ -197,7 +220,13 @@ def test_small_runs_do_not_start_workers(tmp_path):
 def brute_force(ns: NewsSearch, text: str) -> dict[str, Counter]:
     """Facet counts the obvious way: the stored fields of every match."""
     hits = ns.search(text, limit=10_000).hits
-    counts = {"topic": Counter(), "source": Counter(), "date": Counter(), "person": Counter(), "place": Counter()}
+    counts = {
+        "topic": Counter(),
+        "source": Counter(),
+        "date": Counter(),
+        "person": Counter(),
+        "place": Counter(),
+    }
     for h in hits:
         counts["topic"].update(set(h.topics))
         counts["source"][h.source] += 1
@@ -222,7 +251,11 @@ def assert_facets_exact(ns: NewsSearch, text: str) -> None:
 def test_facets_over_many_segments_updates_and_deletions(tmp_path):
     corpus = tmp_path / "corpus"
     first = write_jsonl(corpus / "a.jsonl", records(30))
-    config = Config(index=tmp_path / "ix", topics={"Wahl": "Wahl"}, indexing=IndexingConfig(batch_size=4, workers=1))
+    config = Config(
+        index=tmp_path / "ix",
+        topics={"Wahl": "Wahl"},
+        indexing=IndexingConfig(batch_size=4, workers=1),
+    )
     with NewsSearch(config=config) as ns:
         ns.index([corpus])
         for text in ("*", "Mattersburg OR Wahl OR München", "Asylpaket"):
@@ -250,7 +283,9 @@ def test_undated_articles_are_left_out_of_the_date_facet(tmp_path):
         ns.index([write_jsonl(tmp_path / "c.jsonl", recs)])
         dates = ns.search("*", facets=("date",), interval="day").facets["date"]
         assert sum(n for _, n in dates) == 4
-        assert [d for d, _ in dates] == sorted(dt.date.fromisoformat(r["date"][:10]).isoformat() for r in recs[2:])
+        assert [d for d, _ in dates] == sorted(
+            dt.date.fromisoformat(r["date"][:10]).isoformat() for r in recs[2:]
+        )
 
 
 def test_progress_reports_rate(tmp_path):
@@ -277,12 +312,26 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find worker processes")
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists(), reason="needs Linux /proc to find worker processes"
+)
 def test_workers_exit_when_the_indexing_process_is_killed(tmp_path):
     corpus = write_jsonl(tmp_path / "c.jsonl", records(3000))
     (tmp_path / "c.yaml").write_text(f"index: {tmp_path / 'ix'}\nindexing:\n  workers: 2\n")
-    proc = subprocess.Popen([sys.executable, "-m", "newssearch", "index", "--config", str(tmp_path / "c.yaml"),
-                             "--quiet", str(corpus)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "newssearch",
+            "index",
+            "--config",
+            str(tmp_path / "c.yaml"),
+            "--quiet",
+            str(corpus),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
@@ -294,10 +343,25 @@ def test_workers_exit_when_the_indexing_process_is_killed(tmp_path):
     deadline = time.monotonic() + 10
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(w) for w in workers), "worker processes outlived the killed indexing process"
+    assert not any(_alive(w) for w in workers), (
+        "worker processes outlived the killed indexing process"
+    )
     # and the next run finishes the job
-    done = subprocess.run([sys.executable, "-m", "newssearch", "index", "--config", str(tmp_path / "c.yaml"),
-                           "--json", str(corpus)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "newssearch",
+            "index",
+            "--config",
+            str(tmp_path / "c.yaml"),
+            "--json",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["documents"] == 3000
 
@@ -310,7 +374,9 @@ def test_top_values_and_gather_match_plain_python():
     rng = np.random.default_rng(3)
     values = [f"v{i:03d}" for i in range(300)]
     counts = rng.integers(0, 6, size=300)  # many ties, many zeros
-    expected = sorted(((v, int(n)) for v, n in zip(values, counts) if n), key=lambda vn: (-vn[1], vn[0]))[:10]
+    expected = sorted(
+        ((v, int(n)) for v, n in zip(values, counts) if n), key=lambda vn: (-vn[1], vn[0])
+    )[:10]
     assert list(_top(values, counts, 10)) == expected
     per_doc = [list(rng.choice(300, size=rng.integers(0, 5), replace=False)) for _ in range(50)]
     indptr = np.cumsum([0] + [len(v) for v in per_doc])
@@ -340,28 +406,49 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
         ix = whoosh_index.create_in(str(folder), schema)
         writer = ix.writer(codec=codec)
         for i, article in enumerate(articles):
-            writer.add_document(**to_document(article, content_hash(article), "Politik", entities=entities[: i % 3]))
+            writer.add_document(
+                **to_document(article, content_hash(article), "Politik", entities=entities[: i % 3])
+            )
         writer.commit()
         out, compressed = {}, set()
         with ix.reader() as reader:
-            assert [type(s.codec()) for s in ix._segments()] == [W3Codec]  # readable by plain Whoosh
+            assert [type(s.codec()) for s in ix._segments()] == [
+                W3Codec
+            ]  # readable by plain Whoosh
             for fieldname, text in reader.all_terms():
                 info = reader.term_info(fieldname, text)
                 blocks = []
                 m = reader.postings(fieldname, text)
                 while m.is_active():
-                    blocks.append((m.block_min_length(), m.block_max_length(), m.block_max_weight()))
-                    compressed.add(bool(m._compression))  # the block header's flag (Whoosh internals)
+                    blocks.append(
+                        (m.block_min_length(), m.block_max_length(), m.block_max_weight())
+                    )
+                    compressed.add(
+                        bool(m._compression)
+                    )  # the block header's flag (Whoosh internals)
                     m.skip_to(m.block_max_id() + 1)
                 postings = list(reader.postings(fieldname, text).all_items())
-                out[fieldname, text] = (info.min_length(), info.max_length(), info.max_weight(), info.doc_frequency(),
-                                        blocks, postings)
+                out[fieldname, text] = (
+                    info.min_length(),
+                    info.max_length(),
+                    info.max_weight(),
+                    info.doc_frequency(),
+                    blocks,
+                    postings,
+                )
         return out, compressed
 
-    (ours, our_blocks), (whooshs, whoosh_blocks) = build("ours", _WriterCodec()), build("whoosh", W3Codec())
+    (ours, our_blocks), (whooshs, whoosh_blocks) = (
+        build("ours", _WriterCodec()),
+        build("whoosh", W3Codec()),
+    )
     assert ours == whooshs
-    assert our_blocks == {False, True} and whoosh_blocks == {True}  # small blocks raw, large ones compressed
-    assert {v[0] for k, v in ours.items() if k[0] == "body"} != {0}  # lengths were read, not defaulted
+    assert our_blocks == {False, True} and whoosh_blocks == {
+        True
+    }  # small blocks raw, large ones compressed
+    assert {v[0] for k, v in ours.items() if k[0] == "body"} != {
+        0
+    }  # lengths were read, not defaulted
 
 
 def test_date_field_terms_are_whooshs():
@@ -375,8 +462,11 @@ def test_date_field_terms_are_whooshs():
 
     whooshs, ours = DATETIME(stored=True, sortable=True), NewsDate(stored=True, sortable=True)
     rng = random.Random(5)
-    dates = [dt.datetime(1900, 1, 1) + dt.timedelta(seconds=rng.randrange(200 * 365 * 86400),
-                                                    microseconds=rng.randrange(10**6)) for _ in range(2000)]
+    dates = [
+        dt.datetime(1900, 1, 1)
+        + dt.timedelta(seconds=rng.randrange(200 * 365 * 86400), microseconds=rng.randrange(10**6))
+        for _ in range(2000)
+    ]
     for value in [*dates, dt.datetime(2016, 5, 1), "2016-05-01", dates[:2]]:
         assert list(ours.index(value)) == list(whooshs.index(value)), value
     assert len(list(ours.index(dates[0]))) == 8
@@ -392,21 +482,41 @@ def test_repeating_fields_reuse_whooshs_terms_and_pickle_without_them():
     from newssearch.schema import RepeatedID, RepeatedKeyword, RepeatedText, UniqueID
 
     keyword = build_keyword_analyzer()
-    pairs = [(RepeatedText(analyzer=keyword, stored=True), TEXT(analyzer=keyword, stored=True)),
-             (RepeatedKeyword(commas=True, lowercase=True, scorable=False), KEYWORD(commas=True, lowercase=True, scorable=False)),
-             (RepeatedID(sortable=True), ID(sortable=True))]
-    values = ["Der Standard", "Inland,Wahl 2017", "Süddeutsche Zeitung", "Der Standard", "", " x ", "a\nb"]
+    pairs = [
+        (RepeatedText(analyzer=keyword, stored=True), TEXT(analyzer=keyword, stored=True)),
+        (
+            RepeatedKeyword(commas=True, lowercase=True, scorable=False),
+            KEYWORD(commas=True, lowercase=True, scorable=False),
+        ),
+        (RepeatedID(sortable=True), ID(sortable=True)),
+    ]
+    values = [
+        "Der Standard",
+        "Inland,Wahl 2017",
+        "Süddeutsche Zeitung",
+        "Der Standard",
+        "",
+        " x ",
+        "a\nb",
+    ]
     for ours, whooshs in pairs:
         for value in values * 2:
             assert list(ours.index(value)) == list(whooshs.index(value)), (type(ours), value)
         assert ours._memo and b"_memo" not in pickle.dumps(ours)
-        assert list(pickle.loads(pickle.dumps(ours)).index("Der Standard")) == list(whooshs.index("Der Standard"))
-    unique, whooshs = UniqueID(stored=True, unique=True, sortable=True), ID(stored=True, unique=True, sortable=True)
+        assert list(pickle.loads(pickle.dumps(ours)).index("Der Standard")) == list(
+            whooshs.index("Der Standard")
+        )
+    unique, whooshs = (
+        UniqueID(stored=True, unique=True, sortable=True),
+        ID(stored=True, unique=True, sortable=True),
+    )
     for value in [*values, "hl-000001", "ü" * 3, ["a", "b"]]:
         assert list(unique.index(value)) == list(whooshs.index(value)), value
 
 
-def _segment_files(folder: Path, articles: list, make_writer, commit=lambda w: w.commit()) -> dict[str, bytes]:
+def _segment_files(
+    folder: Path, articles: list, make_writer, commit=lambda w: w.commit()
+) -> dict[str, bytes]:
     """Index ``articles`` into a new index in ``folder`` with ``make_writer(ix)``; its one segment's files."""
     from whoosh import index as whoosh_index
 
@@ -417,12 +527,18 @@ def _segment_files(folder: Path, articles: list, make_writer, commit=lambda w: w
     ix = whoosh_index.create_in(str(folder), build_schema(AnalysisConfig()))
     writer = make_writer(ix)
     for i, article in enumerate(articles):
-        writer.add_document(**to_document(article, content_hash(article), "Politik",
-                                          entities=[("PER", "Angela Merkel")][: i % 2]))
+        writer.add_document(
+            **to_document(
+                article,
+                content_hash(article),
+                "Politik",
+                entities=[("PER", "Angela Merkel")][: i % 2],
+            )
+        )
     commit(writer)
     (segment,) = ix._segments()
     files = segment.open_compound_file(ix.storage)
-    named = {name[len(segment.segment_id()):]: files.open_file(name).read() for name in files._dir}
+    named = {name[len(segment.segment_id()) :]: files.open_file(name).read() for name in files._dir}
     with ix.searcher() as searcher:  # a term in three blocks (128 postings each, the last 44)
         assert searcher.doc_frequency("topic", "politik") == 300
     return named
@@ -436,8 +552,11 @@ def whoosh_segment(tmp_path_factory) -> tuple[list, dict[str, bytes]]:
     from newssearch.corpus import article_from_mapping
 
     articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
-    return articles, _segment_files(tmp_path_factory.mktemp("whoosh") / "ix", articles,
-                                    lambda ix: ix.writer(codec=W3Codec(compression=0)))
+    return articles, _segment_files(
+        tmp_path_factory.mktemp("whoosh") / "ix",
+        articles,
+        lambda ix: ix.writer(codec=W3Codec(compression=0)),
+    )
 
 
 @pytest.mark.parametrize("how", ["codec", "writer", "spilled", "helped", "helper fails"])
@@ -448,13 +567,18 @@ def test_segment_writer_writes_whooshs_bytes(tmp_path, monkeypatch, whoosh_segme
     ``spilled``: that pool's runs on disk; ``helped``: a forked helper makes the second part of
     the terms; ``helper fails``: this process then makes them itself.
     """
-    monkeypatch.setattr(segments, "RAW_BLOCK_BYTES", 10**9)  # no block compressed; Whoosh's compression=0
+    monkeypatch.setattr(
+        segments, "RAW_BLOCK_BYTES", 10**9
+    )  # no block compressed; Whoosh's compression=0
     articles, whooshs = whoosh_segment
     forks = []
     if how in ("helped", "helper fails"):
         monkeypatch.setattr(segments, "HELPER_MIN", 1)
-        monkeypatch.setattr(segments._Forked, "__init__", lambda self, f, init=segments._Forked.__init__: (
-            forks.append(f), init(self, f))[1])
+        monkeypatch.setattr(
+            segments._Forked,
+            "__init__",
+            lambda self, f, init=segments._Forked.__init__: (forks.append(f), init(self, f))[1],
+        )
     if how == "helper fails":
         monkeypatch.setattr(segments, "_helper_terms", lambda *args: 1 / 0)
 
@@ -467,12 +591,16 @@ def test_segment_writer_writes_whooshs_bytes(tmp_path, monkeypatch, whoosh_segme
         return writer
 
     def commit(writer):
-        writer.commit(helper=how in ("helped", "helper fails")) if how != "codec" else writer.commit()
+        writer.commit(
+            helper=how in ("helped", "helper fails")
+        ) if how != "codec" else writer.commit()
         if how == "spilled":
             assert writer.pool.runs == [] and writer.pool.current == []  # merged from disk
 
     ours = _segment_files(tmp_path / "ix", articles, make, commit)
-    if how == "spilled":  # Whoosh's own postings read back from runs differ a little from its in-memory ones
+    if (
+        how == "spilled"
+    ):  # Whoosh's own postings read back from runs differ a little from its in-memory ones
         from whoosh.codec.whoosh3 import W3Codec
 
         def spilling(ix):
@@ -493,15 +621,22 @@ def test_pool_sorts_as_whoosh_does():
     from newssearch.segments import _sorted
 
     rng = random.Random(3)
-    postings = [(field, term, doc, 1.0, b"")
-                for doc in range(200)
-                for field in rng.sample(["body", "title", "date", "id"], 3)
-                for term in {rng.choice([b"a", b"ab", b"b", b"\xc3\xa4", b"z", b"", b"ba"]) for _ in range(4)}]
+    postings = [
+        (field, term, doc, 1.0, b"")
+        for doc in range(200)
+        for field in rng.sample(["body", "title", "date", "id"], 3)
+        for term in {
+            rng.choice([b"a", b"ab", b"b", b"\xc3\xa4", b"z", b"", b"ba"]) for _ in range(4)
+        }
+    ]
     rng.shuffle(postings)
     postings.sort(key=lambda p: p[2])  # the writer adds them document by document
     out = _sorted(postings)
     assert out == sorted(postings)
-    assert out.fields == {name: out.index(next(p for p in out if p[0] == name)) for name in ["body", "date", "id", "title"]}
+    assert out.fields == {
+        name: out.index(next(p for p in out if p[0] == name))
+        for name in ["body", "date", "id", "title"]
+    }
     for share in (0.0, 0.2, 0.5, 0.9, 1.0):
         at = out.split(share)
         assert at == len(out) or at == 0 or out[at][:2] != out[at - 1][:2]  # a term starts there

@@ -12,7 +12,16 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newssearch import SECTIONS, Config, ConfigError, NewsSearch, QueryError, Topic, classify, load_config
+from newssearch import (
+    SECTIONS,
+    Config,
+    ConfigError,
+    NewsSearch,
+    QueryError,
+    Topic,
+    classify,
+    load_config,
+)
 from newssearch.cli import cli
 from newssearch.config import config_from_dict
 from newssearch.enrich.topics import char_features, section_classifier
@@ -22,12 +31,30 @@ from .conftest import SEED, write_jsonl
 TOPICS = {"Flucht": "Flüchtlinge OR Asyl", "Wien-Sport": "Wien AND (Fußball OR Rapid)"}
 
 ARTICLES = [
-    {"id": "t1", "text": "Der SK Rapid Wien hat das Derby gegen die Austria mit 3:1 gewonnen. Die Fans feierten im Stadion."},
-    {"id": "t2", "text": "Die Regierung in Wien will das Asylrecht verschärfen. Flüchtlinge sollen schneller abgeschoben werden."},
-    {"id": "t3", "text": "Der Ölpreis ist gefallen. Die Börsen in Frankfurt und New York reagierten mit Kursverlusten, Anleger sind nervös."},
-    {"id": "t4", "text": "Forscher haben ein neues Exoplaneten-System entdeckt. Das Teleskop registrierte sieben erdähnliche Planeten."},
-    {"id": "t5", "text": "Wien: Fußball-Fans und Polizei stießen nach dem Spiel zusammen. Flüchtlinge halfen beim Aufräumen."},
-    {"id": "t6", "text": "Apple stellt ein neues iPhone vor. Die Software bekommt Updates, die App-Entwickler freuen sich."},
+    {
+        "id": "t1",
+        "text": "Der SK Rapid Wien hat das Derby gegen die Austria mit 3:1 gewonnen. Die Fans feierten im Stadion.",
+    },
+    {
+        "id": "t2",
+        "text": "Die Regierung in Wien will das Asylrecht verschärfen. Flüchtlinge sollen schneller abgeschoben werden.",
+    },
+    {
+        "id": "t3",
+        "text": "Der Ölpreis ist gefallen. Die Börsen in Frankfurt und New York reagierten mit Kursverlusten, Anleger sind nervös.",
+    },
+    {
+        "id": "t4",
+        "text": "Forscher haben ein neues Exoplaneten-System entdeckt. Das Teleskop registrierte sieben erdähnliche Planeten.",
+    },
+    {
+        "id": "t5",
+        "text": "Wien: Fußball-Fans und Polizei stießen nach dem Spiel zusammen. Flüchtlinge halfen beim Aufräumen.",
+    },
+    {
+        "id": "t6",
+        "text": "Apple stellt ein neues iPhone vor. Die Software bekommt Updates, die App-Entwickler freuen sich.",
+    },
 ]
 
 
@@ -43,17 +70,26 @@ def test_seed_article_is_international():
     assert isinstance(topics[0], Topic)
 
 
-@pytest.mark.parametrize("text, label", [
-    ("Der FC Bayern gewann das Champions-League-Spiel mit 2:0, Lewandowski traf zweimal.", "Sport"),
-    ("Die Inflation im Euroraum stieg, die EZB hält die Zinsen stabil; Banken und Anleger reagierten.", "Wirtschaft"),
-])
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        (
+            "Der FC Bayern gewann das Champions-League-Spiel mit 2:0, Lewandowski traf zweimal.",
+            "Sport",
+        ),
+        (
+            "Die Inflation im Euroraum stieg, die EZB hält die Zinsen stabil; Banken und Anleger reagierten.",
+            "Wirtschaft",
+        ),
+    ],
+)
 def test_obvious_sections(text, label):
     assert classify(text)[0].label == label
 
 
 def test_model_is_plain_json_and_char_features_are_word_bounded():
-    from importlib import resources
     import gzip
+    from importlib import resources
 
     raw = resources.files("newssearch").joinpath("data/sections_de.json.gz").read_bytes()
     model = json.loads(gzip.decompress(raw))  # no pickle: JSON or nothing
@@ -63,9 +99,13 @@ def test_model_is_plain_json_and_char_features_are_word_bounded():
 
 
 def test_shipped_model_fits_its_training_data(shared_data):
-    rows = [json.loads(line) for line in open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8")]
+    rows = [
+        json.loads(line) for line in open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8")
+    ]
     right = sum(classify(r["text"])[0].label == r["section"] for r in rows)
-    assert right / len(rows) > 0.95  # a broken export (wrong order, bad quantisation) falls far below
+    assert (
+        right / len(rows) > 0.95
+    )  # a broken export (wrong order, bad quantisation) falls far below
 
 
 def brute_force(ns, text, **kw):
@@ -74,12 +114,15 @@ def brute_force(ns, text, **kw):
     return Counter(t for h in hits for t in h.topics)
 
 
-@pytest.mark.parametrize("text, kw", [
-    ("Wien", {}),
-    ("Wien OR Börsen OR Planeten OR iPhone", {}),
-    ("Wien", {"filters": {"topic": ["Flucht"]}}),
-    ("Wien OR Fans", {"filters": {"topic": ["Flucht", "Wien-Sport"]}}),
-])
+@pytest.mark.parametrize(
+    "text, kw",
+    [
+        ("Wien", {}),
+        ("Wien OR Börsen OR Planeten OR iPhone", {}),
+        ("Wien", {"filters": {"topic": ["Flucht"]}}),
+        ("Wien OR Fans", {"filters": {"topic": ["Flucht", "Wien-Sport"]}}),
+    ],
+)
 def test_topic_facets_match_brute_force(tmp_path, text, kw):
     with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
         ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
@@ -92,9 +135,17 @@ def test_user_topics_tag_exactly_the_matching_articles(tmp_path):
     with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
         report = ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
         assert report.topics == {"Flucht": 2, "Wien-Sport": 2}
-        assert {h.id for h in ns.search("*", filters={"topic": ["Flucht"]}, limit=100).hits} == {"t2", "t5"}
-        assert {h.id for h in ns.search("*", filters={"topic": ["wien-sport"]}, limit=100).hits} == {"t1", "t5"}
-        assert {h.id for h in ns.search("*", filters={"topic": ["Flucht", "Wien-Sport"]}, limit=100).hits} == {"t5"}
+        assert {h.id for h in ns.search("*", filters={"topic": ["Flucht"]}, limit=100).hits} == {
+            "t2",
+            "t5",
+        }
+        assert {
+            h.id for h in ns.search("*", filters={"topic": ["wien-sport"]}, limit=100).hits
+        } == {"t1", "t5"}
+        assert {
+            h.id
+            for h in ns.search("*", filters={"topic": ["Flucht", "Wien-Sport"]}, limit=100).hits
+        } == {"t5"}
         assert {h.id for h in ns.search("topic:flucht", limit=100).hits} == {"t2", "t5"}
         sport = {h.id: h.topics for h in ns.search("Rapid", limit=100).hits}
         assert sport["t1"] == ("Sport", "Wien-Sport")
@@ -110,13 +161,17 @@ def test_changing_topics_retags_without_the_corpus(tmp_path):
     with NewsSearch(tmp_path / "ix", config_for(tmp_path, changed)) as ns:
         report = ns.retag()
         assert report.topics == {"Börse": 1, "Flucht": 2}
-        assert report.retagged == 3  # t1 loses Wien-Sport, t3 gains Börse, t5 loses Wien-Sport; t2 unchanged
+        assert (
+            report.retagged == 3
+        )  # t1 loses Wien-Sport, t3 gains Börse, t5 loses Wien-Sport; t2 unchanged
         hits = {h.id: h.topics for h in ns.search("*", limit=100).hits}
         assert hits["t3"] == (sections["t3"], "Börse")
         assert hits["t1"] == (sections["t1"],)
         assert ns.search("*", filters={"topic": ["Wien-Sport"]}).total == 0
         assert ns.retag().retagged == 0
-        assert ns.get("t3").text == ARTICLES[2]["text"]  # rewritten from stored fields, nothing lost
+        assert (
+            ns.get("t3").text == ARTICLES[2]["text"]
+        )  # rewritten from stored fields, nothing lost
 
 
 def test_bad_topic_query_names_the_topic(tmp_path):
@@ -125,11 +180,14 @@ def test_bad_topic_query_names_the_topic(tmp_path):
             ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
 
 
-@pytest.mark.parametrize("topics, message", [
-    (["a"], "must be a mapping"),
-    ({"A,B": "x"}, "without commas"),
-    ({"A": 3}, r"'topics\.A' must be a query string"),
-])
+@pytest.mark.parametrize(
+    "topics, message",
+    [
+        (["a"], "must be a mapping"),
+        ({"A,B": "x"}, "without commas"),
+        ({"A": 3}, r"'topics\.A' must be a query string"),
+    ],
+)
 def test_topic_config_errors(topics, message):
     with pytest.raises(ConfigError, match=message):
         config_from_dict({"topics": topics})
@@ -150,23 +208,34 @@ def test_cli_topic_filter_facets_export_and_retag(tmp_path):
     assert dict(data["facets"]["topic"])["Flucht"] == 2
     text = runner.invoke(cli, ["query", *base, "Wien", "--facets"]).output
     assert "Topics: " in text and "Flucht (2)" in text
-    rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, ["query", *base, "Flüchtlinge", "--csv"]).output)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(runner.invoke(cli, ["query", *base, "Flüchtlinge", "--csv"]).output)
+        )
+    )
     assert {r["id"]: r["topics"].split("|")[-1] for r in rows} == {"t2": "Flucht", "t5": "Flucht"}
     digital = runner.invoke(cli, ["query", *base, "*", "--topic", "Digital", "--json"])
-    assert {h["id"] for h in json.loads(digital.output)["hits"]} == {"t6"}  # Digital is the display name of Web
+    assert {h["id"] for h in json.loads(digital.output)["hits"]} == {
+        "t6"
+    }  # Digital is the display name of Web
     (tmp_path / "c.yaml").write_text(f"index: {tmp_path / 'ix'}\n", encoding="utf-8")
     out = runner.invoke(cli, ["retag", *base])
     assert out.exit_code == 0 and "2 articles re-tagged" in out.output
-    assert runner.invoke(cli, ["query", *base, "*", "--topic", "Flucht"]).output.startswith("No articles match")
-    with pytest.raises(QueryError):
-        with NewsSearch(tmp_path / "ix") as ns:
-            ns.search("*", filters={"topic": "  "})
+    assert runner.invoke(cli, ["query", *base, "*", "--topic", "Flucht"]).output.startswith(
+        "No articles match"
+    )
+    with pytest.raises(QueryError), NewsSearch(tmp_path / "ix") as ns:
+        ns.search("*", filters={"topic": "  "})
 
 
 def test_cli_classify(tmp_path):
     out = CliRunner().invoke(cli, ["classify", str(SEED)])
     assert out.exit_code == 0 and out.output.splitlines()[0].endswith("International")
-    data = json.loads(CliRunner().invoke(cli, ["classify", "-", "--json"], input="Rapid gewinnt das Derby 3:0.").output)
+    data = json.loads(
+        CliRunner()
+        .invoke(cli, ["classify", "-", "--json"], input="Rapid gewinnt das Derby 3:0.")
+        .output
+    )
     assert data[0]["label"] == "Sport" and len(data) == len(SECTIONS)
 
 
@@ -178,11 +247,16 @@ def test_many_texts_score_as_each_alone_and_repeats_as_doubled_text():
     texts = [a["text"] for a in ARTICLES] + ["", "xyzzy", ARTICLES[0]["text"]]
     together = clf.scores_many(texts)
     assert np.allclose(together, np.array([clf.scores(t) for t in texts]), rtol=0, atol=1e-12)
-    assert together.shape == (len(texts), len(SECTIONS)) and together[-1].tolist() == together[0].tolist()
+    assert (
+        together.shape == (len(texts), len(SECTIONS))
+        and together[-1].tolist() == together[0].tolist()
+    )
     doubled = clf.scores_many([f"{t}\n\n{t}" for t in texts])
     repeated = clf.scores_many(texts, [2] * len(texts))
     assert np.allclose(doubled, repeated, rtol=0, atol=1e-12)
-    assert not np.allclose(repeated[0], together[0])  # counts matter (sublinear tf): not the same as once
+    assert not np.allclose(
+        repeated[0], together[0]
+    )  # counts matter (sublinear tf): not the same as once
     assert clf.best_many(["  ", ARTICLES[0]["text"]]) == [None, clf.best(ARTICLES[0]["text"])]
 
 
@@ -193,7 +267,9 @@ def reference_scores(clf, text: str) -> list[float]:
     from newssearch.enrich.topics import stem_features
 
     total = list(clf.intercept)
-    for (_, ids_of, _, idf, weights, _), features in zip(clf.blocks, (stem_features, char_features)):
+    for (_, ids_of, _, idf, weights, _), features in zip(
+        clf.blocks, (stem_features, char_features)
+    ):
         tf = Counter(ids_of.vocab[f] for f in features(text) if f in ids_of.vocab)
         w = {f: (1 + math.log(c)) * idf[f] for f, c in tf.items()}
         norm = math.sqrt(sum(v * v for v in w.values()))
@@ -209,18 +285,32 @@ def test_scores_are_the_tfidf_of_the_training_features(shared_data):
 
     lines = (shared_data / "corpus" / "gnad.jsonl").read_text(encoding="utf-8").splitlines()[:40]
     rows = [json.loads(line) for line in lines]
-    texts = [r["text"] for r in rows] + [a["text"] for a in ARTICLES] + ["Ünïcödé ÄÖÜ straße 𝔘 ⅻ x\ud800y", "", "z"]
+    texts = (
+        [r["text"] for r in rows]
+        + [a["text"] for a in ARTICLES]
+        + ["Ünïcödé ÄÖÜ straße 𝔘 ⅻ x\ud800y", "", "z"]
+    )
     clf = section_classifier()
     for batch in (texts, texts):  # the second time every word is known
-        assert np.allclose(clf.scores_many(batch), [reference_scores(clf, t) for t in batch], rtol=0, atol=1e-9)
+        assert np.allclose(
+            clf.scores_many(batch), [reference_scores(clf, t) for t in batch], rtol=0, atol=1e-9
+        )
 
 
-words = st.text(st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc")) | st.sampled_from("äöüßé-.,\ud800𝔘"),
-                min_size=1, max_size=12)
+words = st.text(
+    st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc"))
+    | st.sampled_from("äöüßé-.,\ud800𝔘"),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(words | st.sampled_from(["der", "bundesregierung", "österreich", "ab", "x"]), max_size=30))
+@given(
+    st.lists(
+        words | st.sampled_from(["der", "bundesregierung", "österreich", "ab", "x"]), max_size=30
+    )
+)
 def test_char_grams_of_many_words_are_each_words_lookups(batch):
     """All words' n-gram ids at once (numpy keys) are those of looking up each word's grams, in order."""
     from newssearch.enrich.topics import _CharGrams, _Lookup, _word_grams

@@ -19,23 +19,63 @@ from newssearch.facets import Filters
 from .conftest import write_jsonl
 
 WORDS = [
-    "Regierung", "Bundesrat", "Asylpaket", "Flüchtlinge", "Mattersburg", "Straßenbahn", "München", "Wahl",
-    "Präsident", "Kanzlerin", "Wirtschaft", "Arbeitslosigkeit", "Klimaschutz", "Fußball", "Mannschaft",
-    "Trainer", "Polizei", "Gericht", "Urteil", "Hochwasser", "Bundeskanzlerin", "Flüchtlingsheim",
-    "Verkehrsminister", "Energiewende", "Gesundheitsreform", "Innenstadt", "Länderkammer",
+    "Regierung",
+    "Bundesrat",
+    "Asylpaket",
+    "Flüchtlinge",
+    "Mattersburg",
+    "Straßenbahn",
+    "München",
+    "Wahl",
+    "Präsident",
+    "Kanzlerin",
+    "Wirtschaft",
+    "Arbeitslosigkeit",
+    "Klimaschutz",
+    "Fußball",
+    "Mannschaft",
+    "Trainer",
+    "Polizei",
+    "Gericht",
+    "Urteil",
+    "Hochwasser",
+    "Bundeskanzlerin",
+    "Flüchtlingsheim",
+    "Verkehrsminister",
+    "Energiewende",
+    "Gesundheitsreform",
+    "Innenstadt",
+    "Länderkammer",
 ]
 FILLER = [
-    "die", "der", "und", "in", "hat", "mit", "für", "auf", "nach", "heute", "wieder", "neue",
+    "die",
+    "der",
+    "und",
+    "in",
+    "hat",
+    "mit",
+    "für",
+    "auf",
+    "nach",
+    "heute",
+    "wieder",
+    "neue",
 ]
 SOURCES = ("Der Standard", "Kurier", "SZ", "welt.de")
 
 
 def article(i: int, rng: random.Random) -> dict:
     words = [rng.choice(WORDS + FILLER) for _ in range(rng.randint(3, 40))]
-    record = {"id": f"a{i}", "title": " ".join(rng.sample(WORDS, 3)), "text": " ".join(words) + ".",
-              "source": SOURCES[i % 4]}
+    record = {
+        "id": f"a{i}",
+        "title": " ".join(rng.sample(WORDS, 3)),
+        "text": " ".join(words) + ".",
+        "source": SOURCES[i % 4],
+    }
     if i % 25:  # some articles have no date; many share a day
-        record["date"] = f"201{i % 4 + 3}-{i % 12 + 1:02d}-{i % 27 + 1:02d}" + ("T08:30:00" if i % 3 else "")
+        record["date"] = f"201{i % 4 + 3}-{i % 12 + 1:02d}-{i % 27 + 1:02d}" + (
+            "T08:30:00" if i % 3 else ""
+        )
     return record
 
 
@@ -47,7 +87,8 @@ def index(tmp_path_factory):
     records = [article(i, rng) for i in range(400)]
     corpus = folder / "corpus"
     config = Config(
-        index=folder / "ix", enrich=EnrichConfig(sections=False, entities=False),
+        index=folder / "ix",
+        enrich=EnrichConfig(sections=False, entities=False),
         indexing=IndexingConfig(batch_size=90, workers=1),
     )
     with NewsSearch(config=config) as ns:
@@ -62,11 +103,24 @@ def index(tmp_path_factory):
 
 
 QUERIES = [
-    "Regierung", "regierung wahl", "Flüchtlinge Mattersburg Polizei Gericht", "Bundesrat AND Asylpaket",
-    "Wahl OR Präsident OR Kanzlerin", "Wahl NOT Präsident", "Fußball Trainer NOT Mannschaft",
-    '"neue Straßenbahn"', '"Straßenbahn München" Innenstadt', "Kanzler*", "title:Regierung body:Wahl",
-    "Flüchtlingsheim", "Bundeskanzlerin Energiewende", "(Wahl OR Urteil) AND Gericht", "date:2014",
-    "Regierung date:[2013-01-01 to 2014-06-30]", "*", "Nichtvorhandenes",
+    "Regierung",
+    "regierung wahl",
+    "Flüchtlinge Mattersburg Polizei Gericht",
+    "Bundesrat AND Asylpaket",
+    "Wahl OR Präsident OR Kanzlerin",
+    "Wahl NOT Präsident",
+    "Fußball Trainer NOT Mannschaft",
+    '"neue Straßenbahn"',
+    '"Straßenbahn München" Innenstadt',
+    "Kanzler*",
+    "title:Regierung body:Wahl",
+    "Flüchtlingsheim",
+    "Bundeskanzlerin Energiewende",
+    "(Wahl OR Urteil) AND Gericht",
+    "date:2014",
+    "Regierung date:[2013-01-01 to 2014-06-30]",
+    "*",
+    "Nichtvorhandenes",
 ]
 FILTERS = [None, {"source": ["welt.de"]}, {"source": ["Kurier", "SZ"]}]
 
@@ -82,7 +136,9 @@ def _find_first_fixed(self) -> None:
         self._find_next()
 
 
-def both(ns: NewsSearch, text: str, filters=None, fields=None, limit: int | None = 10, fixed: bool = True):
+def both(
+    ns: NewsSearch, text: str, filters=None, fields=None, limit: int | None = 10, fixed: bool = True
+):
     """(vector, Whoosh collector, set algebra) for one query: the first two as top (docnum,
     score) pairs, total and all docnums; the last as the set of matching docnums. ``fixed``:
     Whoosh's collector with its first-document bug in ``AndNot`` corrected."""
@@ -91,7 +147,9 @@ def both(ns: NewsSearch, text: str, filters=None, fields=None, limit: int | None
     q = search_module._prepare(parser, text, "relevance", Filters.build(filters, None, None))
     docnums, scores = vector.evaluate(searcher, q)
     fast = (vector.top(docnums, scores, limit), len(docnums), docnums)
-    with mock.patch.object(AndNotMatcher, "_find_first", _find_first_fixed if fixed else AndNotMatcher._find_first):
+    with mock.patch.object(
+        AndNotMatcher, "_find_first", _find_first_fixed if fixed else AndNotMatcher._find_first
+    ):
         slow = search_module._whoosh_collect(searcher, q, limit, "relevance", 60, record=True)
     return fast, slow, matches(searcher, q)
 
@@ -150,7 +208,9 @@ def test_andmaybe_adds_the_optional_part_wherever_it_matches(index):
     filtered = both(index, "Hochwasser ANDMAYBE Polizei", {"source": ["welt.de"]}, limit=None)[0][0]
     assert filtered and all(abs(unfiltered[docnum] - score) < 1e-9 for docnum, score in filtered)
     whoosh = both(index, "Hochwasser ANDMAYBE Polizei", {"source": ["welt.de"]}, limit=None)[1][0]
-    assert any(abs(unfiltered[docnum] - score) > 1e-9 for docnum, score in whoosh)  # the bonuses it loses
+    assert any(
+        abs(unfiltered[docnum] - score) > 1e-9 for docnum, score in whoosh
+    )  # the bonuses it loses
 
 
 @pytest.mark.parametrize("filters", FILTERS)
@@ -164,10 +224,13 @@ def test_newest_first_as_whoosh_sorts_by_date(index, filters):
         if set(docs.tolist()) == set(docnums.tolist()):  # where Whoosh's matches are right
             # Whoosh lists the undated first; here they come last
             undated = [hit for hit in slow if searcher.stored_fields(hit[0]).get("date") is None]
-            assert vector.newest(searcher, docnums, None) == slow[len(undated):] + undated
-            assert vector.newest(searcher, docnums, 5) == (slow[len(undated):] + undated)[:5]
+            assert vector.newest(searcher, docnums, None) == slow[len(undated) :] + undated
+            assert vector.newest(searcher, docnums, 5) == (slow[len(undated) :] + undated)[:5]
     dates = [h.date for h in index.search("*", sort="date", limit=400).hits]
-    assert dates == sorted(filter(None, dates), reverse=True) + [None] * dates.count(None) and None in dates
+    assert (
+        dates == sorted(filter(None, dates), reverse=True) + [None] * dates.count(None)
+        and None in dates
+    )
 
 
 def test_limits_and_ties(index):
@@ -177,14 +240,20 @@ def test_limits_and_ties(index):
     assert_same(*both(index, "*", limit=7))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     words=st.lists(st.sampled_from(WORDS + FILLER + ["Zeppelin"]), min_size=1, max_size=6),
     joins=st.lists(st.sampled_from([" ", " AND ", " OR ", " NOT "]), min_size=5, max_size=5),
     phrase=st.booleans(),
 )
 # the AndNot first-document bug inside an Or: Whoosh finds the right set, with a wrong score
-@example(words=["Regierung", "Mannschaft", "Regierung"], joins=[" NOT ", " OR ", " ", " ", " "], phrase=False)
+@example(
+    words=["Regierung", "Mannschaft", "Regierung"],
+    joins=[" NOT ", " OR ", " ", " ", " "],
+    phrase=False,
+)
 def test_random_queries(index, words, joins, phrase):
     text = words[0] + "".join(j + w for j, w in zip(joins, words[1:]))
     if phrase and len(words) > 1:
@@ -206,12 +275,24 @@ def test_totals_count_every_match_when_the_page_is_full(tmp_path):
     records = []
     for i in range(200):
         text = "Die Kammer tagte heute " + " ".join(["Bericht"] * (i % 17 + 1)) + "."
-        records.append({"id": f"d{i}", "title": f"Meldung {i}", "text": text + (" Zeppelin" if i % 10 == 0 else ""),
-                        "source": "S" if i % 2 else "T", "date": "2016-01-01"})
+        records.append(
+            {
+                "id": f"d{i}",
+                "title": f"Meldung {i}",
+                "text": text + (" Zeppelin" if i % 10 == 0 else ""),
+                "source": "S" if i % 2 else "T",
+                "date": "2016-01-01",
+            }
+        )
     corpus = write_jsonl(tmp_path / "c.jsonl", records)
     with NewsSearch(config=Config(index=tmp_path / "ix")) as ns:
         ns.index([corpus])
-        for text in ("Kammer Zeppelin", "Zeppelin Bericht", "Kammer OR Zeppelin", '"Kammer tagte" Zeppelin'):
+        for text in (
+            "Kammer Zeppelin",
+            "Zeppelin Bericht",
+            "Kammer OR Zeppelin",
+            '"Kammer tagte" Zeppelin',
+        ):
             result = ns.search(text, limit=1, facets=("source",))
             assert result.total == 200, text
             assert dict(result.facets["source"]) == {"S": 100, "T": 100}
@@ -222,8 +303,12 @@ def test_totals_count_every_match_when_the_page_is_full(tmp_path):
 
 def test_unknown_matchers_fall_back_to_whoosh(index, monkeypatch):
     searcher = index._current_searcher()
-    q = search_module.parse(search_module.build_parser(searcher.schema, index.config.search), "Wahl")
-    monkeypatch.setattr(vector, "_evaluate", lambda m, leaf: (_ for _ in ()).throw(vector.Unsupported("test")))
+    q = search_module.parse(
+        search_module.build_parser(searcher.schema, index.config.search), "Wahl"
+    )
+    monkeypatch.setattr(
+        vector, "_evaluate", lambda m, leaf: (_ for _ in ()).throw(vector.Unsupported("test"))
+    )
     with pytest.raises(vector.Unsupported):
         vector.evaluate(searcher, q)
     # the search still answers, through Whoosh's collector
@@ -243,13 +328,18 @@ def test_not_excludes_the_first_match_too(index):
     fast, slow, truth = both(index, "Regierung NOT Straßenbahn", limit=None, fixed=False)
     assert set(fast[2].tolist()) == truth
     assert set(slow[2].tolist()) - truth  # the Whoosh bug this guards against, still there
-    assert set(both(index, "Regierung NOT Straßenbahn", limit=None)[1][2].tolist()) == truth  # and the fix
+    assert (
+        set(both(index, "Regierung NOT Straßenbahn", limit=None)[1][2].tolist()) == truth
+    )  # and the fix
 
 
 def test_a_lone_star_is_every_article(index):
     # not Whoosh's "some term in each field", which looks up every term of the fields
     searcher = index._current_searcher()
-    assert search_module.parse(search_module.build_parser(searcher.schema, index.config.search), " * ") == wq.Every()
+    assert (
+        search_module.parse(search_module.build_parser(searcher.schema, index.config.search), " * ")
+        == wq.Every()
+    )
     assert index.search("*").total == index.count() == 370
     assert index.search("*", filters={"source": ["welt.de"]}).total == 370 // 4 + (370 % 4 > 3)
 

@@ -29,9 +29,24 @@ from importlib import resources
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "newssearch" / "data" / "lexicon_de.tsv.gz"
-SKIP_POS = {"Vorname", "Nachname", "Abkürzung", "Buchstabe", "Symbol", "Affix", "Suffix",
-            "Wortverbindung", "Gebundenes Lexem", "Redewendung", "Grußformel", "Geflügeltes Wort",
-            "Straßenname", "Zahlklassifikator", "Partikel", "Deklinierte Form"}
+SKIP_POS = {
+    "Vorname",
+    "Nachname",
+    "Abkürzung",
+    "Buchstabe",
+    "Symbol",
+    "Affix",
+    "Suffix",
+    "Wortverbindung",
+    "Gebundenes Lexem",
+    "Redewendung",
+    "Grußformel",
+    "Geflügeltes Wort",
+    "Straßenname",
+    "Zahlklassifikator",
+    "Partikel",
+    "Deklinierte Form",
+}
 FORM_PREFIXES = ("nominativ", "genitiv", "dativ", "akkusativ")
 
 
@@ -66,7 +81,9 @@ def main() -> int:
             lemma = row["lemma"].strip()
             if pos & SKIP_POS or not lemma.isalpha() or len(lemma) < 3:
                 continue
-            forms = {lemma} | {v.strip() for k, v in row.items() if k and k.startswith(FORM_PREFIXES) and v}
+            forms = {lemma} | {
+                v.strip() for k, v in row.items() if k and k.startswith(FORM_PREFIXES) and v
+            }
             for form in forms:
                 if form.isalpha() and len(form) >= 3:
                     if pos & {"Toponym", "Eigenname"}:
@@ -79,7 +96,9 @@ def main() -> int:
     modifiers, heads = productivity(lexicon)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as out:
-        out.write("# German noun forms -> lemma, from german-nouns 1.2.5 (Wiktionary DE, CC BY-SA 4.0)\n")
+        out.write(
+            "# German noun forms -> lemma, from german-nouns 1.2.5 (Wiktionary DE, CC BY-SA 4.0)\n"
+        )
         out.write("## words: form[<TAB>lemma, when it differs]\n")
         for form in sorted(lexicon):
             lemma = lexicon[form]
@@ -89,7 +108,9 @@ def main() -> int:
         out.write("## counts: lemma<TAB>as first part<TAB>as last part\n")
         for lemma in sorted(set(modifiers) | set(heads)):
             out.write(f"{lemma}\t{modifiers[lemma]}\t{heads[lemma]}\n")
-    print(f"{len(lexicon):,} forms of {len(set(lexicon.values())):,} lemmas -> {OUT} ({OUT.stat().st_size:,} bytes)")
+    print(
+        f"{len(lexicon):,} forms of {len(set(lexicon.values())):,} lemmas -> {OUT} ({OUT.stat().st_size:,} bytes)"
+    )
     return 0
 
 

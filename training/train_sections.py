@@ -65,8 +65,12 @@ def fit(features: dict[str, list[list[str]]], labels: list[str], c: float = 1.0)
         vectorizers.append((name, vec))
     svm = LinearSVC(C=c).fit(hstack(matrices).tocsr(), labels)
     coef = svm.coef_  # classes x features
-    model = {"format": 1, "labels": [str(x) for x in svm.classes_], "intercept": svm.intercept_.round(6).tolist(),
-             "blocks": []}
+    model = {
+        "format": 1,
+        "labels": [str(x) for x in svm.classes_],
+        "intercept": svm.intercept_.round(6).tolist(),
+        "blocks": [],
+    }
     start = 0
     for name, vec in vectorizers:
         vocab = vec.get_feature_names_out().tolist()
@@ -75,13 +79,15 @@ def fit(features: dict[str, list[list[str]]], labels: list[str], c: float = 1.0)
         scale = np.abs(block).max(axis=1) / 127.0
         scale[scale == 0] = 1.0
         quantised = np.rint(block / scale[:, None]).astype(np.int8).T  # features x classes
-        model["blocks"].append({
-            "features": name,
-            "vocab": vocab,
-            "idf": vec.idf_.round(5).tolist(),
-            "scale": scale.tolist(),
-            "coef": base64.b64encode(quantised.tobytes()).decode("ascii"),
-        })
+        model["blocks"].append(
+            {
+                "features": name,
+                "vocab": vocab,
+                "idf": vec.idf_.round(5).tolist(),
+                "scale": scale.tolist(),
+                "coef": base64.b64encode(quantised.tobytes()).decode("ascii"),
+            }
+        )
     return model
 
 
@@ -106,11 +112,15 @@ def cross_validate(texts: list[str], labels: list[str], features: dict, seeds=(0
         accs.append(accuracy_score(y, pred))
         f1s.append(f1_score(y, pred, average="macro"))
         print(f"shuffle {seed}: accuracy {accs[-1]:.3f}, macro-F1 {f1s[-1]:.3f}", flush=True)
-    print(f"\n5-fold CV on gnad.jsonl ({len(y)} articles), mean of {len(seeds)} shuffles: "
-          f"accuracy {np.mean(accs):.3f}, macro-F1 {np.mean(f1s):.3f}\n")
+    print(
+        f"\n5-fold CV on gnad.jsonl ({len(y)} articles), mean of {len(seeds)} shuffles: "
+        f"accuracy {np.mean(accs):.3f}, macro-F1 {np.mean(f1s):.3f}\n"
+    )
     names = sorted(set(labels))
     p, r, f, n = precision_recall_fscore_support(y, pred, labels=names)
-    print(f"per class (shuffle {seeds[-1]}):\n| section | precision | recall | F1 | articles |\n|---|---|---|---|---|")
+    print(
+        f"per class (shuffle {seeds[-1]}):\n| section | precision | recall | F1 | articles |\n|---|---|---|---|---|"
+    )
     for row in zip(names, p, r, f, n):
         print("| {} | {:.2f} | {:.2f} | {:.2f} | {} |".format(*row))
     print("\nconfusion matrix (rows: true, columns: predicted):")
@@ -141,16 +151,22 @@ def variants(texts: list[str], labels: list[str], features: dict) -> None:
 
     features = dict(features, words=[[w for w in t.lower().split() if w.isalpha()] for t in texts])
     print("| features | accuracy | macro-F1 |\n|---|---|---|")
-    for label, blocks in [("lowercased words", [("words", 2)]), ("stems + compound parts", [("stems", 2)]),
-                          ("char 3-5-grams", [("chars", 3)]), ("words + char 3-5-grams", [("words", 2), ("chars", 3)]),
-                          ("**stems + char 3-5-grams (shipped)**", [("stems", 2), ("chars", 3)])]:
+    for label, blocks in [
+        ("lowercased words", [("words", 2)]),
+        ("stems + compound parts", [("stems", 2)]),
+        ("char 3-5-grams", [("chars", 3)]),
+        ("words + char 3-5-grams", [("words", 2), ("chars", 3)]),
+        ("**stems + char 3-5-grams (shipped)**", [("stems", 2), ("chars", 3)]),
+    ]:
         acc, f1 = score(blocks)
         print(f"| {label} | {acc:.3f} | {f1:.3f} |", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cv-only", action="store_true", help="print the CV numbers, do not write the model")
+    parser.add_argument(
+        "--cv-only", action="store_true", help="print the CV numbers, do not write the model"
+    )
     parser.add_argument("--variants", action="store_true", help="compare feature sets and stop")
     args = parser.parse_args()
     texts, labels = load()
@@ -162,9 +178,15 @@ def main() -> None:
     if args.cv_only:
         return
     model = fit(features, labels)
-    OUT.write_bytes(gzip.compress(json.dumps(model, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0))
-    print(f"\nwrote {OUT} ({OUT.stat().st_size / 1e6:.1f} MB, "
-          f"{sum(len(b['vocab']) for b in model['blocks']):,} features)")
+    OUT.write_bytes(
+        gzip.compress(
+            json.dumps(model, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0
+        )
+    )
+    print(
+        f"\nwrote {OUT} ({OUT.stat().st_size / 1e6:.1f} MB, "
+        f"{sum(len(b['vocab']) for b in model['blocks']):,} features)"
+    )
 
 
 if __name__ == "__main__":

@@ -157,7 +157,9 @@ class DecompoundFilter(_SettingsFilter):
             if mode not in ("query", "phrase"):
                 # the parts of a hyphenated word's own compounds: "Fußball-Fans" also
                 # indexes fuß + ball, so the query "Fußball" (fuß AND ball) finds it
-                lemmas = [lemma for part in _HYPHENS.split(text) if part for _, lemma in self.parts(part)]
+                lemmas = [
+                    lemma for part in _HYPHENS.split(text) if part for _, lemma in self.parts(part)
+                ]
                 out.extend(lemma for lemma in dict.fromkeys(lemmas) if lemma not in stop)
             return out, None
         pieces = self.parts(text) if mode != "phrase" else ()
@@ -324,7 +326,11 @@ class _Chain(NamedTuple):
 def _fused_chain(analyzer: CompositeAnalyzer) -> _Chain | None:
     """The settings of a :func:`build_analyzer` chain, for the fused loop; None for any other analyzer."""
     items = getattr(analyzer, "items", ())
-    if len(items) < 4 or type(items[0]) is not GermanTokenizer or type(items[1]) is not LowercaseFilter:
+    if (
+        len(items) < 4
+        or type(items[0]) is not GermanTokenizer
+        or type(items[1]) is not LowercaseFilter
+    ):
         return None
     stops, decompound, hyphens, stemmer = items[2], None, False, items[-1]
     if type(stops) is not StopFilter or not stops.renumber or type(stemmer) is not GermanStemFilter:
@@ -336,13 +342,24 @@ def _fused_chain(analyzer: CompositeAnalyzer) -> _Chain | None:
             hyphens = True
         else:
             return None
-    return _Chain(items[0].expression.finditer, stops.stops, stops.min, stops.max, decompound, hyphens, stemmer)
+    return _Chain(
+        items[0].expression.finditer,
+        stops.stops,
+        stops.min,
+        stops.max,
+        decompound,
+        hyphens,
+        stemmer,
+    )
 
 
 def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
     """(term, position) in the order the chain yields them in index mode."""
     stoplist, minsize, maxsize, decompound, hyphens = chain[1:6]
-    stem_cache, stem = chain.stemmer._cache, chain.stemmer.term  # a cache hit without a call: most words
+    stem_cache, stem = (
+        chain.stemmer._cache,
+        chain.stemmer.term,
+    )  # a cache hit without a call: most words
     plain = _plain_words(chain)
     kept = None  # StopFilter's renumbering: the first kept word keeps its position, then +1 each
     shift = 0  # HyphenFilter: extra positions taken by the parts of hyphenated words so far
@@ -370,7 +387,9 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
             texts, modifier = decompound.expand_indexed(word)
         else:
             texts, modifier = decompound.expand(word, "index", modifier)
-        made: list[str] | None = [] if waiting is None and modifier is None and len(plain) < _PLAIN_WORDS else None
+        made: list[str] | None = (
+            [] if waiting is None and modifier is None and len(plain) < _PLAIN_WORDS else None
+        )
         for piece in texts:
             if hyphens:
                 pos += shift
@@ -384,7 +403,10 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
                     # the joined word at the first part's position, then the parts one by one
                     base, pos = pos, pos + len(parts) - 1
                     shift += len(parts) - 1
-                    spots = (("".join(parts), base), *((part, base + i) for i, part in enumerate(parts)))
+                    spots = (
+                        ("".join(parts), base),
+                        *((part, base + i) for i, part in enumerate(parts)),
+                    )
             for one, at in spots:
                 term = stem_cache.get(one)
                 if term is None:

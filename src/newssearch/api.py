@@ -34,7 +34,9 @@ class NewsSearch:
         self._snippeter: search.Snippeter | None = None
 
     @classmethod
-    def from_config(cls, path: str | Path | None = "config.yaml", index_dir: str | Path | None = None) -> NewsSearch:
+    def from_config(
+        cls, path: str | Path | None = "config.yaml", index_dir: str | Path | None = None
+    ) -> NewsSearch:
         """Open the index a config file names (``index_dir`` overrides its ``index`` key)."""
         config = load_config(path)
         return cls(index_dir if index_dir is not None else config.index, config)
@@ -76,7 +78,13 @@ class NewsSearch:
         self.close()
         paths = list(paths) if paths else list(self.config.corpus)
         return indexing.build_index(
-            self.index_dir, self.config, paths, rebuild=rebuild, strict=strict, progress=progress, prune=prune
+            self.index_dir,
+            self.config,
+            paths,
+            rebuild=rebuild,
+            strict=strict,
+            progress=progress,
+            prune=prune,
         )
 
     def optimize(self) -> indexing.OptimizeReport:
@@ -119,8 +127,17 @@ class NewsSearch:
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
         return search.run_search(
-            searcher, parser, query, self.config.search, limit=limit, page=page, sort=sort, snippeter=self._snippeter,
-            filters=facets_module.Filters.build(filters, date_from, date_to), facet_names=tuple(facets), interval=interval,
+            searcher,
+            parser,
+            query,
+            self.config.search,
+            limit=limit,
+            page=page,
+            sort=sort,
+            snippeter=self._snippeter,
+            filters=facets_module.Filters.build(filters, date_from, date_to),
+            facet_names=tuple(facets),
+            interval=interval,
         )
 
     def export(
@@ -136,7 +153,11 @@ class NewsSearch:
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
         return search.export_rows(
-            searcher, parser, query, self.config.search, sort=sort,
+            searcher,
+            parser,
+            query,
+            self.config.search,
+            sort=sort,
             filters=facets_module.Filters.build(filters, date_from, date_to),
         )
 
@@ -160,7 +181,9 @@ class NewsSearch:
     def entities(self, facets: Sequence[str] = ("person", "org", "place"), top: int = 20) -> dict:
         """The most frequent people, organisations and places of the whole index, by article count."""
         searcher = self._current_searcher()
-        return facets_module.count(searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top)
+        return facets_module.count(
+            searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top
+        )
 
     def count(self) -> int:
         """Number of articles in the index."""
@@ -168,7 +191,11 @@ class NewsSearch:
 
     def _current_searcher(self) -> Searcher:
         meta = indexing.read_meta(self.index_dir)
-        if self._searcher is not None and meta is not None and meta.get("indexname") == self._indexname:
+        if (
+            self._searcher is not None
+            and meta is not None
+            and meta.get("indexname") == self._indexname
+        ):
             if self._searcher.up_to_date():
                 return self._searcher
             # A fresh reader, not Searcher.refresh(): Whoosh 2.7's reader reuse closes the reused

@@ -71,11 +71,15 @@ def common_options(fn: Callable) -> Callable:
     """--config and --index, accepted by every command."""
 
     @click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
         help="Config file to read (default: ./config.yaml if present, else built-in defaults).",
     )
     @click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
         help="Index folder to use, overriding the config's 'index' key.",
     )
     @functools.wraps(fn)
@@ -90,14 +94,18 @@ def common_options(fn: Callable) -> Callable:
 
 def output_options(fn: Callable) -> Callable:
     """--json: machine-readable output instead of the terminal view."""
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")(fn)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON object instead of text."
+    )(fn)
 
 
 def _read_text(file: Any) -> str:
     try:
         return file.read()
     except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): convert it first")
+        raise click.ClickException(
+            f"{file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): convert it first"
+        )
 
 
 def _echo_json(data: Any) -> None:
@@ -107,22 +115,36 @@ def _echo_json(data: Any) -> None:
 @cli.command()
 @common_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Start a fresh index; the old one stays live until the new one is complete.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Start a fresh index; the old one stays live until the new one is complete.",
+)
 @click.option("--strict", is_flag=True, help="Stop at the first bad record instead of skipping it.")
 @click.option(
-    "--prune", is_flag=True,
+    "--prune",
+    is_flag=True,
     help="Delete indexed articles whose records are no longer in PATHS (removed files or lines). "
     "Give it the whole corpus: articles from paths not given are deleted too.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no list of rejected records.")
 @click.option(
-    "--rejects", type=click.Path(dir_okay=False, path_type=Path),
+    "--quiet", "-q", is_flag=True, help="No progress bar and no list of rejected records."
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected record, as read, with file, line and reason to this JSON Lines file.",
 )
 @output_options
 def index(
-    config: Config, paths: tuple[Path, ...], rebuild: bool, strict: bool, prune: bool, quiet: bool,
-    rejects: Path | None, as_json: bool,
+    config: Config,
+    paths: tuple[Path, ...],
+    rebuild: bool,
+    strict: bool,
+    prune: bool,
+    quiet: bool,
+    rejects: Path | None,
+    as_json: bool,
 ) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
 
@@ -132,7 +154,9 @@ def index(
     """
     with NewsSearch(config.index, config) as ns:
         with _progress_bar(enabled=not quiet and not as_json) as progress:
-            report = ns.index(list(paths) or None, rebuild=rebuild, strict=strict, progress=progress, prune=prune)
+            report = ns.index(
+                list(paths) or None, rebuild=rebuild, strict=strict, progress=progress, prune=prune
+            )
     if rejects is not None:
         report.write_rejects(rejects)
     for note in report.notes:
@@ -145,7 +169,9 @@ def index(
             click.echo(f"rejected {rejection}", err=True)
         more = len(report.rejected) - MAX_LISTED_REJECTIONS
         if more > 0:
-            click.echo(f"... and {more:,} more rejected records (--rejects FILE writes them all)", err=True)
+            click.echo(
+                f"... and {more:,} more rejected records (--rejects FILE writes them all)", err=True
+            )
         if report.skipped_files:
             click.echo(
                 f"skipped {len(report.skipped_files):,} files of unknown type, e.g. {report.skipped_files[0]}",
@@ -154,11 +180,18 @@ def index(
     if report.pruned and not quiet:
         shown = ", ".join(report.pruned[:MAX_LISTED_REJECTIONS])
         more = len(report.pruned) - MAX_LISTED_REJECTIONS
-        click.echo(f"pruned {shown}" + (f" ... and {more:,} more (--json lists them all)" if more > 0 else ""), err=True)
+        click.echo(
+            f"pruned {shown}"
+            + (f" ... and {more:,} more (--json lists them all)" if more > 0 else ""),
+            err=True,
+        )
     click.echo(report.summary())
     if report.topics:
-        click.echo("topics: " + ", ".join(f"{name} {count:,}" for name, count in report.topics.items())
-                   + (f" ({plural(report.retagged, 'article')} re-tagged)" if report.retagged else ""))
+        click.echo(
+            "topics: "
+            + ", ".join(f"{name} {count:,}" for name, count in report.topics.items())
+            + (f" ({plural(report.retagged, 'article')} re-tagged)" if report.retagged else "")
+        )
 
 
 class _progress_bar:
@@ -175,8 +208,13 @@ class _progress_bar:
     def update(self, progress: Progress) -> None:
         if self._bar is None:
             self._bar = click.progressbar(
-                length=max(progress.bytes_total, 1), label="Indexing", file=sys.stderr, show_eta=True,
-                item_show_func=lambda p: f"{p.records:,} records, {p.rate:,.0f}/s" if p is not None else "",
+                length=max(progress.bytes_total, 1),
+                label="Indexing",
+                file=sys.stderr,
+                show_eta=True,
+                item_show_func=lambda p: (
+                    f"{p.records:,} records, {p.rate:,.0f}/s" if p is not None else ""
+                ),
             )
             self._bar.__enter__()
         # the bar moves by bytes read, so its ETA holds for articles of any length
@@ -191,35 +229,120 @@ class _progress_bar:
 @cli.command()
 @common_options
 @click.argument("text")
-@click.option("--limit", "-n", type=click.IntRange(1, 10_000), help="Hits per page (default: search.limit in config, 10).")
-@click.option("--page", "-p", type=click.IntRange(1), default=1, show_default=True, help="Which page of hits to show.")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Rank by relevance, or newest first (undated articles last).")
 @click.option(
-    "--fields", metavar="FIELD[,FIELD]",
+    "--limit",
+    "-n",
+    type=click.IntRange(1, 10_000),
+    help="Hits per page (default: search.limit in config, 10).",
+)
+@click.option(
+    "--page",
+    "-p",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Which page of hits to show.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="relevance",
+    show_default=True,
+    help="Rank by relevance, or newest first (undated articles last).",
+)
+@click.option(
+    "--fields",
+    metavar="FIELD[,FIELD]",
     help=f"Search only these fields ({', '.join(SEARCH_FIELDS)}); default: title and body.",
 )
 @click.option(
-    "--facets", "show_facets", is_flag=True,
+    "--facets",
+    "show_facets",
+    is_flag=True,
     help="Count people, organisations, places, topics, sources and dates over all matches.",
 )
-@click.option("--person", "persons", multiple=True, metavar="NAME", help="Only articles naming this person, e.g. 'Wladimir Putin' (repeatable: all of them).")
-@click.option("--org", "orgs", multiple=True, metavar="NAME", help="Only articles naming this organisation (repeatable: all of them).")
-@click.option("--place", "places", multiple=True, metavar="NAME", help="Only articles naming this place (repeatable: all of them).")
 @click.option(
-    "--topic", "topics", multiple=True, metavar="NAME",
+    "--person",
+    "persons",
+    multiple=True,
+    metavar="NAME",
+    help="Only articles naming this person, e.g. 'Wladimir Putin' (repeatable: all of them).",
+)
+@click.option(
+    "--org",
+    "orgs",
+    multiple=True,
+    metavar="NAME",
+    help="Only articles naming this organisation (repeatable: all of them).",
+)
+@click.option(
+    "--place",
+    "places",
+    multiple=True,
+    metavar="NAME",
+    help="Only articles naming this place (repeatable: all of them).",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="NAME",
     help="Only articles with this section or user topic, e.g. Wirtschaft, Medien (repeatable: all of them).",
 )
-@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only articles from this source (repeatable: any of them).")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or after this day (YYYY-MM-DD).")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles dated on or before this day (YYYY-MM-DD).")
-@click.option("--interval", type=click.Choice(INTERVALS), default="month", show_default=True, help="Bucket size of the date facet.")
-@click.option("--csv", "export", flag_value="csv", help="Write ALL matches (not one page) as CSV, for other tools.")
-@click.option("--jsonl", "export", flag_value="jsonl", help="Write ALL matches (not one page) as JSON Lines.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    help="Only articles from this source (repeatable: any of them).",
+)
+@click.option(
+    "--from",
+    "date_from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only articles dated on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--to",
+    "date_to",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only articles dated on or before this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--interval",
+    type=click.Choice(INTERVALS),
+    default="month",
+    show_default=True,
+    help="Bucket size of the date facet.",
+)
+@click.option(
+    "--csv",
+    "export",
+    flag_value="csv",
+    help="Write ALL matches (not one page) as CSV, for other tools.",
+)
+@click.option(
+    "--jsonl", "export", flag_value="jsonl", help="Write ALL matches (not one page) as JSON Lines."
+)
 @output_options
 def query(
-    config: Config, text: str, limit: int | None, page: int, sort: str, fields: str | None, show_facets: bool,
-    persons: tuple[str, ...], orgs: tuple[str, ...], places: tuple[str, ...], topics: tuple[str, ...], sources: tuple[str, ...], date_from: dt.datetime | None, date_to: dt.datetime | None, interval: str,
-    export: str | None, as_json: bool,
+    config: Config,
+    text: str,
+    limit: int | None,
+    page: int,
+    sort: str,
+    fields: str | None,
+    show_facets: bool,
+    persons: tuple[str, ...],
+    orgs: tuple[str, ...],
+    places: tuple[str, ...],
+    topics: tuple[str, ...],
+    sources: tuple[str, ...],
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    interval: str,
+    export: str | None,
+    as_json: bool,
 ) -> None:
     """Search the index for TEXT.
 
@@ -230,8 +353,11 @@ def query(
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     filters = {
-        "source": list(sources), "topic": [label_for(t) for t in topics],
-        "person": list(persons), "org": list(orgs), "place": list(places),
+        "source": list(sources),
+        "topic": [label_for(t) for t in topics],
+        "person": list(persons),
+        "org": list(orgs),
+        "place": list(places),
     }
     restrict = {
         "filters": {k: v for k, v in filters.items() if v} or None,
@@ -243,8 +369,14 @@ def query(
             _write_export(ns.export(text, sort=sort, fields=field_list, **restrict), export)
             return
         result = ns.search(
-            text, limit=limit, page=page, sort=sort, fields=field_list, facets=FACETS if show_facets else (),
-            interval=interval, **restrict,
+            text,
+            limit=limit,
+            page=page,
+            sort=sort,
+            fields=field_list,
+            facets=FACETS if show_facets else (),
+            interval=interval,
+            **restrict,
         )
     if as_json:
         _echo_json(result.to_dict())
@@ -281,7 +413,9 @@ def _print_facets(result: SearchResult) -> None:
             click.echo(f"{heading}: " + " · ".join(f"{name} ({count:,})" for name, count in values))
     topics = result.facets.get("topic")
     if topics:
-        click.echo("Topics: " + " · ".join(f"{display_name(name)} ({count:,})" for name, count in topics))
+        click.echo(
+            "Topics: " + " · ".join(f"{display_name(name)} ({count:,})" for name, count in topics)
+        )
     sources = result.facets.get("source")
     if sources:
         click.echo("Sources: " + " · ".join(f"{name} ({count:,})" for name, count in sources))
@@ -300,18 +434,24 @@ def _print_result(result: SearchResult) -> None:
     if result.total == 0:
         click.echo(f"No articles match {result.query!r}.")
         return
-    first, last = (result.page - 1) * result.limit + 1, (result.page - 1) * result.limit + len(result.hits)
+    first, last = (
+        (result.page - 1) * result.limit + 1,
+        (result.page - 1) * result.limit + len(result.hits),
+    )
     matches = f"{plural(result.total, 'article')} match{'es' if result.total == 1 else ''} {result.query!r}"
     click.echo(
         f"{matches}; showing {first}–{last} (page {result.page} of {result.pages})"
-        if result.hits else f"{matches}; page {result.page} is past the last page ({result.pages})"
+        if result.hits
+        else f"{matches}; page {result.page} is past the last page ({result.pages})"
     )
     _print_facets(result)
     for hit in result.hits:
         click.echo()
         score = f"  score {hit.score:.2f}" if hit.score is not None else ""
         click.echo(f"{hit.rank:>3}. {click.style(hit.title, bold=True)}{score}")
-        meta = " · ".join(x for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id) if x)
+        meta = " · ".join(
+            x for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id) if x
+        )
         click.echo(f"     {meta}")
         if hit.snippet != hit.title:
             click.echo(f"     {_highlight(hit.snippet)}")
@@ -320,7 +460,14 @@ def _print_result(result: SearchResult) -> None:
 @cli.command()
 @common_options
 @click.argument("article_id", metavar="ID")
-@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many related articles.")
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many related articles.",
+)
 @output_options
 def similar(config: Config, article_id: str, limit: int, as_json: bool) -> None:
     """List articles related to the article with this ID (itself and near-copies left out)."""
@@ -346,7 +493,11 @@ def show(config: Config, article_id: str, as_json: bool) -> None:
         _echo_json(article.to_dict())
         return
     click.echo(click.style(article.title or article.lead, bold=True))
-    meta = " · ".join(x for x in (iso(article.date), article.source, article.author, article.section, article.url) if x)
+    meta = " · ".join(
+        x
+        for x in (iso(article.date), article.source, article.author, article.section, article.url)
+        if x
+    )
     if meta:
         click.echo(meta)
     click.echo()
@@ -413,13 +564,17 @@ def retag(config: Config, as_json: bool) -> None:
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
-        _echo_json({"topics": report.topics, "retagged": report.retagged, "documents": report.documents})
+        _echo_json(
+            {"topics": report.topics, "retagged": report.retagged, "documents": report.documents}
+        )
         return
     for name, count in report.topics.items():
         click.echo(f"{name}: {plural(count, 'article')}")
     if not report.topics:
         click.echo("no user topics in the config (add a 'topics:' section, see the README)")
-    click.echo(f"{plural(report.retagged, 'article')} re-tagged of {report.documents:,} ({report.seconds:.1f}s)")
+    click.echo(
+        f"{plural(report.retagged, 'article')} re-tagged of {report.documents:,} ({report.seconds:.1f}s)"
+    )
 
 
 @cli.command()
@@ -434,19 +589,38 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
     """
     topics = classify_text(_read_text(file))
     if as_json:
-        _echo_json([{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics])
+        _echo_json(
+            [{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics]
+        )
         return
     for topic in topics:
-        click.echo(f"{topic.score:+.3f}  {topic.label}" + (f" ({display_name(topic.label)})" if display_name(topic.label) != topic.label else ""))
+        click.echo(
+            f"{topic.score:+.3f}  {topic.label}"
+            + (
+                f" ({display_name(topic.label)})"
+                if display_name(topic.label) != topic.label
+                else ""
+            )
+        )
 
 
 @cli.command()
 @common_options
 @click.option(
-    "--label", "labels", multiple=True, type=click.Choice(["PER", "ORG", "LOC"], case_sensitive=False),
+    "--label",
+    "labels",
+    multiple=True,
+    type=click.Choice(["PER", "ORG", "LOC"], case_sensitive=False),
     help="Only this kind: PER people, ORG organisations, LOC places (repeatable; default: all three).",
 )
-@click.option("--top", "-n", type=click.IntRange(1, 100_000), default=20, show_default=True, help="How many names per kind.")
+@click.option(
+    "--top",
+    "-n",
+    type=click.IntRange(1, 100_000),
+    default=20,
+    show_default=True,
+    help="How many names per kind.",
+)
 @output_options
 def entities(config: Config, labels: tuple[str, ...], top: int, as_json: bool) -> None:
     """List the people, organisations and places named in the most indexed articles."""
@@ -454,7 +628,9 @@ def entities(config: Config, labels: tuple[str, ...], top: int, as_json: bool) -
     with NewsSearch(config.index, config) as ns:
         counts = ns.entities(wanted, top=top)
     if as_json:
-        _echo_json({facet: [{"name": n, "articles": c} for n, c in counts[facet]] for facet in wanted})
+        _echo_json(
+            {facet: [{"name": n, "articles": c} for n, c in counts[facet]] for facet in wanted}
+        )
         return
     for facet in wanted:
         click.echo(f"{ENTITY_HEADINGS[facet]}:")
@@ -476,10 +652,12 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
     """
     found = extract_entities(_read_text(file))
     if as_json:
-        _echo_json({
-            "mentions": [dataclasses.asdict(e) for e in found],
-            "entities": [{"label": label, "name": name} for label, name in distinct(found)],
-        })
+        _echo_json(
+            {
+                "mentions": [dataclasses.asdict(e) for e in found],
+                "entities": [{"label": label, "name": name} for label, name in distinct(found)],
+            }
+        )
         return
     for e in found:
         arrow = f"  -> {e.name}" if e.name != e.text else ""

@@ -151,7 +151,10 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
         raise ConfigError(
             f"{source}: unknown key '{prefix}{unknown[0]}' (known keys here: {', '.join(fields)})"
         )
-    values = {name: _convert(fields[name], value, f"{prefix}{name}", source) for name, value in data.items()}
+    values = {
+        name: _convert(fields[name], value, f"{prefix}{name}", source)
+        for name, value in data.items()
+    }
     return cls(**values)
 
 
@@ -211,11 +214,15 @@ def _topics(value: Any, key: str, source: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{source}: '{key}' must be a mapping of topic names to queries, got {value!r}")
+        raise ConfigError(
+            f"{source}: '{key}' must be a mapping of topic names to queries, got {value!r}"
+        )
     topics = {}
     for name, query in value.items():
         if not isinstance(name, str) or not name.strip() or "," in name:
-            raise ConfigError(f"{source}: topic name {name!r} in '{key}' must be a non-empty string without commas")
+            raise ConfigError(
+                f"{source}: topic name {name!r} in '{key}' must be a non-empty string without commas"
+            )
         if not isinstance(query, str) or not query.strip():
             raise ConfigError(f"{source}: '{key}.{name}' must be a query string, got {query!r}")
         topics[name.strip()] = query.strip()

@@ -97,7 +97,9 @@ def read_corpus(
             yield record
 
 
-def read_file(cf: CorpusFile, on_progress: Callable[[int], None] | None = None) -> Iterator[Located]:
+def read_file(
+    cf: CorpusFile, on_progress: Callable[[int], None] | None = None
+) -> Iterator[Located]:
     """Stream (line, record) for one file, reporting consumed bytes as it goes."""
     name = cf.path.name.lower()
     try:
@@ -123,7 +125,10 @@ def read_file(cf: CorpusFile, on_progress: Callable[[int], None] | None = None) 
                     on_progress(pos - last)
                     last = pos
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            yield 0, Rejection(cf.display, 0, f"file is damaged, the rest of it was not read: {exc}")
+            yield (
+                0,
+                Rejection(cf.display, 0, f"file is damaged, the rest of it was not read: {exc}"),
+            )
         if on_progress is not None:
             on_progress(max(0, cf.size - last))
 
@@ -136,14 +141,21 @@ def _decoded_lines(stream: IO[bytes]) -> Iterator[tuple[int, str, str]]:
         try:
             yield number, line.decode("utf-8"), ""
         except UnicodeDecodeError as exc:
-            yield number, line.decode("utf-8", "replace"), _encoding_error(line, f"byte {exc.start + 1} of the line")
+            yield (
+                number,
+                line.decode("utf-8", "replace"),
+                _encoding_error(line, f"byte {exc.start + 1} of the line"),
+            )
 
 
 def _encoding_error(raw: bytes, where: str) -> str:
     message = f"not valid UTF-8 ({where})"
     try:
         if any(c in raw.decode("cp1252") for c in "äöüßÄÖÜ"):
-            return message + "; it looks like Latin-1/Windows-1252: convert with `iconv -f cp1252 -t utf-8`"
+            return (
+                message
+                + "; it looks like Latin-1/Windows-1252: convert with `iconv -f cp1252 -t utf-8`"
+            )
     except UnicodeDecodeError:
         pass
     return message + "; save the file as UTF-8"
@@ -160,13 +172,21 @@ def _read_jsonl(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, Rejection(cf.display, number, f"broken JSON: {exc.msg} at column {exc.colno}", raw)
+            yield (
+                number,
+                Rejection(cf.display, number, f"broken JSON: {exc.msg} at column {exc.colno}", raw),
+            )
             continue
         except RecursionError:
             yield number, Rejection(cf.display, number, "broken JSON: nested too deeply", raw)
             continue
         if not isinstance(data, dict):
-            yield number, Rejection(cf.display, number, f"expected a JSON object, got {_json_type(data)}", raw)
+            yield (
+                number,
+                Rejection(
+                    cf.display, number, f"expected a JSON object, got {_json_type(data)}", raw
+                ),
+            )
             continue
         yield number, article_from_mapping(data, f"{cf.relative}:{number}", cf.display, number, raw)
 
@@ -191,17 +211,30 @@ def _read_csv(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
             return
         except csv.Error as exc:
             end = reader.line_num
-            yield start, Rejection(cf.display, start, f"broken CSV: {exc}; the rest of the file was not read")
+            yield (
+                start,
+                Rejection(
+                    cf.display, start, f"broken CSV: {exc}; the rest of the file was not read"
+                ),
+            )
             return
         end = reader.line_num
         bad = [n for n in range(start, end + 1) if n in bad_lines]
         if header is None:
             if bad:
-                yield bad[0], Rejection(cf.display, bad[0], f"header {bad_lines[bad[0]]}; no rows read")
+                yield (
+                    bad[0],
+                    Rejection(cf.display, bad[0], f"header {bad_lines[bad[0]]}; no rows read"),
+                )
                 return
             header = [h.strip().lower() for h in row]
             if "text" not in header and "body" not in header:
-                yield 1, Rejection(cf.display, 1, "CSV header has no 'text' or 'body' column; no rows read")
+                yield (
+                    1,
+                    Rejection(
+                        cf.display, 1, "CSV header has no 'text' or 'body' column; no rows read"
+                    ),
+                )
                 return
             continue
         raw = _csv_line(row)
@@ -211,7 +244,12 @@ def _read_csv(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
-            yield start, Rejection(cf.display, start, f"{len(row)} columns but the header has {len(header)}", raw)
+            yield (
+                start,
+                Rejection(
+                    cf.display, start, f"{len(row)} columns but the header has {len(header)}", raw
+                ),
+            )
             continue
         data = {key: value for key, value in zip(header, row) if key and value.strip() != ""}
         yield start, article_from_mapping(data, f"{cf.relative}:{start}", cf.display, start, raw)
@@ -231,7 +269,10 @@ def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         start = raw.rfind(b"\n", 0, exc.start) + 1
-        yield line, Rejection(cf.display, line, _encoding_error(raw, f"column {exc.start - start + 1}"))
+        yield (
+            line,
+            Rejection(cf.display, line, _encoding_error(raw, f"column {exc.start - start + 1}")),
+        )
         return
     lines = clean_text(text).splitlines()
     for index, line in enumerate(lines):
@@ -286,16 +327,22 @@ def article_from_mapping(
     date = data.get("date")
     if date is not None and date != "":
         if not isinstance(date, str):
-            return reject(f"'date' must be an ISO 8601 date string, got {_json_type(date)} {date!r}")
+            return reject(
+                f"'date' must be an ISO 8601 date string, got {_json_type(date)} {date!r}"
+            )
         try:
             values["date"] = parse_date(date)
         except ValueError:
-            return reject(f"unparseable date {date!r} (expected ISO 8601 such as 2016-04-12 or 2016-04-12T13:47:17Z)")
+            return reject(
+                f"unparseable date {date!r} (expected ISO 8601 such as 2016-04-12 or 2016-04-12T13:47:17Z)"
+            )
     known = {"id", "text", "body", "date", *_STRING_FIELDS}
     extra = {k: v for k, v in data.items() if k not in known}
     if "body" in data and data.get("text") is not None:
         extra["body"] = data["body"]
-    return Article(id=clean_text(str(article_id)).strip(), text=clean_text(text.strip()), extra=extra, **values)
+    return Article(
+        id=clean_text(str(article_id)).strip(), text=clean_text(text.strip()), extra=extra, **values
+    )
 
 
 def parse_date(value: str) -> dt.datetime:
@@ -307,6 +354,10 @@ def parse_date(value: str) -> dt.datetime:
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), "a number")

@@ -61,7 +61,9 @@ class Splitter:
     #: Pieces this short must start at least this many lexicon nouns to count as a modifier.
     SHORT_PIECE, MIN_MODIFIER_COUNT = 4, 10
 
-    def __init__(self, lex: Lexicon | None = None, min_word: int = 7, min_part: int = 3, min_head: int = 4) -> None:
+    def __init__(
+        self, lex: Lexicon | None = None, min_word: int = 7, min_part: int = 3, min_head: int = 4
+    ) -> None:
         self.lex = lex or lexicon()
         self.min_word, self.min_part, self.min_head = min_word, min_part, min_head
 
@@ -100,8 +102,13 @@ class Splitter:
                 if nxt < n and word.startswith(link, end):
                     rest = self._best(word, nxt, memo)
                     if rest is not None:
-                        cand = (rest[0] + 1, rest[1] + len(link), max(rest[2], -strength), rest[3],
-                                ((piece, lemma),) + rest[4])
+                        cand = (
+                            rest[0] + 1,
+                            rest[1] + len(link),
+                            max(rest[2], -strength),
+                            rest[3],
+                            ((piece, lemma),) + rest[4],
+                        )
                         if best is None or cand[:4] < best[:4]:
                             best = cand
         memo[start] = best

@@ -59,7 +59,11 @@ class Filters:
         values = {name: _strings(filters.get(name, ()), name) for name in FILTERS}
         entities = tuple((name, value) for name in ENTITY_FACETS for value in values[name])
         return cls(
-            values["source"], values["topic"], _as_date(date_from, "date_from"), _as_date(date_to, "date_to"), entities
+            values["source"],
+            values["topic"],
+            _as_date(date_from, "date_from"),
+            _as_date(date_to, "date_to"),
+            entities,
         )
 
     def query(self) -> wq.Query | None:
@@ -70,7 +74,10 @@ class Filters:
         # an article has several topics: several topics mean "all of them" (drilling down)
         parts.extend(wq.Term("topic", t.strip().lower()) for t in self.topics)
         # the facet value's spelling does not matter: case, quotes and hyphens are normalised away
-        parts.extend(wq.Term("entity", entity_term(FIELD_LABELS[facet], key(name))) for facet, name in self.entities)
+        parts.extend(
+            wq.Term("entity", entity_term(FIELD_LABELS[facet], key(name)))
+            for facet, name in self.entities
+        )
         if self.date_from or self.date_to:
             start = dt.datetime.combine(self.date_from, dt.time.min) if self.date_from else None
             end = dt.datetime.combine(self.date_to, dt.time.max) if self.date_to else None
@@ -98,7 +105,11 @@ def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
 
 
 def count(
-    searcher: Searcher, docnums: Iterable[int] | np.ndarray, names: Sequence[str], interval: str = "month", top: int = 10
+    searcher: Searcher,
+    docnums: Iterable[int] | np.ndarray,
+    names: Sequence[str],
+    interval: str = "month",
+    top: int = 10,
 ) -> dict[str, tuple[tuple[str, int], ...]]:
     """Facet values with counts over ``docnums``: topics and sources by count, dates in time order."""
     unknown = [n for n in names if n not in FACETS]
@@ -106,7 +117,11 @@ def count(
         raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
     if interval not in INTERVALS:
         raise QueryError(f"unknown date interval {interval!r}: choose from {', '.join(INTERVALS)}")
-    docs = np.unique(np.fromiter(docnums, dtype=np.int64)) if not isinstance(docnums, np.ndarray) else docnums
+    docs = (
+        np.unique(np.fromiter(docnums, dtype=np.int64))
+        if not isinstance(docnums, np.ndarray)
+        else docnums
+    )
     tables = facet_tables(searcher.reader())
     out: dict[str, tuple[tuple[str, int], ...]] = {}
     if "topic" in names:
@@ -175,7 +190,10 @@ class FacetTables:
 
     def __init__(self, reader: IndexReader) -> None:
         # weak: with one segment the leaf is the reader itself, the key these tables are cached under
-        self._leaves = [(segment_values(leaf), weakref.ref(leaf), offset) for leaf, offset in reader.leaf_readers()]
+        self._leaves = [
+            (segment_values(leaf), weakref.ref(leaf), offset)
+            for leaf, offset in reader.leaf_readers()
+        ]
         self._size = reader.doc_count_all()
         self._tables: dict[str, _Table] = {}
         self._days: np.ndarray | None = None
@@ -190,8 +208,11 @@ class FacetTables:
             parts = []
             for values, leaf, offset in self._leaves:
                 seg_indptr, seg_ids, seg_values = values.table(facet, leaf())
-                mapping = np.fromiter((vocab.setdefault(v, len(vocab)) for v in seg_values), dtype=np.int64,
-                                      count=len(seg_values))
+                mapping = np.fromiter(
+                    (vocab.setdefault(v, len(vocab)) for v in seg_values),
+                    dtype=np.int64,
+                    count=len(seg_values),
+                )
                 parts.append(mapping[seg_ids])
                 n = len(seg_indptr) - 1
                 indptr[offset + 1 : offset + n + 1] = np.diff(seg_indptr)
@@ -217,11 +238,15 @@ class FacetTables:
             days = np.full(self._size, -1, dtype=np.int64)
             dated = raw < np.uint64(NO_DATE)
             # DATETIME columns hold microseconds since 0001-01-01
-            days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(np.int64) - _EPOCH_ORDINAL
+            days[dated] = (raw[dated] // np.uint64(86_400_000_000)).astype(
+                np.int64
+            ) - _EPOCH_ORDINAL
             self._days = days
         return self._days
 
-    def entity_counts(self, docs: np.ndarray, names: Sequence[str], top: int) -> dict[str, tuple[tuple[str, int], ...]]:
+    def entity_counts(
+        self, docs: np.ndarray, names: Sequence[str], top: int
+    ) -> dict[str, tuple[tuple[str, int], ...]]:
         """Articles per entity, shown in its commonest spelling.
 
         An article holds each name once (one spelling, one kind: see ``entities.distinct``), so
@@ -230,7 +255,9 @@ class FacetTables:
         table = self.table("entity")
         key_facets, key_of = self._entity_keys()
         spelling_counts = table.count(docs)
-        key_counts = np.bincount(key_of, weights=spelling_counts, minlength=len(key_facets)).astype(np.int64)
+        key_counts = np.bincount(key_of, weights=spelling_counts, minlength=len(key_facets)).astype(
+            np.int64
+        )
         present = np.flatnonzero(spelling_counts)  # spellings among the matches
         present_keys = key_of[present]
         out = {}
@@ -240,7 +267,9 @@ class FacetTables:
             shown = {}
             for k in in_facet.tolist():
                 spellings = present[present_keys == k]
-                variants = {table.values[i][4:]: int(spelling_counts[i]) for i in spellings.tolist()}
+                variants = {
+                    table.values[i][4:]: int(spelling_counts[i]) for i in spellings.tolist()
+                }
                 shown[_by_count(variants, 1)[0][0]] = int(key_counts[k])
             out[name] = _by_count(shown, top)
         return out
@@ -253,9 +282,13 @@ class FacetTables:
             index: dict[tuple[int, str], int] = {}
             key_of = np.fromiter(
                 (index.setdefault((labels.get(v[:3], -1), key(v[4:])), len(index)) for v in values),
-                dtype=np.int64, count=len(values),
+                dtype=np.int64,
+                count=len(values),
             )
-            self._entities = (np.fromiter((f for f, _ in index), dtype=np.int64, count=len(index)), key_of)
+            self._entities = (
+                np.fromiter((f for f, _ in index), dtype=np.int64, count=len(index)),
+                key_of,
+            )
         return self._entities
 
 
@@ -301,7 +334,9 @@ class _SegmentValues:
         column = _leaf_column(leaf, "date", translate=False)
         if column is None:
             return np.full(self._size, NO_DATE, dtype=np.uint64)
-        return np.fromiter((column[d] for d in range(self._size)), dtype=np.uint64, count=self._size)
+        return np.fromiter(
+            (column[d] for d in range(self._size)), dtype=np.uint64, count=self._size
+        )
 
 
 def _topic_values(raw: bytes | None) -> list[str]:
@@ -387,7 +422,10 @@ def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str
     if interval == "year":
         keys = [f"{y:04d}" for y in range(int(first), int(last) + 1)]
     else:
-        start, end = int(first[:4]) * 12 + int(first[5:]) - 1, int(last[:4]) * 12 + int(last[5:]) - 1
+        start, end = (
+            int(first[:4]) * 12 + int(first[5:]) - 1,
+            int(last[:4]) * 12 + int(last[5:]) - 1,
+        )
         keys = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(start, end + 1)]
     return tuple((key, counts.get(key, 0)) for key in keys)
 

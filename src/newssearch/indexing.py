@@ -78,7 +78,11 @@ def read_meta(index_dir: Path) -> dict[str, Any] | None:
 
 
 def _write_meta(index_dir: Path, indexname: str, analysis: AnalysisConfig) -> None:
-    meta = {"format_version": FORMAT_VERSION, "indexname": indexname, "analysis": analysis.as_dict()}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "indexname": indexname,
+        "analysis": analysis.as_dict(),
+    }
     _write_json(index_dir / META_FILE, meta)  # atomic: readers see the old or the new index
 
 
@@ -212,12 +216,15 @@ def _check_folder_is_ours(index_dir: Path) -> None:
     if not index_dir.exists():
         return
     if not index_dir.is_dir():
-        raise IndexNotFoundError(f"{index_dir} is a file, not an index folder: choose another --index")
+        raise IndexNotFoundError(
+            f"{index_dir} is a file, not an index folder: choose another --index"
+        )
     # A folder holding only our own files but no meta file yet is ours: another run is creating
     # the index right now (it writes its first files before the meta file), or one was killed
     # doing so. Either way the write lock sorts it out; only somebody else's files are refused.
     foreign = [
-        p.name for p in index_dir.iterdir()
+        p.name
+        for p in index_dir.iterdir()
         if not p.name.startswith(".") and p.name not in _OWN_FILES and not _INDEX_FILE.match(p.name)
     ]
     if foreign and not (index_dir / META_FILE).exists():
@@ -239,7 +246,9 @@ def _existing_hashes(ix: Index) -> dict[str, str]:
 class _Throttle:
     """Calls the progress callback at most every ``interval`` seconds (and at the end)."""
 
-    def __init__(self, callback: ProgressCallback | None, total: int, interval: float = 0.1) -> None:
+    def __init__(
+        self, callback: ProgressCallback | None, total: int, interval: float = 0.1
+    ) -> None:
         self.callback, self.total, self.interval = callback, total, interval
         self.done = self.records = 0
         self._started = self._last = time.monotonic()
@@ -249,11 +258,15 @@ class _Throttle:
         now = time.monotonic()
         if self.callback is not None and now - self._last >= self.interval:
             self._last = now
-            self.callback(Progress(min(self.done, self.total), self.total, self.records, now - self._started))
+            self.callback(
+                Progress(min(self.done, self.total), self.total, self.records, now - self._started)
+            )
 
     def finish(self) -> None:
         if self.callback is not None:
-            self.callback(Progress(self.total, self.total, self.records, time.monotonic() - self._started))
+            self.callback(
+                Progress(self.total, self.total, self.records, time.monotonic() - self._started)
+            )
 
 
 def build_index(
@@ -277,7 +290,9 @@ def build_index(
             check_compatible(index_dir, meta, config.analysis)
         if meta is None or rebuild:
             name = _next_indexname(index_dir)
-            ix = whoosh_index.create_in(str(index_dir), build_schema(config.analysis), indexname=name)
+            ix = whoosh_index.create_in(
+                str(index_dir), build_schema(config.analysis), indexname=name
+            )
             if meta is None:  # nothing to protect: make batches visible as they commit
                 _write_meta(index_dir, name, config.analysis)
             existing: dict[str, str] = {}
@@ -297,12 +312,15 @@ def build_index(
         if rebuild and meta is not None:
             _write_meta(index_dir, name, config.analysis)  # the switch to the rebuilt index
         _remove_other_indexes(index_dir, keep=name)
-        _write_json(index_dir / MANIFEST_FILE, {
-            "indexname": name,
-            "documents": report.documents,
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "files": [cf.display for cf in files],
-        })
+        _write_json(
+            index_dir / MANIFEST_FILE,
+            {
+                "indexname": name,
+                "documents": report.documents,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "files": [cf.display for cf in files],
+            },
+        )
     report.seconds = time.monotonic() - started
     return report
 
@@ -330,14 +348,16 @@ def _write_records(
                 throttle.records += 1
                 if isinstance(record, Article) and record.id in first_seen:
                     record = Rejection(
-                        cf.display, line,
+                        cf.display,
+                        line,
                         f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); record skipped",
                         json.dumps(record.to_dict(), ensure_ascii=False),
                     )
                 elif isinstance(record, Article) and len(record.text) > max_chars:
                     rejected_ids.add(record.id)
                     record = Rejection(
-                        cf.display, line,
+                        cf.display,
+                        line,
                         f"text of {len(record.text) / 1e6:.1f} million characters is over indexing.max_text_mb "
                         f"({settings.max_text_mb:g}); raise it in config.yaml to index this article",
                     )
@@ -365,7 +385,9 @@ def _write_records(
     pending = 0
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
-            doc = to_document(record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms)
+            doc = to_document(
+                record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms
+            )
             if old is None:
                 writer.add_document(**doc)
                 report.added += 1
@@ -381,7 +403,9 @@ def _write_records(
         throttle.finish()
     except CorpusError:
         enricher.close()
-        writer.commit(mergetype=merge_small)  # a strict stop keeps what was accepted before the bad record
+        writer.commit(
+            mergetype=merge_small
+        )  # a strict stop keeps what was accepted before the bad record
         raise
     except BaseException:
         enricher.close(cancel=True)
@@ -397,8 +421,9 @@ def _write_records(
     return set(first_seen) | rejected_ids
 
 
-def _joins_last_batch(enricher: Enricher, writer: SegmentWriter, pending: int, written: int,
-                      settings: IndexingConfig) -> bool:
+def _joins_last_batch(
+    enricher: Enricher, writer: SegmentWriter, pending: int, written: int, settings: IndexingConfig
+) -> bool:
     """Should the rest of the run join this full batch rather than follow a checkpoint?
 
     Yes, with enrichment workers, when the input has been read to its end and the records still
@@ -410,8 +435,12 @@ def _joins_last_batch(enricher: Enricher, writer: SegmentWriter, pending: int, w
     """
     left = enricher.read - written
     pool = writer.pool
-    return (settings.workers > 1 and enricher.exhausted and left < settings.batch_size
-            and pool.currentsize * (pending + left) < pool.limit * pending)
+    return (
+        settings.workers > 1
+        and enricher.exhausted
+        and left < settings.batch_size
+        and pool.currentsize * (pending + left) < pool.limit * pending
+    )
 
 
 def merge_small(writer: SegmentWriter, segments: list) -> list:
@@ -446,10 +475,16 @@ def _id_of(rejection: Rejection) -> list[str]:
         value = json.loads(raw).get("id")
     except (ValueError, AttributeError):
         return []
-    return [str(value)] if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) else []
+    return (
+        [str(value)]
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value)
+        else []
+    )
 
 
-def _prune(ix: Index, config: Config, existing: dict[str, str], seen: set[str], report: IndexReport) -> None:
+def _prune(
+    ix: Index, config: Config, existing: dict[str, str], seen: set[str], report: IndexReport
+) -> None:
     """Delete the indexed articles whose records were not read in this run, in one commit."""
     stale = sorted(set(existing) - seen)
     if not stale:
@@ -469,10 +504,14 @@ def _new_writer(ix: Index, config: Config) -> SegmentWriter:
     try:
         return Writer(ix, limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout)
     except LockError:
-        raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}") from None
+        raise IndexLockedError(
+            f"another process holds Whoosh's write lock on {ix.storage.folder}"
+        ) from None
 
 
-def _retag(ix: Index, config: Config, report: IndexReport, new_writer: Callable[[], SegmentWriter]) -> None:
+def _retag(
+    ix: Index, config: Config, report: IndexReport, new_writer: Callable[[], SegmentWriter]
+) -> None:
     """Give every article exactly the user topics whose saved query matches it.
 
     Runs over the whole index, so new articles get tagged and a changed ``topics:`` section
@@ -514,9 +553,15 @@ def _retag(ix: Index, config: Config, report: IndexReport, new_writer: Callable[
     writer = new_writer()
     try:
         for fields, section, topics in changes:
-            writer.update_document(**to_document(
-                from_stored(fields), fields["hash"], section or None, topics, stored_entities(fields)
-            ))
+            writer.update_document(
+                **to_document(
+                    from_stored(fields),
+                    fields["hash"],
+                    section or None,
+                    topics,
+                    stored_entities(fields),
+                )
+            )
     except BaseException:
         writer.cancel()
         raise
@@ -612,8 +657,10 @@ class CheckReport:
     def summary(self) -> str:
         """One line for the terminal."""
         state = "OK" if self.ok else f"{len(self.problems)} problem(s)"
-        return (f"{self.index_dir}: {state}; {plural(self.documents, 'article')} in "
-                f"{plural(self.segments, 'segment')}, {plural(len(self.warnings), 'warning')}")
+        return (
+            f"{self.index_dir}: {state}; {plural(self.documents, 'article')} in "
+            f"{plural(self.segments, 'segment')}, {plural(len(self.warnings), 'warning')}"
+        )
 
 
 def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
@@ -639,12 +686,16 @@ def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
                 for docnum in leaf.all_doc_ids():
                     doc_id = ids[docnum]
                     if not doc_id or not hashes[docnum]:
-                        report.problems.append(f"segment {report.segments}: document {docnum} has no id or hash")
+                        report.problems.append(
+                            f"segment {report.segments}: document {docnum} has no id or hash"
+                        )
                     elif doc_id in seen:
                         report.problems.append(f"id {doc_id!r} is stored twice")
                     seen.add(doc_id)
                 if leaf.doc_count_all():
-                    leaf.stored_fields(leaf.doc_count_all() - 1)  # the stored-fields file reads to its end
+                    leaf.stored_fields(
+                        leaf.doc_count_all() - 1
+                    )  # the stored-fields file reads to its end
                 next(iter(leaf.lexicon("body")), None)  # the term index opens
             report.documents = len(seen)
         ix.close()
@@ -652,14 +703,18 @@ def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
         report.problems.append(str(exc))
         return report
     except Exception as exc:  # a damaged file shows up as any of Whoosh's errors
-        report.problems.append(f"cannot read the index: {type(exc).__name__}: {exc}; rebuild with --rebuild")
+        report.problems.append(
+            f"cannot read the index: {type(exc).__name__}: {exc}; rebuild with --rebuild"
+        )
         return report
     try:
         manifest = json.loads((index_dir / MANIFEST_FILE).read_text("utf-8"))
     except (OSError, ValueError):
         manifest = None  # missing or damaged: treated as "no record of a complete run"
     if not isinstance(manifest, dict) or manifest.get("indexname") != meta["indexname"]:
-        report.warnings.append("no record of a complete run for this index: the last run may have been interrupted")
+        report.warnings.append(
+            "no record of a complete run for this index: the last run may have been interrupted"
+        )
     elif manifest["documents"] != report.documents:
         report.warnings.append(
             f"the last complete run left {manifest['documents']:,} articles, the index holds {report.documents:,}: "
@@ -670,7 +725,9 @@ def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
     except OSError:
         owner = ""
     if owner.isdigit() and not _alive(int(owner)):
-        report.warnings.append(f"process {owner} was killed while writing; the next run clears its lock")
+        report.warnings.append(
+            f"process {owner} was killed while writing; the next run clears its lock"
+        )
     return report
 
 

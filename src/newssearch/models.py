@@ -127,7 +127,9 @@ class SearchResult:
             "limit": self.limit,
             "hits": [hit.to_dict() for hit in self.hits],
             "suggestion": self.suggestion,
-            "facets": {name: [list(pair) for pair in values] for name, values in self.facets.items()},
+            "facets": {
+                name: [list(pair) for pair in values] for name, values in self.facets.items()
+            },
         }
 
 
@@ -179,7 +181,13 @@ class IndexReport:
     def summary(self) -> str:
         """One line accounting for every record."""
         per_second = self.read / self.seconds if self.seconds > 0 else 0.0
-        rate = f", {per_second:,.0f} records/s" if per_second >= 10 else f", {per_second:.1f} records/s" if per_second else ""
+        rate = (
+            f", {per_second:,.0f} records/s"
+            if per_second >= 10
+            else f", {per_second:.1f} records/s"
+            if per_second
+            else ""
+        )
         return (
             f"read {plural(self.read, 'record')} from {plural(self.files, 'file')}: "
             f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged, "
@@ -215,7 +223,10 @@ class IndexReport:
     def write_rejects(self, path: str | Path) -> int:
         """Write every rejected record with its reason as JSON Lines; returns how many."""
         with open(path, "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n" for rejection in self.rejected)
+            fh.writelines(
+                json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n"
+                for rejection in self.rejected
+            )
         return len(self.rejected)
 
 

@@ -98,7 +98,12 @@ class UniqueID(ID):
 
     def index(self, value, **kwargs):
         """Whoosh's (bytes, frequency, weight, value) tuple of the whole value."""
-        if kwargs or not isinstance(value, str) or type(self.analyzer) is not IDTokenizer or type(self.format) is not Existence:
+        if (
+            kwargs
+            or not isinstance(value, str)
+            or type(self.analyzer) is not IDTokenizer
+            or type(self.format) is not Existence
+        ):
             return super().index(value, **kwargs)
         return iter([(value.encode("utf-8"), 1, self.format.field_boost, b"")])
 
@@ -119,7 +124,10 @@ class NewsDate(_Remembering, DATETIME):
 
     def _tiers(self, value: dt.datetime) -> list[tuple[bytes, int, float, bytes]]:
         number = datetime_to_long(value)
-        return [(NUMERIC.to_bytes(self, number, shift), 1, 1.0, b"") for shift in range(0, self.bits, self.shift_step)]
+        return [
+            (NUMERIC.to_bytes(self, number, shift), 1, 1.0, b"")
+            for shift in range(0, self.bits, self.shift_step)
+        ]
 
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
@@ -192,7 +200,9 @@ def entity_fields(entities: Sequence[tuple[str, str]]) -> dict[str, Any]:
         if names:
             fields[field] = "\n".join(names)
     fields["entity"] = ",".join(entity_term(label, key(name)) for label, name in entities)
-    fields["entity_facet"] = ENTITY_SEP.join(f"{label}:{name}" for label, name in entities).encode("utf-8")
+    fields["entity_facet"] = ENTITY_SEP.join(f"{label}:{name}" for label, name in entities).encode(
+        "utf-8"
+    )
     return fields
 
 
@@ -210,12 +220,18 @@ def split_entities(raw: bytes) -> list[tuple[str, str]]:
 
 def stored_entities(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     """An indexed document's (label, name) entities from its stored fields."""
-    return [(FIELD_LABELS[facet], name) for facet, names in entities_by_facet(fields).items() for name in names]
+    return [
+        (FIELD_LABELS[facet], name)
+        for facet, names in entities_by_facet(fields).items()
+        for name in names
+    ]
 
 
 def entities_by_facet(fields: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """{"person": names, "org": names, "place": names} from a document's stored fields."""
-    return {f: tuple(n for n in (fields.get(f) or "").split("\n") if n) for f in ENTITY_FIELDS.values()}
+    return {
+        f: tuple(n for n in (fields.get(f) or "").split("\n") if n) for f in ENTITY_FIELDS.values()
+    }
 
 
 def content_hash(article: Article) -> str:
@@ -245,7 +261,9 @@ def _schema(analysis: AnalysisConfig) -> Schema:
     return build_schema(analysis)
 
 
-def analyze(title: str | None, body: str, analysis: AnalysisConfig) -> tuple[Analyzed | None, Analyzed]:
+def analyze(
+    title: str | None, body: str, analysis: AnalysisConfig
+) -> tuple[Analyzed | None, Analyzed]:
     """The title's and the body's terms as the index schema for ``analysis`` makes them."""
     schema = _schema(analysis)
     body_terms = Analyzed(_terms(schema["body"], body))
@@ -264,8 +282,12 @@ def _terms(field: TEXT, value: str) -> list[tuple[bytes, int, float, bytes]]:
     # Whoosh's Positions.word_values: weight = sum of token boosts (1.0 each) x field boost
     boost, encode, single = fmt.field_boost, fmt.encode, _SINGLE_POSITION
     return [
-        (term.encode("utf-8"), len(at), float(len(at)) * boost,
-         (single.get(at[0]) or _encode_single(encode, at[0])) if len(at) == 1 else encode(at))
+        (
+            term.encode("utf-8"),
+            len(at),
+            float(len(at)) * boost,
+            (single.get(at[0]) or _encode_single(encode, at[0])) if len(at) == 1 else encode(at),
+        )
         for term, at in positions.items()
     ]
 

@@ -68,7 +68,9 @@ class CoordOr(wq.Or):
     """
 
     def matcher(self, searcher, context=None):
-        m = DefaultOr(self.subqueries, boost=self.boost, minmatch=self.minmatch).matcher(searcher, context)
+        m = DefaultOr(self.subqueries, boost=self.boost, minmatch=self.minmatch).matcher(
+            searcher, context
+        )
         return StableCoordMatcher(m, scale=self.scale) if self.scale else m
 
 
@@ -102,20 +104,26 @@ class GermanPhrasePlugin(PhrasePlugin):
     class PhraseNode(PhrasePlugin.PhraseNode):
         def query(self, parser):
             fieldname = self.fieldname or parser.fieldname
-            field = parser.schema[fieldname] if parser.schema and fieldname in parser.schema else None
+            field = (
+                parser.schema[fieldname] if parser.schema and fieldname in parser.schema else None
+            )
             if field is None or not field.analyzer:
                 return super().query(parser)
             words, ranges = [], []
             for t in field.tokenize(self.text, mode="phrase", chars=True):
                 words.append(t.text)
                 ranges.append((self.textstartchar + t.startchar, self.textstartchar + t.endchar))
-            q = parser.phraseclass(fieldname, words, slop=self.slop, boost=self.boost, char_ranges=ranges)
+            q = parser.phraseclass(
+                fieldname, words, slop=self.slop, boost=self.boost, char_ranges=ranges
+            )
             return attach(q, self)
 
     class PhraseTagger(PhrasePlugin.PhraseTagger):
         def create(self, parser, match):
             slop = match.group("slop")
-            return GermanPhrasePlugin.PhraseNode(match.group("text"), match.start("text"), int(slop) if slop else 1)
+            return GermanPhrasePlugin.PhraseNode(
+                match.group("text"), match.start("text"), int(slop) if slop else 1
+            )
 
     def taggers(self, parser):
         return [(self.PhraseTagger(self.expr), 0)]
@@ -124,18 +132,24 @@ class GermanPhrasePlugin(PhrasePlugin):
 class GermanQueryParser(QueryParser):
     """Whoosh's multi-field parser (as ``MultifieldParser`` builds it) that remembers its fields."""
 
-    def __init__(self, fieldnames: Sequence[str], schema, fieldboosts: dict[str, float], **kwargs) -> None:
+    def __init__(
+        self, fieldnames: Sequence[str], schema, fieldboosts: dict[str, float], **kwargs
+    ) -> None:
         super().__init__(None, schema, **kwargs)
         self.add_plugin(MultifieldPlugin(fieldnames, fieldboosts=fieldboosts))
         self.fieldnames, self.fieldboosts = list(fieldnames), dict(fieldboosts)
 
 
-def build_parser(schema, config: SearchConfig, fields: Sequence[str] | None = None) -> GermanQueryParser:
+def build_parser(
+    schema, config: SearchConfig, fields: Sequence[str] | None = None
+) -> GermanQueryParser:
     """The query parser: Whoosh syntax over ``fields`` (default title + body) with config boosts."""
     fields = list(fields or ("title", "body"))
     unknown = [f for f in fields if f not in SEARCH_FIELDS]
     if unknown:
-        raise QueryError(f"cannot search field '{unknown[0]}': choose from {', '.join(SEARCH_FIELDS)}")
+        raise QueryError(
+            f"cannot search field '{unknown[0]}': choose from {', '.join(SEARCH_FIELDS)}"
+        )
     if config.operator == "and":
         group = AndGroup
     else:
@@ -163,7 +177,9 @@ def check_syntax(text: str) -> str:
             stack.append(char)
         elif char in pairs:
             if not stack or stack[-1] != pairs[char]:
-                raise QueryError(f"unbalanced '{char}' in the query: remove it or add the opening '{pairs[char]}'")
+                raise QueryError(
+                    f"unbalanced '{char}' in the query: remove it or add the opening '{pairs[char]}'"
+                )
             stack.pop()
     if stack:
         closing = {v: k for k, v in pairs.items()}[stack[-1]]
@@ -180,7 +196,9 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     """Parse ``text`` or raise QueryError with a message a user can act on."""
     text = check_syntax(text)
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+        raise QueryError(
+            f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
+        )
     if text.strip() == "*":
         # every article (to browse by filters and facets); Whoosh's parser would ask for every
         # article with some term in each searched field, looking up all the field's terms
@@ -193,7 +211,9 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     except Exception as exc:  # Whoosh raises assorted errors for bad field values (dates)
         raise QueryError(f"cannot parse the query {text!r}: {exc}") from None
     parsed = _compound_bonus(parser, text, _apply_negations(parsed))
-    if re.search(r"(^|[\s(])date:", text) and "date" not in {getattr(sub, "fieldname", None) for sub in _all_queries(parsed)}:
+    if re.search(r"(^|[\s(])date:", text) and "date" not in {
+        getattr(sub, "fieldname", None) for sub in _all_queries(parsed)
+    }:
         raise QueryError(
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
@@ -217,7 +237,9 @@ def _compound_bonus(parser: GermanQueryParser, text: str, q: wq.Query) -> wq.Que
         field = parser.schema[fieldname]
         if not field.analyzer:
             continue
-        wholes = set(field.process_text(text, mode="phrase")) - set(field.process_text(text, mode="query"))
+        wholes = set(field.process_text(text, mode="phrase")) - set(
+            field.process_text(text, mode="query")
+        )
         boost = parser.fieldboosts.get(fieldname, 1.0) * COMPOUND_BONUS
         bonus += [wq.Term(fieldname, w, boost=boost) for w in sorted(wholes)]
     if not bonus or not isinstance(q, wq.Or):
@@ -245,7 +267,10 @@ def _apply_negations(q: wq.Query) -> wq.Query:
         if negatives and positives:
             kept = copy.copy(q)
             kept.subqueries = positives
-            return wq.AndNot(kept if len(positives) > 1 else positives[0], wq.Or(negatives) if len(negatives) > 1 else negatives[0])
+            return wq.AndNot(
+                kept if len(positives) > 1 else positives[0],
+                wq.Or(negatives) if len(negatives) > 1 else negatives[0],
+            )
     return q
 
 
@@ -269,7 +294,9 @@ def run_search(
         raise QueryError("limit and page must be 1 or more")
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
-    ranked, total, docs = _collect(searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names))
+    ranked, total, docs = _collect(
+        searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names)
+    )
     counts = facets.count(searcher, docs, facet_names, interval) if docs is not None else {}
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
@@ -279,13 +306,19 @@ def run_search(
         snippet = snippets.snippet(fields.get("body", ""), terms, config.snippet_chars)
         hits.append(_make_hit(rank, fields, score, snippet, config))
     return SearchResult(
-        query=text, total=total, page=page, limit=limit, hits=tuple(hits),
+        query=text,
+        total=total,
+        page=page,
+        limit=limit,
+        hits=tuple(hits),
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
         facets=counts,
     )
 
 
-def _prepare(parser: GermanQueryParser, text: str, sort: str, filters: facets.Filters | None) -> wq.Query:
+def _prepare(
+    parser: GermanQueryParser, text: str, sort: str, filters: facets.Filters | None
+) -> wq.Query:
     """The parsed query with its filters, after checking the sort order."""
     if sort not in SORTS:
         raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
@@ -301,7 +334,19 @@ def _prepare(parser: GermanQueryParser, text: str, sort: str, filters: facets.Fi
 
 #: Columns of exported matches, in order.
 EXPORT_FIELDS = (
-    "rank", "id", "title", "date", "source", "author", "section", "topics", "person", "org", "place", "url", "score"
+    "rank",
+    "id",
+    "title",
+    "date",
+    "source",
+    "author",
+    "section",
+    "topics",
+    "person",
+    "org",
+    "place",
+    "url",
+    "score",
 )
 
 
@@ -320,9 +365,15 @@ def export_rows(
         fields = searcher.stored_fields(docnum)
         article = from_stored(fields)
         yield {
-            "rank": rank, "id": article.id, "title": article.title or article.lead, "date": iso(article.date),
-            "source": article.source, "author": article.author, "section": article.section,
-            "topics": "|".join(stored_topics(fields)), "url": article.url,
+            "rank": rank,
+            "id": article.id,
+            "title": article.title or article.lead,
+            "date": iso(article.date),
+            "source": article.source,
+            "author": article.author,
+            "section": article.section,
+            "topics": "|".join(stored_topics(fields)),
+            "url": article.url,
             **{facet: "|".join(names) for facet, names in entities_by_facet(fields).items()},
             "score": round(score, 4) if score is not None else None,
         }
@@ -341,7 +392,12 @@ class _Recorder(WrappingCollector):
 
 
 def _collect(
-    searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool = False
+    searcher: Searcher,
+    q: wq.Query,
+    limit: int | None,
+    sort: str,
+    time_limit: float,
+    record: bool = False,
 ) -> tuple[list[tuple[int, float | None]], int, np.ndarray | None]:
     """Run ``q`` under the time limit; over the limit is a QueryError.
 
@@ -354,8 +410,14 @@ def _collect(
         try:
             docnums, scores = vector.evaluate(searcher, q, deadline)
         except vector.Unsupported:
-            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)  # a shape it does not know
-        ranked = vector.top(docnums, scores, limit) if sort == "relevance" else vector.newest(searcher, docnums, limit)
+            return _whoosh_collect(
+                searcher, q, limit, sort, time_limit, record
+            )  # a shape it does not know
+        ranked = (
+            vector.top(docnums, scores, limit)
+            if sort == "relevance"
+            else vector.newest(searcher, docnums, limit)
+        )
         return ranked, len(docnums), docnums if record else None
     except TimeLimit:
         raise QueryError(
@@ -366,7 +428,9 @@ def _collect(
         raise QueryError("the query is nested too deeply") from None
 
 
-def _whoosh_collect(searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool):
+def _whoosh_collect(
+    searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool
+):
     """:func:`_collect` by Whoosh's own collectors, one document at a time."""
     # No block-quality skipping (Whoosh's top-k shortcut): the exact total needs every match
     # anyway, and skipping then counting walks the matches twice (bench/scale-results.md: p95
@@ -396,7 +460,9 @@ def _all_queries(q: wq.Query):
         yield from _all_queries(child)
 
 
-def _make_hit(rank: int, fields: dict, score: float | None, snippet: str, config: SearchConfig) -> Hit:
+def _make_hit(
+    rank: int, fields: dict, score: float | None, snippet: str, config: SearchConfig
+) -> Hit:
     article = from_stored(fields)
     return Hit(
         rank=rank,
@@ -478,8 +544,11 @@ def suggest(searcher: Searcher, text: str, snippeter: Snippeter) -> str | None:
     for m in _WORD.finditer(text):
         word = m.group(0)
         if (
-            len(word) < 4 or word.isdigit() or word in _OPERATORS
-            or text[m.end() : m.end() + 1] in (":", "-") or text[max(0, m.start() - 1) : m.start()] in (":", "-")
+            len(word) < 4
+            or word.isdigit()
+            or word in _OPERATORS
+            or text[m.end() : m.end() + 1] in (":", "-")
+            or text[max(0, m.start() - 1) : m.start()] in (":", "-")
         ):
             continue
         terms = snippeter.terms_of(word)
@@ -545,11 +614,15 @@ def _edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def more_like(searcher: Searcher, article_id: str, config: SearchConfig, limit: int = 10) -> SearchResult:
+def more_like(
+    searcher: Searcher, article_id: str, config: SearchConfig, limit: int = 10
+) -> SearchResult:
     """Articles similar to ``article_id`` by their key terms, without itself and near-copies."""
     docnum = searcher.document_number(id=article_id)
     if docnum is None:
-        raise ArticleNotFoundError(f"no article with id {article_id!r}: check the id in query results")
+        raise ArticleNotFoundError(
+            f"no article with id {article_id!r}: check the id in query results"
+        )
     source = searcher.stored_fields(docnum)
     text = f"{source.get('title') or ''}\n{source.get('body', '')}"
     key_terms = searcher.key_terms_from_text("body", text, numterms=25)
@@ -566,7 +639,9 @@ def more_like(searcher: Searcher, article_id: str, config: SearchConfig, limit: 
         hits.append(_make_hit(len(hits) + 1, fields, hit.score, "", config))
         if len(hits) == limit:
             break
-    return SearchResult(query=f"similar to {article_id}", total=len(hits), page=1, limit=limit, hits=tuple(hits))
+    return SearchResult(
+        query=f"similar to {article_id}", total=len(hits), page=1, limit=limit, hits=tuple(hits)
+    )
 
 
 #: Word-set overlap above which another article counts as a copy of the source.

@@ -81,7 +81,10 @@ class _Sorted(list):
         # title and body, most of the work), ~1-4 us per posting without (by how many terms);
         # weighed here 9 : 4.
         bounds = [*self.fields.values(), len(self)]
-        extents = [(start, end, (end - start) * (9 if self[start][4] else 4)) for start, end in pairwise(bounds)]
+        extents = [
+            (start, end, (end - start) * (9 if self[start][4] else 4))
+            for start, end in pairwise(bounds)
+        ]
         left = share * sum(cost for _, _, cost in extents)
         for start, end, cost in extents:
             if left < cost:
@@ -168,8 +171,11 @@ class _Fields(dict):
         writer = self._writer
         # start_field numbers the fields in the order they come; finish_field only ends the field
         writer.start_field(name, self._schema[name])
-        info = (pack_ushort(writer._fieldid), writer._format.fixed_value_size(),
-                length_bytes(self._lengths, name) if self._lengths else None)
+        info = (
+            pack_ushort(writer._fieldid),
+            writer._format.fixed_value_size(),
+            length_bytes(self._lengths, name) if self._lengths else None,
+        )
         writer.finish_field()
         self[name] = info
         return info
@@ -190,7 +196,9 @@ class _FieldWriter(W3FieldWriter):
 
     def __init__(self, codec, storage, segment) -> None:
         super().__init__(codec, storage, segment)
-        self._tindex.__class__ = _TermTable  # made (and its header written) by Whoosh; only methods differ
+        self._tindex.__class__ = (
+            _TermTable  # made (and its header written) by Whoosh; only methods differ
+        )
 
     def add_postings(self, schema, lengths, items):
         """Write (fieldname, btext, docnum, weight, value) postings, sorted, as Whoosh would."""
@@ -198,7 +206,12 @@ class _FieldWriter(W3FieldWriter):
         blocklimit, compression = self._codec._blocklimit, self._codec._compression
         split: int | None = None
         helper: _Forked | None = None
-        if self._codec.helper and isinstance(items, _Sorted) and len(items) >= HELPER_MIN and _may_fork():
+        if (
+            self._codec.helper
+            and isinstance(items, _Sorted)
+            and len(items) >= HELPER_MIN
+            and _may_fork()
+        ):
             split = items.split(HELPER_SHARE)
             for name in items.fields:  # every field numbered and its lengths read before the fork
                 fields[name]
@@ -208,8 +221,11 @@ class _FieldWriter(W3FieldWriter):
             self._write(_terms(head, fields, blocklimit, compression))
             if helper is not None:
                 made = helper.result()  # None: the helper failed; then its terms are made here
-                self._write(_terms(items[split:], fields, blocklimit, compression) if made is None
-                            else _made_terms(*made))
+                self._write(
+                    _terms(items[split:], fields, blocklimit, compression)
+                    if made is None
+                    else _made_terms(*made)
+                )
         except BaseException:
             if helper is not None:
                 helper.cancel()
@@ -230,14 +246,18 @@ class _FieldWriter(W3FieldWriter):
             # the term table's row (OrderedHashWriter.add: its position, then HashWriter.add)
             row = _ROW_LENGTHS.pack(len(key), len(info)) + key + info
             positions.append(index_pos)
-            h = int.from_bytes(md5(key).digest()[-4:], "big")  # filetables.md5_hash, without the hex string
+            h = int.from_bytes(
+                md5(key).digest()[-4:], "big"
+            )  # filetables.md5_hash, without the hex string
             buckets[h & 255].append((h, index_pos))
             index_write(row)
             index_pos += len(row)
         if key is not None:
             tindex.lastkey = key
             _extend(tindex.index, positions)
-        assert pos == postfile.tell() and index_pos == tindex.dbfile.tell(), "postings writer lost count"
+        assert pos == postfile.tell() and index_pos == tindex.dbfile.tell(), (
+            "postings writer lost count"
+        )
 
 
 class _TermTable(filetables.OrderedHashWriter):
@@ -253,7 +273,9 @@ class _TermTable(filetables.OrderedHashWriter):
             table = [_EMPTY_SLOT] * slots
             for hashval, position in entries:
                 slot = (hashval >> 8) % slots
-                while table[slot] is not _EMPTY_SLOT:  # no entry is (0, 0): position 0 is the header's
+                while (
+                    table[slot] is not _EMPTY_SLOT
+                ):  # no entry is (0, 0): position 0 is the header's
                     slot = (slot + 1) % slots
                 table[slot] = (hashval, position)
             data = b"".join([_POINTER.pack(*entry) for entry in table])
@@ -278,17 +300,23 @@ def _extend(index, positions: list[int]) -> None:
         index.array += positions
 
 
-def _terms(items: Iterable[tuple], fields: _Fields, blocklimit: int, compression: int) -> Iterator[tuple[bytes, bytes, bytes]]:
+def _terms(
+    items: Iterable[tuple], fields: _Fields, blocklimit: int, compression: int
+) -> Iterator[tuple[bytes, bytes, bytes]]:
     """(term-table key, posting blocks, term info without its position) of each term of sorted postings."""
     for (name, btext), group in groupby(items, key=_FIELD_AND_TERM):
         prefix, fixed, field_lengths = fields[name]
-        postings = [p for p in group if p[2] != -1]  # docnum -1: Whoosh's spelling entries, not postings
+        postings = [
+            p for p in group if p[2] != -1
+        ]  # docnum -1: Whoosh's spelling entries, not postings
         if postings:
             blocks, head = _term_blocks(postings, field_lengths, blocklimit, compression, fixed)
             yield prefix + btext, blocks, head
 
 
-def _helper_terms(items: list, split: int, fields: _Fields, blocklimit: int, compression: int) -> tuple:
+def _helper_terms(
+    items: list, split: int, fields: _Fields, blocklimit: int, compression: int
+) -> tuple:
     """In the helper: the terms from ``split`` on, as (all their blocks, [(key, blocks' size, head)])."""
     blocks, rows = [], []
     for key, made, head in _terms(items[split:], fields, blocklimit, compression):
@@ -297,7 +325,9 @@ def _helper_terms(items: list, split: int, fields: _Fields, blocklimit: int, com
     return b"".join(blocks), rows
 
 
-def _made_terms(blocks: bytes, rows: list[tuple[bytes, int, bytes]]) -> Iterator[tuple[bytes, memoryview, bytes]]:
+def _made_terms(
+    blocks: bytes, rows: list[tuple[bytes, int, bytes]]
+) -> Iterator[tuple[bytes, memoryview, bytes]]:
     """The helper's terms as :func:`_terms` yields them."""
     view, at = memoryview(blocks), 0
     for key, size, head in rows:
@@ -307,7 +337,11 @@ def _made_terms(blocks: bytes, rows: list[tuple[bytes, int, bytes]]) -> Iterator
 
 def _term_start(items: list[tuple], at: int) -> int:
     """The first index from ``at`` on where a new term starts (or the end)."""
-    while 0 < at < len(items) and items[at][1] == items[at - 1][1] and items[at][0] == items[at - 1][0]:
+    while (
+        0 < at < len(items)
+        and items[at][1] == items[at - 1][1]
+        and items[at][0] == items[at - 1][0]
+    ):
         at += 1
     return at
 
@@ -372,7 +406,11 @@ class _Forked:
 
 
 def _term_blocks(
-    postings: list, field_lengths: bytes | None, blocklimit: int, compression: int, fixed: int | None
+    postings: list,
+    field_lengths: bytes | None,
+    blocklimit: int,
+    compression: int,
+    fixed: int | None,
 ) -> tuple[bytes, bytes]:
     """One term's posting blocks (W3PostingsWriter's format) and its term info up to the blocks' position.
 
@@ -381,19 +419,36 @@ def _term_blocks(
     throughout: Whoosh's length-to-byte coding is monotonic and gives back each byte's length's
     byte, so the minimum and maximum bytes are the ones Whoosh writes.
     """
-    if len(postings) == 1:  # most terms of a segment (10,000 scale articles: 58 %): the same, made directly
+    if (
+        len(postings) == 1
+    ):  # most terms of a segment (10,000 scale articles: 58 %): the same, made directly
         _, _, docnum, weight, value = postings[0]
         weight32 = array("f", (weight,))[0]
-        length = field_lengths[docnum] if field_lengths is not None and docnum < len(field_lengths) else 0
+        length = (
+            field_lengths[docnum]
+            if field_lengths is not None and docnum < len(field_lengths)
+            else 0
+        )
         max_weight = max(0, weight)
         if fixed is None or fixed < 0:
             values = (value,) if value else ()
         else:
             values = None if fixed == 0 else value or b""
-        block = _block((docnum,), None if weight32 == 1.0 else weight32, values,
-                       1, docnum, max_weight, length, length, compression, last=True)
-        return WHOOSH3_HEADER_MAGIC + block, _TERM_INFO.pack(False, weight32, 1, length, length, max_weight,
-                                                             docnum, docnum)
+        block = _block(
+            (docnum,),
+            None if weight32 == 1.0 else weight32,
+            values,
+            1,
+            docnum,
+            max_weight,
+            length,
+            length,
+            compression,
+            last=True,
+        )
+        return WHOOSH3_HEADER_MAGIC + block, _TERM_INFO.pack(
+            False, weight32, 1, length, length, max_weight, docnum, docnum
+        )
     out = []
     weight_sum = 0.0
     min_byte = max_byte = 0
@@ -430,14 +485,38 @@ def _term_blocks(
             packed_values = tuple([p[4] for p in block if p[4]])
         else:
             packed_values = None if fixed == 0 else b"".join([p[4] for p in block if p[4]])
-        out.append(_block(deltas, packed_weights, packed_values, count, ids[-1], block_max, low, high,
-                          compression, last=first + blocklimit >= n))
-    head = _TERM_INFO.pack(False, weight_sum, n, min_byte, max_byte, max_weight, postings[0][2], postings[-1][2])
+        out.append(
+            _block(
+                deltas,
+                packed_weights,
+                packed_values,
+                count,
+                ids[-1],
+                block_max,
+                low,
+                high,
+                compression,
+                last=first + blocklimit >= n,
+            )
+        )
+    head = _TERM_INFO.pack(
+        False, weight_sum, n, min_byte, max_byte, max_weight, postings[0][2], postings[-1][2]
+    )
     return b"".join(out), head
 
 
-def _block(deltas: tuple, weights, values, count: int, last_id: int, max_weight: float, low: int, high: int,
-           compression: int, last: bool) -> bytes:
+def _block(
+    deltas: tuple,
+    weights,
+    values,
+    count: int,
+    last_id: int,
+    max_weight: float,
+    low: int,
+    high: int,
+    compression: int,
+    last: bool,
+) -> bytes:
     """One posting block as W3PostingsWriter writes it: its size (negative for a term's last), header, data."""
     data = pickle.dumps((deltas, weights, values), 2)
     comp = compression if len(data) >= RAW_BLOCK_BYTES else 0

@@ -144,7 +144,9 @@ def _evaluate(m, leaf) -> Matches:
         if leaf.has_deletions():
             keep[[d for d in range(m.limit) if m.missing(d)]] = False
         ids = np.flatnonzero(keep).astype(np.int64)
-        return Matches(ids, np.full(len(ids), float(m.weight())), np.zeros(len(ids), dtype=np.int64))
+        return Matches(
+            ids, np.full(len(ids), float(m.weight())), np.zeros(len(ids), dtype=np.int64)
+        )
     if kind is ArrayUnionMatcher:
         return _array_union(m, leaf)
     if kind is _SPAN_NEAR:
@@ -201,15 +203,21 @@ def _fresh(m):
     """A copy of matcher ``m`` at its first posting (Whoosh's own copy() is missing or keeps the position)."""
     kind = type(m)
     if kind is W3LeafMatcher:
-        return W3LeafMatcher(m._postfile, m._startoffset, m._length, m.format, term=m._term, scorer=m.scorer)
+        return W3LeafMatcher(
+            m._postfile, m._startoffset, m._length, m.format, term=m._term, scorer=m.scorer
+        )
     if kind is ListMatcher:
-        return ListMatcher(m._ids, m._weights, m._values, m._format, m._scorer, 0, m._all_weights, m._term)
+        return ListMatcher(
+            m._ids, m._weights, m._values, m._format, m._scorer, 0, m._all_weights, m._term
+        )
     if kind is FilterMatcher:
         return FilterMatcher(_fresh(m.child), m._ids, exclude=m._exclude, boost=m.boost)
     if kind is WrappingMatcher:
         return WrappingMatcher(_fresh(m.child), boost=m.boost)
     if kind is _SPAN_NEAR:
-        return _SPAN_NEAR([_fresh(c) for c in m.ms], slop=m.slop, ordered=m.ordered, mindist=m.mindist)
+        return _SPAN_NEAR(
+            [_fresh(c) for c in m.ms], slop=m.slop, ordered=m.ordered, mindist=m.mindist
+        )
     raise Unsupported(f"fresh {kind.__name__}")
 
 
@@ -249,7 +257,9 @@ def _block_postings(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     ids, weights = [], []
     while fresh.is_active():
         fresh._read_data()
-        ids.append(np.cumsum(np.asarray(fresh._data[0], dtype=np.int64)))  # ids are delta-coded per block
+        ids.append(
+            np.cumsum(np.asarray(fresh._data[0], dtype=np.int64))
+        )  # ids are delta-coded per block
         fresh._read_weights()
         weights.append(np.asarray(fresh._weights, dtype=np.float64))
         fresh._next_block()

@@ -47,7 +47,13 @@ def _names(data: bytes, offset: int) -> list[str]:
 class LinearChainCRF:
     """Label scores and decoding of a trained CRF1d model."""
 
-    def __init__(self, labels: Sequence[str], attributes: dict[str, int], state: np.ndarray, transition: np.ndarray):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        attributes: dict[str, int],
+        state: np.ndarray,
+        transition: np.ndarray,
+    ):
         self.labels = tuple(labels)
         #: attribute name -> row of ``state``
         self.attributes = attributes
@@ -64,7 +70,9 @@ class LinearChainCRF:
     def load(cls, path: str | Path) -> LinearChainCRF:
         """Read a model file written by CRFsuite (python-crfsuite's Trainer)."""
         data = Path(path).read_bytes()
-        magic, _, kind, _, _, n_labels, n_attrs, off_features, off_labels, off_attrs, *_ = _HEADER.unpack_from(data, 0)
+        magic, _, kind, _, _, n_labels, n_attrs, off_features, off_labels, off_attrs, *_ = (
+            _HEADER.unpack_from(data, 0)
+        )
         if magic != b"lCRF" or kind != b"FOMC" or data[off_features : off_features + 4] != b"FEAT":
             raise ValueError(f"{path}: not a CRFsuite CRF1d model")
         (count,) = struct.unpack_from("<I", data, off_features + 8)
@@ -72,7 +80,9 @@ class LinearChainCRF:
         labels = _names(data, off_labels)
         attributes = {name: i for i, name in enumerate(_names(data, off_attrs))}
         if len(labels) != n_labels or len(attributes) != n_attrs:
-            raise ValueError(f"{path}: damaged CRFsuite model (name tables do not match the header)")
+            raise ValueError(
+                f"{path}: damaged CRFsuite model (name tables do not match the header)"
+            )
         state = np.zeros((n_attrs + 1, n_labels))  # + the unknown attributes' row of zeros
         transition = np.zeros((n_labels, n_labels))
         kept = features[features["type"] == 0]
@@ -103,7 +113,9 @@ class LinearChainCRF:
 
     def decode(self, emissions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each sentence's (tokens, labels) score matrix: (best label ids, their marginal probabilities)."""
-        out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.intp), np.empty(0))] * len(emissions)
+        out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.intp), np.empty(0))] * len(
+            emissions
+        )
         lengths = np.array([len(e) for e in emissions], dtype=np.intp)
         # longest first: the sentences still running at position t are then the first active[t]
         order = np.argsort(-lengths, kind="stable")
@@ -160,7 +172,9 @@ class LinearChainCRF:
             alpha[:n, t] = a / a.sum(axis=1, keepdims=True)
         beta = np.ones_like(potential)
         for t in range(width - 2, -1, -1):
-            n = active[t + 1]  # sentences going on after t; for the others t is the last token (beta 1)
+            n = active[
+                t + 1
+            ]  # sentences going on after t; for the others t is the last token (beta 1)
             b = (beta[:n, t + 1] * potential[:n, t + 1]) @ trans.T
             beta[:n, t] = b / b.sum(axis=1, keepdims=True)
         joint = alpha * beta

@@ -52,8 +52,30 @@ _TOKEN = re.compile(
 _SENTENCE_END = {".", "!", "?"}
 _BLANK_LINE = re.compile(r"\n\n")
 _ABBREVIATIONS = {
-    "Dr", "Prof", "Nr", "St", "Hl", "bzw", "ca", "vgl", "Mio", "Mrd", "Abs", "Art", "Str", "ggf", "inkl",
-    "Hrsg", "Kap", "dt", "engl", "Chr", "ff", "geb", "gest", "Jh",
+    "Dr",
+    "Prof",
+    "Nr",
+    "St",
+    "Hl",
+    "bzw",
+    "ca",
+    "vgl",
+    "Mio",
+    "Mrd",
+    "Abs",
+    "Art",
+    "Str",
+    "ggf",
+    "inkl",
+    "Hrsg",
+    "Kap",
+    "dt",
+    "engl",
+    "Chr",
+    "ff",
+    "geb",
+    "gest",
+    "Jh",
 }
 _CLOSERS = {'"', "“", "”", "»", "«", "'", "’", ")", "]"}
 _UPPER = re.compile(r"[A-ZÄÖÜ]")
@@ -104,12 +126,16 @@ def sentence_starts(text: str, spans: Sequence[tuple[int, int]], words: Sequence
     stops = [i for i, w in enumerate(words) if w in _SENTENCE_END]
     stops.append(n)
     out = [0]
-    start = i = b = t = 0  # the sentence starts at ``start``; token ``i`` is next; the next blank line and stop
+    start = i = b = t = (
+        0  # the sentence starts at ``start``; token ``i`` is next; the next blank line and stop
+    )
     closing = False  # the sentence has ended; closing quotes and brackets still belong to it
     while i < n:
         if not closing:
             # the tokens up to the next stop, blank line or 200th token only join the sentence
-            while blank[b] <= start or blank[b] < i:  # a blank line before a sentence's first token splits nothing
+            while (
+                blank[b] <= start or blank[b] < i
+            ):  # a blank line before a sentence's first token splits nothing
                 b += 1
             while stops[t] < i:
                 t += 1
@@ -129,7 +155,9 @@ def sentence_starts(text: str, spans: Sequence[tuple[int, int]], words: Sequence
         before = words[i - 1] if i else ""
         # "Dr. Merkel", "z. B.", "Andreas R. sagte", "3. Oktober": no sentence end there
         abbreviation = word == "." and (
-            before in _ABBREVIATIONS or (len(before) == 1 and before.isalpha()) or (before.isdigit() and len(before) <= 2)
+            before in _ABBREVIATIONS
+            or (len(before) == 1 and before.isalpha())
+            or (before.isdigit() and len(before) <= 2)
         )
         if not abbreviation and (i + 1 == n or not text[spans[i + 1][0]].islower()):
             closing = True
@@ -146,13 +174,21 @@ class Lexicon:
         sections = {}
         for chunk in ("\n" + text).split("\n## ")[1:]:
             head, _, body = chunk.partition("\n")
-            sections[head.split(":")[0]] = [row.split("\t") for row in body.split("\n") if row and row[:2] != "# "]
+            sections[head.split(":")[0]] = [
+                row.split("\t") for row in body.split("\n") if row and row[:2] != "# "
+            ]
         # comprehensions over whole sections: every worker process loads this at start (464k lines)
-        self.clusters: dict[str, tuple[str, ...]] = {f[0]: tuple(f[1:]) for f in sections.get("clusters", ())}
-        self.gazetteer: dict[str, tuple[str, ...]] = {f[0]: tuple(f[1].split(",")) for f in sections.get("gazetteer", ())}
+        self.clusters: dict[str, tuple[str, ...]] = {
+            f[0]: tuple(f[1:]) for f in sections.get("clusters", ())
+        }
+        self.gazetteer: dict[str, tuple[str, ...]] = {
+            f[0]: tuple(f[1].split(",")) for f in sections.get("gazetteer", ())
+        }
         self.nouns: set[str] = {f[0] for f in sections.get("nouns", ())}
         #: names annotated in the training data, mostly as entities: (tokens) -> label
-        self.names: dict[tuple[str, ...], str] = {tuple(f[0].split(" ")): f[1] for f in sections.get("names", ())}
+        self.names: dict[tuple[str, ...], str] = {
+            tuple(f[0].split(" ")): f[1] for f in sections.get("names", ())
+        }
 
     @classmethod
     def load(cls, path=None) -> Lexicon:
@@ -322,11 +358,15 @@ class Tagger:
     def _reset(self) -> None:
         self._words: dict[str, int] = {}  # word -> its row of the word table
         self._lower: list[str] = [""]  # row -> the word in lower case
-        self._pairs: dict[int, tuple[int, int]] = {}  # two rows -> the attributes of that bigram (-1: none)
+        self._pairs: dict[
+            int, tuple[int, int]
+        ] = {}  # two rows -> the attributes of that bigram (-1: none)
         self._lent_ids: dict[str, tuple[int, ...]] = {}  # see _lent
         self._table = np.zeros((1024, 1 + len(_OFFSETS), len(self.model.labels)))
         self._table[0] = self._pad
-        self._sides = np.zeros(1024, dtype=np.int8)  # row -> 1: may start a known bigram, 2: may end one
+        self._sides = np.zeros(
+            1024, dtype=np.int8
+        )  # row -> 1: may start a known bigram, 2: may end one
 
     def _score(self, first: int, words: Sequence[str]) -> None:
         """Fill in the rows of the word table from ``first`` on with the scores of ``words``, all at once."""
@@ -335,28 +375,40 @@ class Tagger:
             grown = np.zeros((max(end, 2 * len(self._table)), *self._table.shape[1:]))
             grown[: len(self._table)] = self._table
             self._table = grown
-            self._sides = np.concatenate([self._sides, np.zeros(len(grown) - len(self._sides), dtype=np.int8)])
+            self._sides = np.concatenate(
+                [self._sides, np.zeros(len(grown) - len(self._sides), dtype=np.int8)]
+            )
         starts, ends = self._bigram_sides
         self._sides[first:end] = [(w in starts) | 2 * (w in ends) for w in self._lower[first:end]]
-        parts, get, unknown = self.featurizer.word_parts, self.model.attributes.get, len(self.model.attributes)
+        parts, get, unknown = (
+            self.featurizer.word_parts,
+            self.model.attributes.get,
+            len(self.model.attributes),
+        )
         lent_ids, lent = self._lent_ids, self._lent
         slots = 1 + len(_OFFSETS)
         # a few array operations for many words (per word, its numpy calls cost more than its
         # features), in slices: the operation's scratch array grows with the words it scores
         for at in range(0, len(words), self.SCORE_SLICE):
-            groups: list[list[int]] = []  # attribute ids: a word's own, then what it lends each neighbour
+            groups: list[
+                list[int]
+            ] = []  # attribute ids: a word's own, then what it lends each neighbour
             for word in words[at : at + self.SCORE_SLICE]:
                 own, context = parts(word)
                 groups.append([get(name, unknown) for name in own])
                 ids = [lent_ids.get(x) or lent(x) for x in context]
                 groups.extend([[i[k] for i in ids] for k in range(len(_OFFSETS))])
             scores = self.model.id_scores(groups)
-            self._table[first + at : first + at + len(groups) // slots] = scores.reshape(-1, slots, scores.shape[1])
+            self._table[first + at : first + at + len(groups) // slots] = scores.reshape(
+                -1, slots, scores.shape[1]
+            )
 
     def _lent(self, feature: str) -> tuple[int, ...]:
         """The attribute ids of a context feature as lent to each offset (most are shared by many words)."""
         get, unknown = self.model.attributes.get, len(self.model.attributes)
-        ids = self._lent_ids[feature] = tuple([get(prefix + feature, unknown) for _, prefix in _LENT])
+        ids = self._lent_ids[feature] = tuple(
+            [get(prefix + feature, unknown) for _, prefix in _LENT]
+        )
         return ids
 
     def emissions(self, words: Sequence[str]) -> np.ndarray:
@@ -398,7 +450,9 @@ class Tagger:
         # word bigrams within a sentence (CRFsuite's order of sums kept: a word's "bi=" before its "bi+=")
         first = np.flatnonzero(at[1:] == at[:-1] + 1)  # out[first] and out[first + 1] are a bigram
         left, right = spread[at[first]], spread[at[first + 1]]
-        maybe = np.flatnonzero((self._sides[left] & 1) & (self._sides[right] >> 1))  # the rest have no weights
+        maybe = np.flatnonzero(
+            (self._sides[left] & 1) & (self._sides[right] >> 1)
+        )  # the rest have no weights
         first = first[maybe]
         keys = ((left[maybe] << 32) | right[maybe]).tolist()
         found = list(map(self._pairs.get, keys))
@@ -416,7 +470,10 @@ class Tagger:
         """The attributes "bi=a|b" and "bi+=a|b" of the bigram of two rows (-1 where the model has none)."""
         attributes = self.model.attributes
         bigram = self._lower[key >> 32] + "|" + self._lower[key & 0xFFFFFFFF]
-        found = self._pairs[key] = (attributes.get("bi=" + bigram, -1), attributes.get("bi+=" + bigram, -1))
+        found = self._pairs[key] = (
+            attributes.get("bi=" + bigram, -1),
+            attributes.get("bi+=" + bigram, -1),
+        )
         return found
 
     def tag_tokens(self, words: Sequence[str]) -> set[tuple[int, int, str]]:
@@ -426,7 +483,9 @@ class Tagger:
     def tag_many(self, sentences: Sequence[Sequence[str]]) -> list[set[tuple[int, int, str]]]:
         """:meth:`tag_tokens` for many sentences at once (much faster than one by one)."""
         with self._lock:
-            step = max(1, self.WORD_CACHE // 4)  # words per batch: the word table's size stays bounded
+            step = max(
+                1, self.WORD_CACHE // 4
+            )  # words per batch: the word table's size stays bounded
             emissions: list[np.ndarray] = []
             group: list[Sequence[str]] = []
             size = 0
@@ -479,7 +538,11 @@ _SPACE = re.compile(r"\s+")
 @lru_cache(maxsize=200_000)
 def key(name: str) -> str:
     """What two spellings of one name share: case, quotes, hyphens vs spaces do not count."""
-    return _SPACE.sub(" ", name.translate(_QUOTES).translate(_DASHES).replace("-", " ")).strip().casefold()
+    return (
+        _SPACE.sub(" ", name.translate(_QUOTES).translate(_DASHES).replace("-", " "))
+        .strip()
+        .casefold()
+    )
 
 
 def clean(surface: str) -> str:
@@ -490,7 +553,11 @@ def clean(surface: str) -> str:
 
 # Per label: gazetteer kinds that show a bare form is a name of that kind (annotated SmartData
 # names count), and the curated lists whose -s names must stay whole (annotated text has "Putins").
-_BARE_EVIDENCE = {"PER": {"first", "last", "sd-per"}, "LOC": {"place", "geo", "sd-loc"}, "ORG": {"sd-org"}}
+_BARE_EVIDENCE = {
+    "PER": {"first", "last", "sd-per"},
+    "LOC": {"place", "geo", "sd-loc"},
+    "ORG": {"sd-org"},
+}
 _S_NAMES = {"PER": {"first", "last"}, "LOC": {"place", "geo"}, "ORG": set()}
 
 
@@ -517,9 +584,14 @@ class Normalizer:
         bare_name = (head + " " + bare).strip()
         if key(bare_name) in seen or key(bare) in seen:
             return bare_name
-        if _S_NAMES.get(label, set()) & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(("s", "x", "z", "ß")):
+        if _S_NAMES.get(label, set()) & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(
+            ("s", "x", "z", "ß")
+        ):
             return name
-        if _BARE_EVIDENCE.get(label, set()) & set(self.lexicon.gazetteer.get(bare, ())) or bare in self.lexicon.clusters:
+        if (
+            _BARE_EVIDENCE.get(label, set()) & set(self.lexicon.gazetteer.get(bare, ()))
+            or bare in self.lexicon.clusters
+        ):
             return bare_name
         return name
 
@@ -542,7 +614,9 @@ class Normalizer:
             if " " not in name and label in ("PER", "ORG"):
                 # Xi -> Xi Jinping, Putin -> Wladimir Putin: the one longer name of the article
                 # that has this word as its first or last word (ambiguous -> left as it is)
-                longer = {f for f in full.get(label, ()) if name in (f.split(" ")[0], f.split(" ")[-1])}
+                longer = {
+                    f for f in full.get(label, ()) if name in (f.split(" ")[0], f.split(" ")[-1])
+                }
                 if len(longer) == 1:
                     out.append(longer.pop())
                     continue
@@ -604,14 +678,20 @@ class EntityExtractor:
             out.append(self._entities(text, spans))
         return out
 
-    def _entities(self, text: str, tagged: list[tuple[list[tuple[int, int]], set[tuple[int, int, str]]]]) -> list[Entity]:
+    def _entities(
+        self, text: str, tagged: list[tuple[list[tuple[int, int]], set[tuple[int, int, str]]]]
+    ) -> list[Entity]:
         found: list[tuple[int, int, str]] = []
         for sentence, spans in tagged:
             for first, last, label in sorted(spans):
                 found.append((sentence[first][0], sentence[last - 1][1], label))
         mentions = [(label, clean(text[a:b])) for a, b, label in found]
         # a "name" without letters or digits, or longer than any real one, is a tagging error
-        keep = [i for i, (_, surface) in enumerate(mentions) if any(c.isalnum() for c in surface) and len(surface) <= 80]
+        keep = [
+            i
+            for i, (_, surface) in enumerate(mentions)
+            if any(c.isalnum() for c in surface) and len(surface) <= 80
+        ]
         names = self.normalizer.normalize([mentions[i] for i in keep])
         return [
             Entity(text[found[i][0] : found[i][1]], found[i][2], found[i][0], found[i][1], name)

@@ -45,7 +45,9 @@ class Prepared(NamedTuple):
     terms: tuple | None  # (title, body) as schema.analyze returns them
 
 
-CHUNK = 64  # articles per task: large enough to amortise pickling, small enough to keep workers busy
+CHUNK = (
+    64  # articles per task: large enough to amortise pickling, small enough to keep workers busy
+)
 POOL_MIN = 512  # fewer articles to enrich than this: enrich in the indexing process
 # Tasks queued per worker: enough to keep the workers busy through a batch commit (~10 s in
 # which the indexing process takes no results: 128 tasks of two workers are ~16,000 articles);
@@ -68,7 +70,9 @@ def _read_once(works: list[tuple[str | None, str]]) -> tuple[list[str], list[int
     return texts, [2 if same else 1 for same in once]
 
 
-def prepare(works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None) -> list[Prepared]:
+def prepare(
+    works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None
+) -> list[Prepared]:
     """Enrich (title, body) pairs and, when ``analysis`` is given, make their index terms."""
     words = prepare_words(works, config, analysis)
     names = prepare_names(works, config)
@@ -84,7 +88,11 @@ def prepare_words(
 
     # the terms first: the classifier's word features are the same words' terms, which the
     # analysis then keeps (analysis.word_terms)
-    terms = [analyze(title, body, analysis) for title, body in works] if analysis else [None] * len(works)
+    terms = (
+        [analyze(title, body, analysis) for title, body in works]
+        if analysis
+        else [None] * len(works)
+    )
     if config.sections:
         # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
         sections = section_classifier().best_many(*_read_once(works))
@@ -93,7 +101,9 @@ def prepare_words(
     return list(zip(sections, terms))
 
 
-def prepare_names(works: list[tuple[str | None, str]], config: EnrichConfig) -> list[tuple[tuple[str, str], ...]]:
+def prepare_names(
+    works: list[tuple[str | None, str]], config: EnrichConfig
+) -> list[tuple[tuple[str, str], ...]]:
     """The name work on (title, body) pairs: the distinct (label, name) entities of each."""
     from .entities import distinct, entity_extractor
 
@@ -101,7 +111,9 @@ def prepare_names(works: list[tuple[str | None, str]], config: EnrichConfig) -> 
         return [() for _ in works]
     # A body that repeats its title (a headline-only record) has the same distinct names as
     # the two together (20,000 headlines: no difference), so the tagger reads it once.
-    return [tuple(distinct(found)) for found in entity_extractor().extract_many(_read_once(works)[0])]
+    return [
+        tuple(distinct(found)) for found in entity_extractor().extract_many(_read_once(works)[0])
+    ]
 
 
 def _context() -> mp.context.BaseContext:
@@ -114,7 +126,9 @@ def _context() -> mp.context.BaseContext:
 def _worker_init(parent: int, config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     # Ctrl-C goes to the whole process group: the indexing process handles it and stops the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _load_models(config, analysis)  # a word worker gets a config without entities, a name worker the reverse
+    _load_models(
+        config, analysis
+    )  # a word worker gets a config without entities, a name worker the reverse
 
     def watch() -> None:
         # A killed indexing process cannot stop its workers; they notice the orphaning and exit.
@@ -143,8 +157,10 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
             entity_extractor()
         if analysis is not None:
             _schema(analysis)
-            analyze(None, "Start", analysis)  # makes the stemmer (imports NLTK) before the freeze below
-    except Exception:  # noqa: BLE001 - the first task fails with it, where the caller sees why
+            analyze(
+                None, "Start", analysis
+            )  # makes the stemmer (imports NLTK) before the freeze below
+    except Exception:
         return  # (failing here would only break the pool: "a worker died")
     gc.collect()
     gc.freeze()
@@ -157,11 +173,15 @@ class Enricher:
     terms too (not done when the articles are enriched in the indexing process: no gain there).
     """
 
-    def __init__(self, config: EnrichConfig, workers: int, analysis: AnalysisConfig | None = None) -> None:
+    def __init__(
+        self, config: EnrichConfig, workers: int, analysis: AnalysisConfig | None = None
+    ) -> None:
         self.config = config
         self.workers = workers
         self.analysis = analysis
-        self._pools: list[ProcessPoolExecutor] = []  # started: the word and the name workers, or one pool
+        self._pools: list[
+            ProcessPoolExecutor
+        ] = []  # started: the word and the name workers, or one pool
         self.used_workers = 0  # for the report: 0 = enriched in the indexing process
         self.read = 0  # items read from the input of run() so far
         self.exhausted = False  # run() has read its whole input
@@ -188,7 +208,7 @@ class Enricher:
             except StopIteration:
                 self.exhausted = True
                 break
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the items before it
+            except Exception as exc:
                 error = exc
                 break
             self.read += 1
@@ -228,7 +248,9 @@ class Enricher:
             raise error
 
     def _start(self) -> None:
-        def pool(workers: int, config: EnrichConfig, analysis: AnalysisConfig | None) -> ProcessPoolExecutor:
+        def pool(
+            workers: int, config: EnrichConfig, analysis: AnalysisConfig | None
+        ) -> ProcessPoolExecutor:
             return ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=_context(),
@@ -237,7 +259,9 @@ class Enricher:
             )
 
         if self._split():
-            words = (self.workers + 1) // 2  # the word work is the larger share (10,000 scale articles, py-spy samples: 8 : 7)
+            words = (
+                (self.workers + 1) // 2
+            )  # the word work is the larger share (10,000 scale articles, py-spy samples: 8 : 7)
             self._pools = [
                 pool(words, replace(self.config, entities=False), self.analysis),
                 pool(self.workers - words, replace(self.config, sections=False), None),
@@ -248,20 +272,28 @@ class Enricher:
 
     def _split(self) -> bool:
         """Word and name workers apart: there is work of both kinds and a worker for each."""
-        return self.workers > 1 and self.config.entities and (self.config.sections or self.analysis is not None)
+        return (
+            self.workers > 1
+            and self.config.entities
+            and (self.config.sections or self.analysis is not None)
+        )
 
     def _here(self, triples: list[tuple[T, str | None, str]]) -> Iterator[tuple[T, Prepared]]:
         works = [(title, body) for _, title, body in triples]
         yield from zip([item for item, _, _ in triples], prepare(works, self.config, None))
 
-    def _submit(self, triples: list[tuple[T, str | None, str]]) -> tuple[list[T], list[Future], int]:
+    def _submit(
+        self, triples: list[tuple[T, str | None, str]]
+    ) -> tuple[list[T], list[Future], int]:
         """Send a chunk to the workers: (its items, the futures of their results, its characters of text)."""
         works = [(title, body) for _, title, body in triples]
         chars = sum(len(body) + len(title or "") for title, body in works)
         if len(self._pools) == 2:
             words, names = self._pools
-            futures = [words.submit(prepare_words, works, self.config, self.analysis),
-                       names.submit(prepare_names, works, self.config)]
+            futures = [
+                words.submit(prepare_words, works, self.config, self.analysis),
+                names.submit(prepare_names, works, self.config),
+            ]
         else:
             futures = [self._pools[0].submit(prepare, works, self.config, self.analysis)]
         return [item for item, _, _ in triples], futures, chars
@@ -276,7 +308,10 @@ class Enricher:
             ) from None
         if len(results) == 2:
             words, names = results
-            yield from zip(items, (Prepared(section, found, terms) for (section, terms), found in zip(words, names)))
+            yield from zip(
+                items,
+                (Prepared(section, found, terms) for (section, terms), found in zip(words, names)),
+            )
         else:
             yield from zip(items, results[0])
 

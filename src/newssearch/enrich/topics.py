@@ -27,7 +27,17 @@ from ..analysis import GermanTokenizer, word_terms
 from ..config import AnalysisConfig
 
 #: The sections of DER STANDARD that gnad.jsonl is labelled with, as the API returns them.
-SECTIONS = ("Etat", "Inland", "International", "Kultur", "Panorama", "Sport", "Web", "Wirtschaft", "Wissenschaft")
+SECTIONS = (
+    "Etat",
+    "Inland",
+    "International",
+    "Kultur",
+    "Panorama",
+    "Sport",
+    "Web",
+    "Wirtschaft",
+    "Wissenschaft",
+)
 #: Friendlier names the CLI shows (and accepts) for two of them.
 DISPLAY_NAMES = {"Etat": "Medien", "Web": "Digital"}
 MODEL_RESOURCE = "sections_de.json.gz"
@@ -114,7 +124,9 @@ class _Lookup:
 
     def __call__(self, words: Sequence[str]) -> list[bytes]:
         get = self.vocab.get
-        return [array("i", filter(_KNOWN, map(get, self.of_word(word)))).tobytes() for word in words]
+        return [
+            array("i", filter(_KNOWN, map(get, self.of_word(word)))).tobytes() for word in words
+        ]
 
 
 class _CharGrams(_Lookup):
@@ -130,7 +142,9 @@ class _CharGrams(_Lookup):
         super().__init__(partial(_word_grams, sizes=sizes), vocab)
         self.sizes = tuple(sizes)
         alphabet = sorted(set("".join(vocab)))
-        self.exact = len(alphabet) < 256 and all(ord(c) < 0xFFFF for c in alphabet) and max(sizes) <= 5
+        self.exact = (
+            len(alphabet) < 256 and all(ord(c) < 0xFFFF for c in alphabet) and max(sizes) <= 5
+        )
         if not self.exact:
             return  # keys would not fit: one word at a time
         self.codes = np.zeros(0x10000, dtype=np.uint64)  # code points from U+FFFF on all map to 0
@@ -138,7 +152,9 @@ class _CharGrams(_Lookup):
         keys, ids = [], []
         for n in self.sizes:  # a gram of another length is never looked up
             grams = [gram for gram in vocab if len(gram) == n]
-            keys.append(self._keys(self._codes(grams), n)[::n])  # the grams one after another: one every n
+            keys.append(
+                self._keys(self._codes(grams), n)[::n]
+            )  # the grams one after another: one every n
             ids.append(np.fromiter(map(vocab.__getitem__, grams), dtype=np.int32, count=len(grams)))
         key = np.concatenate(keys)
         order = np.argsort(key)
@@ -147,7 +163,9 @@ class _CharGrams(_Lookup):
 
     def _codes(self, strings: Sequence[str]) -> np.ndarray:
         """The character codes of the strings, one after another."""
-        points = np.frombuffer("".join(strings).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        points = np.frombuffer(
+            "".join(strings).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+        )
         return self.codes[np.minimum(points, 0xFFFF)]
 
     @staticmethod
@@ -168,7 +186,9 @@ class _CharGrams(_Lookup):
         # ends inside its own word's padding
         codes = self._codes([f" {word} " for word in words])
         lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words)) + 2
-        room = np.repeat(np.cumsum(lengths), lengths) - np.arange(len(codes))  # characters left in the word
+        room = np.repeat(np.cumsum(lengths), lengths) - np.arange(
+            len(codes)
+        )  # characters left in the word
         owner = np.repeat(np.arange(len(words)), lengths)
         keys, owners = [], []
         for n in self.sizes:  # all grams of one size, then the next: _word_grams' order
@@ -200,7 +220,9 @@ class SectionClassifier:
         for block in model["blocks"]:
             vocab = {term: i for i, term in enumerate(block["vocab"])}
             # int8 coefficients, term-major (term i's k weights at i*k ... i*k+k-1), scaled per class
-            coef = np.frombuffer(base64.b64decode(block["coef"]), dtype=np.int8).reshape(len(vocab), k)
+            coef = np.frombuffer(base64.b64decode(block["coef"]), dtype=np.int8).reshape(
+                len(vocab), k
+            )
             weights = coef.astype(np.float64) * np.asarray(block["scale"], dtype=np.float64)
             words, of_word = _WORD_FEATURES[block["features"]]
             ids_of = _CharGrams(vocab) if of_word is _word_grams else _Lookup(of_word, vocab)
@@ -225,22 +247,35 @@ class SectionClassifier:
         total = np.tile(np.asarray(self.intercept, dtype=np.float64), (n, 1))
         for words, ids_of, size, idf, weights, known in self.blocks:
             counted = [Counter(words(text)) for text in texts]
-            feature_ids = [[known.get(word) for word in c] for c in counted]  # int32 bytes, or None: new
-            new = {word: None for c, ids in zip(counted, feature_ids) if None in ids
-                   for word, i in zip(c, ids) if i is None}
+            feature_ids = [
+                [known.get(word) for word in c] for c in counted
+            ]  # int32 bytes, or None: new
+            new = {
+                word: None
+                for c, ids in zip(counted, feature_ids)
+                if None in ids
+                for word, i in zip(c, ids)
+                if i is None
+            }
             if new:  # all new words of all texts at once
                 made = dict(zip(new, ids_of(list(new))))
                 if len(known) < WORD_CACHE:
                     known.update(islice(made.items(), WORD_CACHE - len(known)))
-                feature_ids = [[made[word] if i is None else i for word, i in zip(c, ids)] if None in ids else ids
-                               for c, ids in zip(counted, feature_ids)]
+                feature_ids = [
+                    [made[word] if i is None else i for word, i in zip(c, ids)]
+                    if None in ids
+                    else ids
+                    for c, ids in zip(counted, feature_ids)
+                ]
             per_text = np.fromiter(map(len, feature_ids), dtype=np.intp, count=n)  # distinct words
             joined = list(chain.from_iterable(feature_ids))
             sizes = np.fromiter(map(len, joined), dtype=np.intp, count=len(joined)) // 4
             if not sizes.any():
                 continue
             ids = np.frombuffer(b"".join(joined), dtype=np.int32)
-            counts = list(chain.from_iterable(c.values() for c in counted))  # of each distinct word in its text
+            counts = list(
+                chain.from_iterable(c.values() for c in counted)
+            )  # of each distinct word in its text
             if repeats is not None:
                 counts = np.repeat(np.asarray(repeats, dtype=np.float64), per_text) * counts
             # one (text, feature) key each, summed over the words that have it: term frequencies
@@ -250,10 +285,14 @@ class SectionClassifier:
             text_of, feature = np.divmod(pairs, size)
             # sublinear tf, idf, then L2 norm over the block: what TfidfVectorizer does
             w = (1.0 + np.log(tf)) * idf[feature]
-            starts = np.flatnonzero(np.r_[True, text_of[1:] != text_of[:-1]])  # pairs come text by text
+            starts = np.flatnonzero(
+                np.r_[True, text_of[1:] != text_of[:-1]]
+            )  # pairs come text by text
             present = text_of[starts]
             norms = np.sqrt(np.add.reduceat(w * w, starts))
-            total[present] += np.add.reduceat(weights[feature] * w[:, None], starts) / norms[:, None]
+            total[present] += (
+                np.add.reduceat(weights[feature] * w[:, None], starts) / norms[:, None]
+            )
         return total
 
     def classify(self, text: str) -> list[Topic]:
@@ -265,7 +304,9 @@ class SectionClassifier:
         """The best label, or None for a text with no known feature at all."""
         return self.best_many([text])[0]
 
-    def best_many(self, texts: Sequence[str], repeats: Sequence[int] | None = None) -> list[str | None]:
+    def best_many(
+        self, texts: Sequence[str], repeats: Sequence[int] | None = None
+    ) -> list[str | None]:
         """:meth:`best` of each text (``repeats``: see :meth:`scores_many`)."""
         scores = self.scores_many(texts, repeats)
         best = scores.argmax(axis=1)  # the first of equals, as classify()
