@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newssearch import AnalysisConfig, analyze, build_analyzer
-from newssearch.analysis import german_stopwords
+from newssearch.text.analysis import german_stopwords
 
 
 def terms(text: str, **kw) -> list[str]:
@@ -135,7 +135,7 @@ def _whoosh_positions(analyzer, text: str) -> dict[str, list[int]]:
 
 @pytest.mark.parametrize("config", CONFIGS, ids=repr)
 def test_index_positions_equal_whooshs_chain(config):
-    from newssearch.analysis import index_positions
+    from newssearch.text.analysis import index_positions
 
     analyzer = build_analyzer(config)
     for text in TRICKY:
@@ -145,7 +145,7 @@ def test_index_positions_equal_whooshs_chain(config):
 def test_index_positions_only_for_the_chain_it_knows():
     from whoosh.analysis import StandardAnalyzer
 
-    from newssearch.analysis import build_keyword_analyzer, index_positions
+    from newssearch.text.analysis import build_keyword_analyzer, index_positions
 
     assert index_positions(build_keyword_analyzer(), "Der Standard") is None
     assert index_positions(StandardAnalyzer(), "Der Standard") is None
@@ -181,7 +181,7 @@ def test_index_positions_only_for_the_chain_it_knows():
 )
 @settings(max_examples=300, deadline=None)
 def test_index_positions_equal_whooshs_chain_on_any_text(pieces):
-    from newssearch.analysis import index_positions
+    from newssearch.text.analysis import index_positions
 
     text = "".join(pieces)
     for config in (CONFIGS[0], CONFIGS[2]):
@@ -192,7 +192,7 @@ def test_index_positions_equal_whooshs_chain_on_any_text(pieces):
 def test_index_positions_equal_whooshs_chain_on_german_news(shared_data):
     import json
 
-    from newssearch.analysis import index_positions
+    from newssearch.text.analysis import index_positions
 
     with open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8") as lines:
         texts = [json.loads(line)["text"] for line in lines]
@@ -206,7 +206,7 @@ def test_index_positions_equal_whooshs_chain_on_german_news(shared_data):
 @pytest.mark.parametrize("config", CONFIGS, ids=repr)
 def test_word_terms_equal_whooshs_chain_in_order(config):
     """The classifier's per-word terms: the chain's, in its order and with repeats (counts matter)."""
-    from newssearch.analysis import build_keyword_analyzer, word_terms
+    from newssearch.text.analysis import build_keyword_analyzer, word_terms
 
     analyzer = build_analyzer(config)
     words = {w.lower() for text in TRICKY for w in text.split()} | {
@@ -226,7 +226,7 @@ def test_word_terms_equal_whooshs_chain_in_order(config):
 
 def test_word_terms_of_words_the_fused_loop_kept_are_the_chains():
     """A word met in a text is looked up, not analysed again: the same terms as the chain's for it alone."""
-    from newssearch.analysis import index_positions, word_terms
+    from newssearch.text.analysis import index_positions, word_terms
 
     analyzer = build_analyzer(AnalysisConfig())
     texts = [*TRICKY, "İstanbul 2016abc Staats- und Parteichef, Fußball-Fans in Nord-Nord-West"]

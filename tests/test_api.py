@@ -213,7 +213,7 @@ def test_writes_into_a_folder_where_another_run_is_creating_the_index(tmp_path, 
     """What a second writer sees while the first creates the index: its files, no meta file yet."""
     from whoosh import index as whoosh_index
 
-    from newssearch.schema import build_schema
+    from newssearch.index.schema import build_schema
 
     folder = tmp_path / "ix"
     folder.mkdir()
@@ -245,7 +245,7 @@ def test_progress_callback(tmp_path, news_file):
 
 
 def test_parsed_query_keeps_coord_factor_through_rewrites(ns):
-    from newssearch.search import build_parser, parse
+    from newssearch.query.search import build_parser, parse
 
     parser = build_parser(ns._current_searcher().schema, ns.config.search)
     q = parse(parser, "Rapid Mattersburg NOT Flüchtlinge")

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from newssearch import Article, CorpusError, Rejection
-from newssearch.corpus import discover, read_corpus
+from newssearch.ingest.readers import discover, read_corpus
 
 from .conftest import write_jsonl
 

@@ -3,7 +3,7 @@
 import pytest
 
 from newssearch import AnalysisConfig, analyze
-from newssearch.decompound import Splitter
+from newssearch.text.decompound import Splitter
 
 COMPOUNDS = {
     "Kooperationsabkommen": "kooperation abkommen",

@@ -75,7 +75,7 @@ def test_small_segments_are_merged_at_the_end_of_a_run(tmp_path):
 
 
 def test_optimize_merges_segments(tmp_path, monkeypatch):
-    from newssearch import indexing
+    from newssearch.index import writer as indexing
 
     monkeypatch.setattr(indexing, "SMALL_SEGMENT", 0)  # keep one segment per run
     config = config_for(tmp_path)

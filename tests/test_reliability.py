@@ -337,7 +337,7 @@ def test_huge_article_and_long_tokens(tmp_path):
 def test_second_writer_times_out_with_a_clear_message(tmp_path):
     index = tmp_path / "ix"
     NewsSearch(index).index([corpus(tmp_path / "a.jsonl", 5)])
-    from newssearch.indexing import write_lock
+    from newssearch.index.writer import write_lock
 
     with write_lock(index, timeout=1):
         config = Config(index=index, indexing=IndexingConfig(lock_timeout=0.5))

@@ -63,7 +63,7 @@ def small_pool(monkeypatch):
 
 def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
     """Every title and body posting, by article id: (id, frequency, weight, encoded positions)."""
-    from newssearch.indexing import _open_whoosh, read_meta
+    from newssearch.index.writer import _open_whoosh, read_meta
 
     ix = _open_whoosh(index_dir, read_meta(index_dir))
     out = {}
@@ -144,7 +144,7 @@ def test_rest_of_a_read_input_joins_the_last_batch(tmp_path, small_pool, monkeyp
 def test_last_batch_rule():
     from types import SimpleNamespace
 
-    from newssearch.indexing import _joins_last_batch
+    from newssearch.index.writer import _joins_last_batch
 
     settings = IndexingConfig(batch_size=100, workers=2)
     writer = SimpleNamespace(
@@ -369,7 +369,7 @@ def test_workers_exit_when_the_indexing_process_is_killed(tmp_path):
 def test_top_values_and_gather_match_plain_python():
     import numpy as np
 
-    from newssearch.facets import _Table, _top
+    from newssearch.query.facets import _Table, _top
 
     rng = np.random.default_rng(3)
     values = [f"v{i:03d}" for i in range(300)]
@@ -391,10 +391,10 @@ def test_writer_codec_writes_what_whooshs_default_codec_does(tmp_path):
     from whoosh import index as whoosh_index
     from whoosh.codec.whoosh3 import W3Codec
 
+    from newssearch._whoosh_fast.segments import _WriterCodec
     from newssearch.config import AnalysisConfig
-    from newssearch.corpus import article_from_mapping
-    from newssearch.schema import build_schema, content_hash, to_document
-    from newssearch.segments import _WriterCodec
+    from newssearch.index.schema import build_schema, content_hash, to_document
+    from newssearch.ingest.readers import article_from_mapping
 
     schema = build_schema(AnalysisConfig())
     articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
@@ -458,7 +458,7 @@ def test_date_field_terms_are_whooshs():
 
     from whoosh.fields import DATETIME
 
-    from newssearch.schema import NewsDate
+    from newssearch.index.schema import NewsDate
 
     whooshs, ours = DATETIME(stored=True, sortable=True), NewsDate(stored=True, sortable=True)
     rng = random.Random(5)
@@ -478,8 +478,8 @@ def test_repeating_fields_reuse_whooshs_terms_and_pickle_without_them():
 
     from whoosh.fields import ID, KEYWORD, TEXT
 
-    from newssearch.analysis import build_keyword_analyzer
-    from newssearch.schema import RepeatedID, RepeatedKeyword, RepeatedText, UniqueID
+    from newssearch.index.schema import RepeatedID, RepeatedKeyword, RepeatedText, UniqueID
+    from newssearch.text.analysis import build_keyword_analyzer
 
     keyword = build_keyword_analyzer()
     pairs = [
@@ -521,7 +521,7 @@ def _segment_files(
     from whoosh import index as whoosh_index
 
     from newssearch.config import AnalysisConfig
-    from newssearch.schema import build_schema, content_hash, to_document
+    from newssearch.index.schema import build_schema, content_hash, to_document
 
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), build_schema(AnalysisConfig()))
@@ -549,7 +549,7 @@ def whoosh_segment(tmp_path_factory) -> tuple[list, dict[str, bytes]]:
     """300 articles and the segment files Whoosh's own writer makes of them (no block compressed)."""
     from whoosh.codec.whoosh3 import W3Codec
 
-    from newssearch.corpus import article_from_mapping
+    from newssearch.ingest.readers import article_from_mapping
 
     articles = [article_from_mapping(r, r["id"], "t.jsonl", i) for i, r in enumerate(records(300))]
     return articles, _segment_files(
@@ -618,7 +618,7 @@ def test_pool_sorts_as_whoosh_does():
     """Sorted field by field on the term alone, postings come out in the order of whole tuples."""
     import random
 
-    from newssearch.segments import _sorted
+    from newssearch._whoosh_fast.segments import _sorted
 
     rng = random.Random(3)
     postings = [
@@ -646,7 +646,7 @@ def test_term_table_positions_widen_as_whooshs_do():
     """The term table's key positions, added at once, take the array type Whoosh's one-by-one adds give."""
     from whoosh.util.numlists import GrowableArray
 
-    from newssearch.segments import _extend
+    from newssearch._whoosh_fast.segments import _extend
 
     for last in (10, 2**16 - 1, 2**16, 2**31 - 1, 2**31, 2**32 + 5):
         positions = [1, 5, last // 2, last] if last > 5 else [1, 5, last]

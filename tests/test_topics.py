@@ -24,7 +24,7 @@ from newssearch import (
 )
 from newssearch.cli import cli
 from newssearch.config import config_from_dict
-from newssearch.enrich.topics import char_features, section_classifier
+from newssearch.enrich.sections import char_features, section_classifier
 
 from .conftest import SEED, write_jsonl
 
@@ -264,7 +264,7 @@ def reference_scores(clf, text: str) -> list[float]:
     """The model's decision values the plain way: each block's training features, TF-IDF, dot."""
     import math
 
-    from newssearch.enrich.topics import stem_features
+    from newssearch.enrich.sections import stem_features
 
     total = list(clf.intercept)
     for (_, ids_of, _, idf, weights, _), features in zip(
@@ -313,7 +313,7 @@ words = st.text(
 )
 def test_char_grams_of_many_words_are_each_words_lookups(batch):
     """All words' n-gram ids at once (numpy keys) are those of looking up each word's grams, in order."""
-    from newssearch.enrich.topics import _CharGrams, _Lookup, _word_grams
+    from newssearch.enrich.sections import _CharGrams, _Lookup, _word_grams
 
     chars = next(b[1] for b in section_classifier().blocks if isinstance(b[1], _CharGrams))
     assert chars.exact

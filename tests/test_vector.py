@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 from whoosh.matching import AndNotMatcher
 
-from newssearch import Config, EnrichConfig, IndexingConfig, NewsSearch, vector
-from newssearch import search as search_module
-from newssearch.facets import Filters
+from newssearch import Config, EnrichConfig, IndexingConfig, NewsSearch
+from newssearch._whoosh_fast import vector
+from newssearch.query import search as search_module
+from newssearch.query.facets import Filters
 
 from .conftest import write_jsonl
 

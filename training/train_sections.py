@@ -39,7 +39,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from newssearch.enrich.topics import (
+from newssearch.enrich.sections import (
     MODEL_RESOURCE,
     SectionClassifier,
     char_features,

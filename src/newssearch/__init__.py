@@ -1,6 +1,5 @@
 """newssearch: embedded full-text search for German news."""
 
-from .analysis import analyze, build_analyzer
 from .api import NewsSearch
 from .config import (
     AnalysisConfig,
@@ -11,7 +10,7 @@ from .config import (
     load_config,
 )
 from .enrich.entities import Entity, extract_entities
-from .enrich.topics import SECTIONS, Topic, classify
+from .enrich.sections import SECTIONS, Topic, classify
 from .errors import (
     ArticleNotFoundError,
     ConfigError,
@@ -25,6 +24,7 @@ from .errors import (
     QueryError,
 )
 from .models import Article, Hit, IndexReport, Progress, Rejection, SearchResult
+from .text.analysis import analyze, build_analyzer
 
 __version__ = "0.1.0"
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from . import facets as facets_module
-from . import indexing, search
 from .config import Config, load_config
+from .index import writer as indexing
+from .index.schema import from_stored
 from .models import Article, IndexReport, SearchResult
-from .schema import from_stored
+from .query import facets as facets_module
+from .query import search
 
 
 class NewsSearch:

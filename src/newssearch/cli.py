@@ -15,17 +15,17 @@ from typing import Any
 import click
 
 from . import __version__
-from .analysis import analyze as analyze_text
 from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
 from .enrich.entities import distinct, extract_entities
-from .enrich.topics import classify as classify_text
-from .enrich.topics import display_name, label_for
+from .enrich.sections import classify as classify_text
+from .enrich.sections import display_name, label_for
 from .errors import NewsSearchError, QueryError
-from .facets import FACETS, INTERVALS
+from .index.schema import ENTITY_FIELDS
 from .models import Progress, SearchResult, iso, plural
-from .schema import ENTITY_FIELDS
-from .search import EXPORT_FIELDS, MARK
+from .query.facets import FACETS, INTERVALS
+from .query.search import EXPORT_FIELDS, MARK
+from .text.analysis import analyze as analyze_text
 
 MAX_LISTED_REJECTIONS = 20
 

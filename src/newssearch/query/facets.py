@@ -21,9 +21,9 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from .enrich.entities import key
-from .errors import QueryError
-from .schema import FIELD_LABELS, entity_term, split_entities, split_topics
+from ..enrich.entities import key
+from ..errors import QueryError
+from ..index.schema import FIELD_LABELS, entity_term, split_entities, split_topics
 
 ENTITY_FACETS = ("person", "org", "place")
 FACETS = ("topic", *ENTITY_FACETS, "source", "date")

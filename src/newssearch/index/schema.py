@@ -16,10 +16,10 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, 
 from whoosh.formats import Existence, Positions
 from whoosh.util.times import datetime_to_long
 
-from .analysis import build_analyzer, build_keyword_analyzer, index_positions
-from .config import AnalysisConfig
-from .enrich.entities import key
-from .models import Article
+from ..config import AnalysisConfig
+from ..enrich.entities import key
+from ..models import Article
+from ..text.analysis import build_analyzer, build_keyword_analyzer, index_positions
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
 FORMAT_VERSION = 5

@@ -41,7 +41,7 @@ from whoosh.filedb import filetables
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.writing import PostingPool, SegmentWriter
 
-from .schema import length_bytes
+from ..index.schema import length_bytes
 
 #: Postings in a commit from which a helper process makes half of the terms (when allowed):
 #: fewer are written before a fork and a transfer would pay off.

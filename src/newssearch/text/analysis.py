@@ -32,7 +32,7 @@ from whoosh.analysis import (
     Token,
 )
 
-from .config import STEMMERS, AnalysisConfig
+from ..config import STEMMERS, AnalysisConfig
 
 # Numbers keep their inner separators (2:1, 20.45, 1.000); words keep inner hyphens
 # (Ukraine-Konflikt), which HyphenFilter then splits. A trailing hyphen ("Staats- und

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import CorpusError
-from .models import Article, Rejection
+from ..errors import CorpusError
+from ..models import Article, Rejection
 
 Record = Article | Rejection
 #: A record with the line it starts on.

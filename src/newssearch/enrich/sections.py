@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import GermanTokenizer, word_terms
 from ..config import AnalysisConfig
+from ..text.analysis import GermanTokenizer, word_terms
 
 #: The sections of DER STANDARD that gnad.jsonl is labelled with, as the API returns them.
 SECTIONS = (
@@ -75,7 +75,7 @@ def _analyzer():
     # stemmer imports NLTK, which every CLI command would pay at import): with those settings
     # (the usual case) the index's terms and the classifier's come from the same filters, so
     # each word is stemmed and decompounded once per process, not twice.
-    from ..schema import _schema
+    from ..index.schema import _schema
 
     return _schema(_ANALYSIS)["body"].analyzer
 

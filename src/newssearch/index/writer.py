@@ -31,10 +31,9 @@ from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
 from whoosh.writing import LockError, SegmentWriter
 
-from .config import AnalysisConfig, Config, IndexingConfig
-from .corpus import discover, read_file
-from .enrich.pool import Enricher
-from .errors import (
+from .._whoosh_fast.segments import Writer
+from ..config import AnalysisConfig, Config, IndexingConfig
+from ..errors import (
     ConfigError,
     CorpusError,
     IndexIncompatibleError,
@@ -42,7 +41,9 @@ from .errors import (
     IndexNotFoundError,
     QueryError,
 )
-from .models import Article, IndexReport, Progress, Rejection, plural
+from ..ingest.readers import discover, read_file
+from ..models import Article, IndexReport, Progress, Rejection, plural
+from .pool import Enricher
 from .schema import (
     FORMAT_VERSION,
     build_schema,
@@ -52,7 +53,6 @@ from .schema import (
     stored_entities,
     to_document,
 )
-from .segments import Writer
 
 META_FILE = "newssearch.json"
 MANIFEST_FILE = "manifest.json"
@@ -520,8 +520,8 @@ def _retag(
     """
     from dataclasses import replace
 
-    from .facets import column_lookup
-    from .search import build_parser, parse
+    from ..query.facets import column_lookup
+    from ..query.search import build_parser, parse
 
     # Saved queries are precise by intent: plain words must all match.
     parser = build_parser(ix.schema, replace(config.search, operator="and"))

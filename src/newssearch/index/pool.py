@@ -83,8 +83,8 @@ def prepare_words(
     works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None
 ) -> list[tuple[str | None, tuple | None]]:
     """The word work on (title, body) pairs: (section or None, index terms or None) of each."""
-    from ..schema import analyze
-    from .topics import section_classifier
+    from ..enrich.sections import section_classifier
+    from .schema import analyze
 
     # the terms first: the classifier's word features are the same words' terms, which the
     # analysis then keeps (analysis.word_terms)
@@ -105,7 +105,7 @@ def prepare_names(
     works: list[tuple[str | None, str]], config: EnrichConfig
 ) -> list[tuple[tuple[str, str], ...]]:
     """The name work on (title, body) pairs: the distinct (label, name) entities of each."""
-    from .entities import distinct, entity_extractor
+    from ..enrich.entities import distinct, entity_extractor
 
     if not config.entities:
         return [() for _ in works]
@@ -146,9 +146,9 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     cyclic collector would still walk them at every full collection (60k scale articles, per
     worker: 1.2 s of full collections without this, 0.6 s with it).
     """
-    from ..schema import _schema, analyze
-    from .entities import entity_extractor
-    from .topics import section_classifier
+    from ..enrich.entities import entity_extractor
+    from ..enrich.sections import section_classifier
+    from .schema import _schema, analyze
 
     try:
         if config.sections:

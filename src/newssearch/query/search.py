@@ -25,11 +25,12 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
-from . import facets, vector
-from .config import SEARCH_FIELDS, SORTS, SearchConfig
-from .errors import ArticleNotFoundError, QueryError
-from .models import Hit, SearchResult, first_sentence, iso
-from .schema import entities_by_facet, from_stored, stored_topics
+from .._whoosh_fast import vector
+from ..config import SEARCH_FIELDS, SORTS, SearchConfig
+from ..errors import ArticleNotFoundError, QueryError
+from ..index.schema import entities_by_facet, from_stored, stored_topics
+from ..models import Hit, SearchResult, first_sentence, iso
+from . import facets
 
 #: Longer query texts are refused (a pasted article is not a query; use similar()).
 MAX_QUERY_CHARS = 10_000
