@@ -23,10 +23,10 @@ from newssearch.enrich.entities import (
     Lexicon,
     Normalizer,
     distinct,
-    key,
     sentences,
     tokenize,
 )
+from newssearch.text.names import name_key
 
 from .conftest import SEED, write_jsonl
 
@@ -51,7 +51,7 @@ def test_seed_article_facets(tmp_path):
     assert {"Kreml", "Xinhua"} <= set(names["org"]) | set(names["place"])
     everything = [n for values in names.values() for n in values]
     # each once, in one spelling, no genitive forms, no short form beside the full name
-    assert len({key(n) for n in everything}) == len(everything)
+    assert len({name_key(n) for n in everything}) == len(everything)
     for genitive in ("Putins", "Chinas", "Russlands", "Moskaus", "Nordkoreas"):
         assert genitive not in everything
     assert "Xi" not in everything
@@ -126,7 +126,7 @@ def test_abbreviations_and_spelling_variants(normalizer):
     ]
     variants = [("ORG", "Rotes Kreuz"), ("ORG", "ROTES KREUZ"), ("ORG", "Rotes-Kreuz")]
     assert normalizer.normalize(variants) == ["Rotes Kreuz"] * 3
-    assert key("„Die Linke“") == key("die linke") == key("Die-Linke")
+    assert name_key("„Die Linke“") == name_key("die linke") == name_key("Die-Linke")
 
 
 def test_distinct_keeps_one_label_per_name():
@@ -305,14 +305,14 @@ def entity_ns(tmp_path):
 def brute_force(ns, text, facet, **kw):
     """Articles per entity key, the obvious way: the stored entities of every match."""
     hits = ns.search(text, limit=10_000, **kw).hits
-    return Counter(k for h in hits for k in {key(n) for n in h.entities[facet]})
+    return Counter(k for h in hits for k in {name_key(n) for n in h.entities[facet]})
 
 
 def assert_exact(ns, text, **kw):
     result = ns.search(text, facets=("person", "org", "place"), limit=1, **kw)
     for facet, values in result.facets.items():
         truth = brute_force(ns, text, facet, **kw)
-        assert {key(name): n for name, n in values} == dict(truth.most_common(len(values)))
+        assert {name_key(name): n for name, n in values} == dict(truth.most_common(len(values)))
         assert [n for _, n in values] == sorted((n for _, n in values), reverse=True)
         if len(values) < 10:
             assert len(values) == len(truth)
@@ -345,7 +345,9 @@ def test_entity_filters_are_exact_and_combine(entity_ns):
     hits = entity_ns.search(everything, limit=100).hits
     for facet in ("person", "org", "place"):
         for name in {n for h in hits for n in h.entities[facet]}:
-            expected = {h.id for h in hits if key(name) in {key(n) for n in h.entities[facet]}}
+            expected = {
+                h.id for h in hits if name_key(name) in {name_key(n) for n in h.entities[facet]}
+            }
             got = {
                 h.id for h in entity_ns.search(everything, limit=100, filters={facet: [name]}).hits
             }

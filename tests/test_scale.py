@@ -24,7 +24,7 @@ from newssearch import (
     segments,
 )
 from newssearch.enrich import pool
-from newssearch.enrich.entities import key
+from newssearch.text.names import name_key as key
 
 from .conftest import NEWS, write_jsonl
 

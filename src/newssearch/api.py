@@ -9,6 +9,7 @@ from pathlib import Path
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
+from .archive import PASSES
 from .config import Config, load_config
 from .index import writer as indexing
 from .index.schema import from_stored
@@ -86,6 +87,7 @@ class NewsSearch:
             strict=strict,
             progress=progress,
             prune=prune,
+            passes=PASSES,
         )
 
     def optimize(self) -> indexing.OptimizeReport:
@@ -100,7 +102,7 @@ class NewsSearch:
         The report's ``topics`` counts articles per topic, ``retagged`` the articles changed.
         """
         self.close()
-        return indexing.retag_index(self.index_dir, self.config)
+        return indexing.run_passes(self.index_dir, self.config, PASSES)
 
     def search(
         self,

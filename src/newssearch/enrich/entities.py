@@ -25,6 +25,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from ..text.names import name_key
 from .crf import LinearChainCRF
 
 #: The labels facets use; the model also knows OTH (titles, events, ...), which is not kept.
@@ -535,16 +536,6 @@ _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—"})
 _SPACE = re.compile(r"\s+")
 
 
-@lru_cache(maxsize=200_000)
-def key(name: str) -> str:
-    """What two spellings of one name share: case, quotes, hyphens vs spaces do not count."""
-    return (
-        _SPACE.sub(" ", name.translate(_QUOTES).translate(_DASHES).replace("-", " "))
-        .strip()
-        .casefold()
-    )
-
-
 def clean(surface: str) -> str:
     """The surface form without quotes, with one kind of hyphen and single spaces."""
     text = _SPACE.sub(" ", surface.translate(_DASHES)).strip()
@@ -582,7 +573,7 @@ class Normalizer:
             return name
         bare = last[:-1]
         bare_name = (head + " " + bare).strip()
-        if key(bare_name) in seen or key(bare) in seen:
+        if name_key(bare_name) in seen or name_key(bare) in seen:
             return bare_name
         if _S_NAMES.get(label, set()) & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(
             ("s", "x", "z", "ß")
@@ -597,7 +588,7 @@ class Normalizer:
 
     def normalize(self, mentions: list[tuple[str, str]]) -> list[str]:
         """Facet names for one article's (label, cleaned surface) mentions, in order."""
-        seen = {key(text) for _, text in mentions}
+        seen = {name_key(text) for _, text in mentions}
         names = [self.base_form(text, seen, label) for label, text in mentions]
         labels = [label for label, _ in mentions]
         # full names by label, longest first: a short mention maps to the one that contains it
@@ -623,7 +614,7 @@ class Normalizer:
             out.append(name)
         # one spelling per name: the first seen among those with the same key
         spelling: dict[str, str] = {}
-        return [spelling.setdefault(key(n), n) for n in out]
+        return [spelling.setdefault(name_key(n), n) for n in out]
 
 
 def _abbreviations(names: list[str], labels: list[str]) -> dict[str, dict[str, str]]:
@@ -718,7 +709,7 @@ def distinct(entities: Sequence[Entity]) -> list[tuple[str, str]]:
     labels: dict[str, Counter] = {}
     names: dict[str, str] = {}
     for e in entities:
-        k = key(e.name)
+        k = name_key(e.name)
         names.setdefault(k, e.name)
         labels.setdefault(k, Counter())[e.label] += 1
     return [(labels[k].most_common(1)[0][0], names[k]) for k in names]

@@ -75,9 +75,9 @@ def _analyzer():
     # stemmer imports NLTK, which every CLI command would pay at import): with those settings
     # (the usual case) the index's terms and the classifier's come from the same filters, so
     # each word is stemmed and decompounded once per process, not twice.
-    from ..index.schema import _schema
+    from ..text.analysis import shared_analyzer
 
-    return _schema(_ANALYSIS)["body"].analyzer
+    return shared_analyzer(_ANALYSIS)
 
 
 @lru_cache(maxsize=200_000)

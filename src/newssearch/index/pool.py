@@ -148,7 +148,7 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     """
     from ..enrich.entities import entity_extractor
     from ..enrich.sections import section_classifier
-    from .schema import _schema, analyze
+    from .schema import analyze, schema_for
 
     try:
         if config.sections:
@@ -156,7 +156,7 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
         if config.entities:
             entity_extractor()
         if analysis is not None:
-            _schema(analysis)
+            schema_for(analysis)
             analyze(
                 None, "Start", analysis
             )  # makes the stemmer (imports NLTK) before the freeze below

@@ -17,9 +17,9 @@ from whoosh.formats import Existence, Positions
 from whoosh.util.times import datetime_to_long
 
 from ..config import AnalysisConfig
-from ..enrich.entities import key
 from ..models import Article
-from ..text.analysis import build_analyzer, build_keyword_analyzer, index_positions
+from ..text.analysis import build_keyword_analyzer, index_positions, shared_analyzer
+from ..text.names import name_key
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
 FORMAT_VERSION = 5
@@ -132,7 +132,7 @@ class NewsDate(_Remembering, DATETIME):
 
 def build_schema(analysis: AnalysisConfig) -> Schema:
     """The index schema for the given analysis settings."""
-    text = build_analyzer(analysis)
+    text = shared_analyzer(analysis)
     keyword = build_keyword_analyzer()
     return Schema(
         id=UniqueID(stored=True, unique=True, sortable=True),
@@ -199,7 +199,7 @@ def entity_fields(entities: Sequence[tuple[str, str]]) -> dict[str, Any]:
         names = [name for lab, name in entities if lab == label]
         if names:
             fields[field] = "\n".join(names)
-    fields["entity"] = ",".join(entity_term(label, key(name)) for label, name in entities)
+    fields["entity"] = ",".join(entity_term(label, name_key(name)) for label, name in entities)
     fields["entity_facet"] = ENTITY_SEP.join(f"{label}:{name}" for label, name in entities).encode(
         "utf-8"
     )
@@ -257,7 +257,8 @@ ANALYZED_FIELDS = ("title", "body")
 
 
 @lru_cache(maxsize=4)
-def _schema(analysis: AnalysisConfig) -> Schema:
+def schema_for(analysis: AnalysisConfig) -> Schema:
+    """The index schema for ``analysis``, built once per process."""
     return build_schema(analysis)
 
 
@@ -265,7 +266,7 @@ def analyze(
     title: str | None, body: str, analysis: AnalysisConfig
 ) -> tuple[Analyzed | None, Analyzed]:
     """The title's and the body's terms as the index schema for ``analysis`` makes them."""
-    schema = _schema(analysis)
+    schema = schema_for(analysis)
     body_terms = Analyzed(_terms(schema["body"], body))
     if title is None:
         return None, body_terms

@@ -20,7 +20,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +34,10 @@ from whoosh.writing import LockError, SegmentWriter
 from .._whoosh_fast.segments import Writer
 from ..config import AnalysisConfig, Config, IndexingConfig
 from ..errors import (
-    ConfigError,
     CorpusError,
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
-    QueryError,
 )
 from ..ingest.readers import discover, read_file
 from ..models import Article, IndexReport, Progress, Rejection, plural
@@ -48,11 +46,11 @@ from .schema import (
     FORMAT_VERSION,
     build_schema,
     content_hash,
-    from_stored,
-    split_topics,
-    stored_entities,
     to_document,
 )
+
+#: An archive-wide pass: (index, config, report, make a writer) -> None; see newssearch.archive.
+ArchivePass = Callable[[Index, Config, IndexReport, Callable[[], SegmentWriter]], None]
 
 META_FILE = "newssearch.json"
 MANIFEST_FILE = "manifest.json"
@@ -277,8 +275,12 @@ def build_index(
     strict: bool = False,
     progress: ProgressCallback | None = None,
     prune: bool = False,
+    passes: Sequence[ArchivePass] = (),
 ) -> IndexReport:
-    """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`."""
+    """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`.
+
+    ``passes`` run over the whole index after the records are written (user topics, ...).
+    """
     started = time.monotonic()
     index_dir = Path(index_dir)
     files, skipped = discover(paths)
@@ -305,7 +307,8 @@ def build_index(
             seen = _write_records(ix, config, files, existing, report, strict, progress)
             if prune:
                 _prune(ix, config, existing, seen, report)
-            _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
+            for archive_pass in passes:
+                archive_pass(ix, config, report, lambda: new_writer(ix, config))
         finally:
             report.documents = ix.doc_count()
             ix.close()
@@ -378,10 +381,10 @@ def _write_records(
                     continue
                 yield (record, digest, old), record.title, record.text
 
-    # user topics are (re)applied to the whole index by _retag after the records
+    # user topics are (re)applied to the whole index by an archive pass after the records
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
     enricher = Enricher(config.enrich, settings.workers, config.analysis)
-    writer = _new_writer(ix, config)
+    writer = new_writer(ix, config)
     pending = 0
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
@@ -399,7 +402,7 @@ def _write_records(
                 enricher, writer, pending, report.added + report.updated, settings
             ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
-                writer, pending = _new_writer(ix, config), 0
+                writer, pending = new_writer(ix, config), 0
         throttle.finish()
     except CorpusError:
         enricher.close()
@@ -489,7 +492,7 @@ def _prune(
     stale = sorted(set(existing) - seen)
     if not stale:
         return
-    writer = _new_writer(ix, config)
+    writer = new_writer(ix, config)
     try:
         for article_id in stale:
             writer.delete_by_term("id", article_id)
@@ -500,7 +503,7 @@ def _prune(
     report.pruned = stale
 
 
-def _new_writer(ix: Index, config: Config) -> SegmentWriter:
+def new_writer(ix: Index, config: Config) -> SegmentWriter:
     try:
         return Writer(ix, limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout)
     except LockError:
@@ -509,68 +512,8 @@ def _new_writer(ix: Index, config: Config) -> SegmentWriter:
         ) from None
 
 
-def _retag(
-    ix: Index, config: Config, report: IndexReport, new_writer: Callable[[], SegmentWriter]
-) -> None:
-    """Give every article exactly the user topics whose saved query matches it.
-
-    Runs over the whole index, so new articles get tagged and a changed ``topics:`` section
-    re-tags old ones; only articles whose topics change are rewritten (from their stored
-    fields: the corpus is not read again), in one commit.
-    """
-    from dataclasses import replace
-
-    from ..query.facets import column_lookup
-    from ..query.search import build_parser, parse
-
-    # Saved queries are precise by intent: plain words must all match.
-    parser = build_parser(ix.schema, replace(config.search, operator="and"))
-    queries = {}
-    for name, text in config.topics.items():
-        try:
-            queries[name] = parse(parser, text)
-        except QueryError as exc:
-            raise ConfigError(f"topics.{name}: {exc}") from None
-    with ix.searcher() as searcher:
-        wanted: dict[int, list[str]] = {}
-        for name, q in queries.items():
-            docs = list(searcher.docs_for_query(q))
-            report.topics[name] = len(docs)
-            for docnum in docs:
-                wanted.setdefault(docnum, []).append(name)
-        reader = searcher.reader()
-        if reader.doc_count() == 0:
-            return
-        column = column_lookup(reader, "topic_facet")
-        changes = []
-        for docnum in reader.all_doc_ids():
-            section, current = split_topics(column(docnum) or b"")
-            topics = wanted.get(docnum, [])
-            if topics != current:
-                changes.append((searcher.stored_fields(docnum), section, topics))
-    if not changes:
-        return
-    writer = new_writer()
-    try:
-        for fields, section, topics in changes:
-            writer.update_document(
-                **to_document(
-                    from_stored(fields),
-                    fields["hash"],
-                    section or None,
-                    topics,
-                    stored_entities(fields),
-                )
-            )
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit(mergetype=merge_small)
-    report.retagged = len(changes)
-
-
-def retag_index(index_dir: Path, config: Config) -> IndexReport:
-    """Apply the configured user topics to an existing index without reading the corpus."""
+def run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) -> IndexReport:
+    """Run archive-wide passes over an existing index without reading the corpus."""
     started = time.monotonic()
     index_dir = Path(index_dir)
     report = IndexReport(index_dir=str(index_dir))
@@ -582,7 +525,8 @@ def retag_index(index_dir: Path, config: Config) -> IndexReport:
         check_compatible(index_dir, meta, config.analysis)
         ix = _open_whoosh(index_dir, meta)
         try:
-            _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
+            for archive_pass in passes:
+                archive_pass(ix, config, report, lambda: new_writer(ix, config))
             report.documents = ix.doc_count()
         finally:
             ix.close()
@@ -627,7 +571,7 @@ def optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
         ix = _open_whoosh(index_dir, meta)
         try:
             before = _segment_count(ix)
-            writer = _new_writer(ix, config)
+            writer = new_writer(ix, config)
             writer.commit(optimize=True)  # a failure before the commit leaves the old segments live
             ix = ix.refresh()
             after, documents = _segment_count(ix), ix.doc_count()

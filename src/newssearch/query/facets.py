@@ -21,9 +21,9 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from ..enrich.entities import key
 from ..errors import QueryError
 from ..index.schema import FIELD_LABELS, entity_term, split_entities, split_topics
+from ..text.names import name_key
 
 ENTITY_FACETS = ("person", "org", "place")
 FACETS = ("topic", *ENTITY_FACETS, "source", "date")
@@ -75,7 +75,7 @@ class Filters:
         parts.extend(wq.Term("topic", t.strip().lower()) for t in self.topics)
         # the facet value's spelling does not matter: case, quotes and hyphens are normalised away
         parts.extend(
-            wq.Term("entity", entity_term(FIELD_LABELS[facet], key(name)))
+            wq.Term("entity", entity_term(FIELD_LABELS[facet], name_key(name)))
             for facet, name in self.entities
         )
         if self.date_from or self.date_to:
@@ -281,7 +281,10 @@ class FacetTables:
             labels = {label: ENTITY_FACETS.index(facet) for facet, label in FIELD_LABELS.items()}
             index: dict[tuple[int, str], int] = {}
             key_of = np.fromiter(
-                (index.setdefault((labels.get(v[:3], -1), key(v[4:])), len(index)) for v in values),
+                (
+                    index.setdefault((labels.get(v[:3], -1), name_key(v[4:])), len(index))
+                    for v in values
+                ),
                 dtype=np.int64,
                 count=len(values),
             )

@@ -442,6 +442,12 @@ def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
     return chain | GermanStemFilter(stemmer=config.stemmer, umlauts=config.umlauts)
 
 
+@lru_cache(maxsize=4)
+def shared_analyzer(config: AnalysisConfig) -> CompositeAnalyzer:
+    """One analyzer per settings in a process: the index schema and the classifier share its caches."""
+    return build_analyzer(config)
+
+
 def build_keyword_analyzer() -> CompositeAnalyzer:
     """Analyzer for short metadata (source, author, section): words, lowercase, umlauts folded."""
     return GermanTokenizer() | LowercaseFilter() | GermanStemFilter(stemmer="none", umlauts="fold")
