@@ -23,7 +23,7 @@ from newssearch import (
     load_config,
     segments,
 )
-from newssearch.enrich import pool
+from newssearch.index import pool
 from newssearch.text.names import name_key as key
 
 from .conftest import NEWS, write_jsonl

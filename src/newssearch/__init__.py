@@ -1,5 +1,10 @@
 """newssearch: embedded full-text search for German news."""
 
+from ._whoosh_fast import check_whoosh
+
+check_whoosh()  # before anything that builds on Whoosh's internals
+
+# ruff: noqa: E402
 from .api import NewsSearch
 from .config import (
     AnalysisConfig,

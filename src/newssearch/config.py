@@ -59,6 +59,14 @@ class SearchConfig:
     suggest: bool = True
     # Seconds a query may run before it is stopped with a message.
     time_limit: float = 5.0
+    # Score whole posting blocks with numpy (newssearch._whoosh_fast.vector); false: Whoosh's
+    # own collectors. Same hits either way; any surprise falls back to Whoosh by itself.
+    fast: bool = field(default_factory=lambda: fast_default())
+
+
+def fast_default() -> bool:
+    """Default of the fast-path switches: on, unless NEWSSEARCH_FAST=0 is set in the environment."""
+    return os.environ.get("NEWSSEARCH_FAST", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def default_workers() -> int:
@@ -77,6 +85,9 @@ class IndexingConfig:
     max_text_mb: float = 10.0
     # Processes enriching articles (sections, entities) beside the one writing; 1 = no pool.
     workers: int = field(default_factory=default_workers)
+    # Write segments with the fused writer (newssearch._whoosh_fast.segments); false: Whoosh's
+    # own writer. Same files either way; any surprise falls back to Whoosh by itself.
+    fast_writer: bool = field(default_factory=lambda: fast_default())
 
 
 @dataclass(frozen=True)

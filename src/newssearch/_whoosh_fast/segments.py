@@ -16,6 +16,7 @@ by plain Whoosh), with less work per posting and per term:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -41,7 +42,8 @@ from whoosh.filedb import filetables
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.writing import PostingPool, SegmentWriter
 
-from ..index.schema import length_bytes
+from . import FastPathError
+from .columns import length_bytes
 
 #: Postings in a commit from which a helper process makes half of the terms (when allowed):
 #: fewer are written before a fork and a transfer would pay off.
@@ -65,7 +67,17 @@ class Writer(SegmentWriter):
     def commit(self, mergetype=None, optimize=None, merge=None, helper: bool = False) -> None:
         """Whoosh's commit; ``helper``: a forked process may write half of the postings (nothing else is running)."""
         self.codec.helper = helper
-        super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+        try:
+            super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+        except (OSError, MemoryError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # the fused loops met something Whoosh 2.7.4 would not make
+            # free the lock and temporary files; the commit never reached the table of contents
+            with contextlib.suppress(Exception):
+                self._close_segment()
+            with contextlib.suppress(Exception):
+                self._finish()
+            raise FastPathError(f"{type(exc).__name__}: {exc}") from exc
 
 
 class _Sorted(list):

@@ -40,8 +40,8 @@ from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher, TimeLimit
 from whoosh.util.numeric import byte_to_length
 
-from ..index.schema import length_bytes
 from ..query import facets
+from .columns import length_bytes
 
 # Field length per stored length byte, as Whoosh decodes it (lossy: lengths are kept in one byte).
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)

@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Any
 
 from whoosh.analysis import IDTokenizer
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Existence, Positions
@@ -238,18 +237,6 @@ def content_hash(article: Article) -> str:
     """A stable fingerprint of everything stored for an article."""
     payload = json.dumps(article.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
-
-
-def length_bytes(perdoc: W3PerDocReader, fieldname: str) -> bytes | None:
-    """``fieldname``'s length byte for every document of a segment; None when it keeps no lengths.
-
-    Whoosh's API reads them one document at a time; this reads the column at once (Whoosh
-    2.7.4 internals: the length column's file, offset and size).
-    """
-    column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-    if column is None:
-        return None
-    return column._dbfile.get(column._basepos, column._count)
 
 
 #: The fields whose terms :func:`analyze` can make ahead of writing.

@@ -14,6 +14,7 @@ replacing ``newssearch.json`` atomically; until then readers see the old index u
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import json
@@ -31,6 +32,7 @@ from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader
 from whoosh.writing import LockError, SegmentWriter
 
+from .._whoosh_fast import FastPathError, warn_fallback
 from .._whoosh_fast.segments import Writer
 from ..config import AnalysisConfig, Config, IndexingConfig
 from ..errors import (
@@ -267,7 +269,7 @@ class _Throttle:
             )
 
 
-def build_index(
+def _build_index(
     index_dir: Path,
     config: Config,
     paths: Iterable[str | Path],
@@ -418,7 +420,10 @@ def _write_records(
     report.workers = enricher.used_workers
     if pending:
         # the workers are done: a helper process may take half of this commit's postings
-        writer.commit(mergetype=merge_small, helper=settings.workers > 1)
+        if isinstance(writer, Writer):
+            writer.commit(mergetype=merge_small, helper=settings.workers > 1)
+        else:
+            writer.commit(mergetype=merge_small)
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
@@ -504,15 +509,24 @@ def _prune(
 
 
 def new_writer(ix: Index, config: Config) -> SegmentWriter:
+    """A segment writer: the fast one when ``indexing.fast_writer`` is on, else Whoosh's own."""
+    settings = config.indexing
     try:
-        return Writer(ix, limitmb=config.indexing.memory_mb, timeout=config.indexing.lock_timeout)
+        if settings.fast_writer:
+            try:
+                return Writer(ix, limitmb=settings.memory_mb, timeout=settings.lock_timeout)
+            except LockError:
+                raise
+            except Exception as exc:  # Whoosh internals not as expected
+                warn_fallback("segment writer", exc)
+        return SegmentWriter(ix, limitmb=settings.memory_mb, timeout=settings.lock_timeout)
     except LockError:
         raise IndexLockedError(
             f"another process holds Whoosh's write lock on {ix.storage.folder}"
         ) from None
 
 
-def run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) -> IndexReport:
+def _run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) -> IndexReport:
     """Run archive-wide passes over an existing index without reading the corpus."""
     started = time.monotonic()
     index_dir = Path(index_dir)
@@ -557,7 +571,7 @@ def _segment_count(ix: Index) -> int:
         return len(reader.leaf_readers()) if reader.doc_count_all() else 0
 
 
-def optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
+def _optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
     """Merge all segments of the index into one (faster searches; takes a while on large indexes)."""
     started = time.monotonic()
     index_dir = Path(index_dir)
@@ -683,3 +697,50 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _plain(config: Config) -> Config:
+    return config.replace(indexing=dataclasses.replace(config.indexing, fast_writer=False))
+
+
+def build_index(
+    index_dir: Path,
+    config: Config,
+    paths: Iterable[str | Path],
+    rebuild: bool = False,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+    prune: bool = False,
+    passes: Sequence[ArchivePass] = (),
+) -> IndexReport:
+    """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`.
+
+    ``passes`` run over the whole index after the records are written (user topics, ...). If
+    the fast segment writer fails, the run is redone with Whoosh's own writer: batches already
+    committed are unchanged records by then, so the second run only reads them.
+    """
+    paths = list(paths)
+    args = (index_dir, config, paths, rebuild, strict, progress, prune, passes)
+    try:
+        return _build_index(*args)
+    except FastPathError as exc:
+        warn_fallback("segment writer", exc)
+        return _build_index(index_dir, _plain(config), *args[2:])
+
+
+def optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
+    """Merge all segments of the index into one (faster searches; slow on large indexes)."""
+    try:
+        return _optimize_index(index_dir, config)
+    except FastPathError as exc:
+        warn_fallback("segment writer", exc)
+        return _optimize_index(index_dir, _plain(config))
+
+
+def run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) -> IndexReport:
+    """Run archive-wide passes over an existing index without reading the corpus."""
+    try:
+        return _run_passes(index_dir, config, passes)
+    except FastPathError as exc:
+        warn_fallback("segment writer", exc)
+        return _run_passes(index_dir, _plain(config), passes)

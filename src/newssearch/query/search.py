@@ -25,7 +25,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
-from .._whoosh_fast import vector
+from .._whoosh_fast import vector, warn_fallback
 from ..config import SEARCH_FIELDS, SORTS, SearchConfig
 from ..errors import ArticleNotFoundError, QueryError
 from ..index.schema import entities_by_facet, from_stored, stored_topics
@@ -296,7 +296,13 @@ def run_search(
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
     ranked, total, docs = _collect(
-        searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names)
+        searcher,
+        q,
+        offset + limit,
+        sort,
+        config.time_limit,
+        record=bool(facet_names),
+        fast=config.fast,
     )
     counts = facets.count(searcher, docs, facet_names, interval) if docs is not None else {}
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
@@ -361,7 +367,7 @@ def export_rows(
 ):
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
     q = _prepare(parser, text, sort, filters)
-    ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit)
+    ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit, fast=config.fast)
     for rank, (docnum, score) in enumerate(ranked, start=1):
         fields = searcher.stored_fields(docnum)
         article = from_stored(fields)
@@ -399,6 +405,7 @@ def _collect(
     sort: str,
     time_limit: float,
     record: bool = False,
+    fast: bool = True,
 ) -> tuple[list[tuple[int, float | None]], int, np.ndarray | None]:
     """Run ``q`` under the time limit; over the limit is a QueryError.
 
@@ -408,12 +415,17 @@ def _collect(
     """
     deadline = time.monotonic() + time_limit
     try:
+        if not fast:
+            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
         try:
             docnums, scores = vector.evaluate(searcher, q, deadline)
-        except vector.Unsupported:
-            return _whoosh_collect(
-                searcher, q, limit, sort, time_limit, record
-            )  # a shape it does not know
+        except vector.Unsupported:  # a query shape it does not know
+            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
+        except (TimeLimit, RecursionError, MemoryError):
+            raise
+        except Exception as exc:  # Whoosh internals not as expected: never fail a search for it
+            warn_fallback("search", exc)
+            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
         ranked = (
             vector.top(docnums, scores, limit)
             if sort == "relevance"
