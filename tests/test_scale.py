@@ -21,8 +21,8 @@ from newssearch import (
     IndexingConfig,
     NewsSearch,
     load_config,
-    segments,
 )
+from newssearch._whoosh_fast import segments
 from newssearch.index import pool
 from newssearch.text.names import name_key as key
 

@@ -170,7 +170,7 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
 
 
 def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
 
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{source}: '{key}' must be {expected}, got {value!r}")

@@ -129,6 +129,8 @@ def _sorted(postings: list[tuple]) -> _Sorted:
 class _PostingPool(PostingPool):
     """Whoosh's posting pool (same memory limit, same runs on disk), sorted by :func:`_sorted`."""
 
+    current: list
+
     def add(self, item: tuple) -> None:
         """Add a (fieldname, term bytes, docnum, weight, value bytes) posting."""
         # Whoosh's estimate of the posting's size, in one expression
@@ -400,6 +402,7 @@ class _Forked:
             with open(self._read, "rb") as pipe:
                 data = pipe.read()
         finally:
+            assert self._pid is not None
             _, status = os.waitpid(self._pid, 0)
             self._pid = None
         return pickle.loads(data) if status == 0 and data else None
@@ -442,11 +445,12 @@ def _term_blocks(
             else 0
         )
         max_weight = max(0, weight)
+        values: Any
         if fixed is None or fixed < 0:
             values = (value,) if value else ()
         else:
             values = None if fixed == 0 else value or b""
-        block = _block(
+        single = _block(
             (docnum,),
             None if weight32 == 1.0 else weight32,
             values,
@@ -458,7 +462,7 @@ def _term_blocks(
             compression,
             last=True,
         )
-        return WHOOSH3_HEADER_MAGIC + block, _TERM_INFO.pack(
+        return WHOOSH3_HEADER_MAGIC + single, _TERM_INFO.pack(
             False, weight32, 1, length, length, max_weight, docnum, docnum
         )
     out = []
@@ -487,6 +491,8 @@ def _term_blocks(
             out.append(WHOOSH3_HEADER_MAGIC)  # a term's postings start with it
         deltas = (ids[0], *(b - a for a, b in pairwise(ids)))
         count = len(weights)
+        packed_weights: Any
+        packed_values: Any
         if weights.count(1.0) == count:
             packed_weights = None
         elif weights.count(weights[0]) == count:

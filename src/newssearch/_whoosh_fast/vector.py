@@ -173,6 +173,7 @@ def _union(a: Matches, b: Matches) -> Matches:
 def _subset(found: Matches, mask: np.ndarray | None, ids: np.ndarray | None = None) -> Matches:
     """The matches where ``mask`` holds, or those whose docnum is in ``ids`` (ascending)."""
     if mask is None:
+        assert ids is not None
         mask = np.isin(found.ids, ids, assume_unique=True)
     return Matches(found.ids[mask], found.scores[mask], found.terms[mask])
 

@@ -231,9 +231,9 @@ class Enricher:
                 inflight.append(self._submit(chunk))
                 inflight_chars += inflight[-1][2]
                 while len(inflight) > AHEAD * self.workers or inflight_chars > AHEAD_CHARS:
-                    items, futures, chars = inflight.popleft()
+                    done, futures, chars = inflight.popleft()
                     inflight_chars -= chars
-                    yield from self._collect(items, futures)
+                    yield from self._collect(done, futures)
             chunk = []
         for start in range(0, len(buffered), CHUNK):  # a small run: the pool never started
             yield from self._here(buffered[start : start + CHUNK])
@@ -242,8 +242,8 @@ class Enricher:
         elif chunk:
             inflight.append(self._submit(chunk))
         while inflight:
-            items, futures, _ = inflight.popleft()
-            yield from self._collect(items, futures)
+            done, futures, _ = inflight.popleft()
+            yield from self._collect(done, futures)
         if error is not None:
             raise error
 
@@ -288,6 +288,7 @@ class Enricher:
         """Send a chunk to the workers: (its items, the futures of their results, its characters of text)."""
         works = [(title, body) for _, title, body in triples]
         chars = sum(len(body) + len(title or "") for title, body in works)
+        futures: list[Future]
         if len(self._pools) == 2:
             words, names = self._pools
             futures = [
@@ -295,7 +296,9 @@ class Enricher:
                 names.submit(prepare_names, works, self.config),
             ]
         else:
-            futures = [self._pools[0].submit(prepare, works, self.config, self.analysis)]
+            futures = [
+                self._pools[0].submit(prepare, works, self.config, self.analysis)
+            ]
         return [item for item, _, _ in triples], futures, chars
 
     def _collect(self, items: list[T], futures: list[Future]) -> Iterator[tuple[T, Prepared]]:

@@ -426,8 +426,8 @@ def _collect(
         except Exception as exc:  # Whoosh internals not as expected: never fail a search for it
             warn_fallback("search", exc)
             return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
-        ranked = (
-            vector.top(docnums, scores, limit)
+        ranked: list[tuple[int, float | None]] = (
+            vector.top(docnums, scores, limit)  # type: ignore[assignment]
             if sort == "relevance"
             else vector.newest(searcher, docnums, limit)
         )

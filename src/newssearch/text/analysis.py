@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from whoosh.analysis import (
     CompositeAnalyzer,
@@ -129,7 +129,7 @@ class DecompoundFilter(_SettingsFilter):
         self._reset()
 
     def _reset(self) -> None:
-        self._splitter = None
+        self._splitter: Any = None  # made on first use (loading the lexicon takes a while)
         self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
         self._indexed: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
@@ -325,7 +325,7 @@ class _Chain(NamedTuple):
 
 def _fused_chain(analyzer: CompositeAnalyzer) -> _Chain | None:
     """The settings of a :func:`build_analyzer` chain, for the fused loop; None for any other analyzer."""
-    items = getattr(analyzer, "items", ())
+    items: Any = getattr(analyzer, "items", ())
     if (
         len(items) < 4
         or type(items[0]) is not GermanTokenizer
@@ -380,7 +380,7 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
                         yield term, pos
                 continue
         texts: Sequence[str]
-        waiting = modifier
+        waiting: str | None = modifier
         if decompound is None:
             texts = (word,)
         elif modifier is None:
@@ -408,9 +408,8 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
                         *((part, base + i) for i, part in enumerate(parts)),
                     )
             for one, at in spots:
-                term = stem_cache.get(one)
-                if term is None:
-                    term = stem(one)
+                cached = stem_cache.get(one)
+                term = stem(one) if cached is None else cached
                 if made is not None:
                     made.append(term)
                 yield term, at
