@@ -90,3 +90,24 @@ def test_local_links_lead_to_files(page: str) -> None:
         and not (path.parent / target).exists()
     ]
     assert not broken, f"{page} links to missing files: {broken}"
+
+
+def test_readme_keeps_the_two_commands_and_ci_runs_the_second() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    first = 'pip install -e . && newssearch index && newssearch query "Putins Bündnis mit China"'
+    second = "pip install -e '.[test]' && pytest"
+    assert first in readme
+    assert second in readme and second in ci
+    assert "python -m venv .venv" in readme and "Python ≥ 3.11" in readme
+
+
+HISTORY = re.compile(
+    r"\bissue \d|\bstop \d|valgrind|\d\s?(→|->)\s?\d|docs/s\b|records/s\b|before:", re.IGNORECASE
+)
+
+
+def test_readme_carries_no_benchmark_history() -> None:
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    found = [f"README.md:{n}: {line}" for n, line in enumerate(lines, 1) if HISTORY.search(line)]
+    assert not found, "history and timings belong in docs/ and CHANGELOG.md:\n" + "\n".join(found)
