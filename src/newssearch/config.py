@@ -49,8 +49,8 @@ class SearchConfig:
     # Weight of "documents matching more query words" under the OR operator
     # (Whoosh OrGroup factor); 0 is plain OR.
     coord: float = 0.9
-    # BM25F length normalisation and term saturation; B=0.4 measured best on the known-item
-    # set, where short items (tweets, RSS) sit beside long articles (see README).
+    # BM25F length normalisation and term saturation; a B below Whoosh's default measured best
+    # where short items (tweets, RSS) sit beside long articles (docs/analysis.md).
     bm25_b: float = 0.4
     bm25_k1: float = 1.2
     boosts: Mapping[str, float] = field(default_factory=lambda: {"title": 2.0, "body": 1.0})

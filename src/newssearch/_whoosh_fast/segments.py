@@ -49,8 +49,7 @@ from .columns import length_bytes
 #: fewer are written before a fork and a transfer would pay off.
 HELPER_MIN = 100_000
 #: Posting blocks whose pickle is shorter than this are written uncompressed: zlib makes them
-#: no smaller (10,000 scale documents: the 82 % of blocks under 128 bytes, 4.60 MB raw, 4.65 MB
-#: compressed; the blocks from 128 to 160 bytes already shrink).
+#: no smaller, while larger blocks already shrink (docs/performance.md).
 RAW_BLOCK_BYTES = 128
 #: The share of a helped commit's work (see _Sorted.split) that this process does itself; it also
 #: writes the helper's terms to the files, the helper pickles them.
@@ -89,9 +88,8 @@ class _Sorted(list):
 
     def split(self, share: float) -> int:
         """Where about ``share`` of the work of writing these postings ends (a term's start)."""
-        # Measured on 10,000 scale documents: ~4.5 us per posting with a value (the positions of
-        # title and body, most of the work), ~1-4 us per posting without (by how many terms);
-        # weighed here 9 : 4.
+        # A posting with a value (the positions of title and body, most of the work) costs more
+        # to write than one without; weighed here 9 : 4, as timed (docs/performance.md).
         bounds = [*self.fields.values(), len(self)]
         extents = [
             (start, end, (end - start) * (9 if self[start][4] else 4))
@@ -110,7 +108,7 @@ _TERM = itemgetter(1)
 
 
 def _sorted(postings: list[tuple]) -> _Sorted:
-    """``sorted(postings)``, field by field on the term bytes alone: about half the time.
+    """``sorted(postings)``, field by field on the term bytes alone: cheaper than whole tuples.
 
     A stable sort keeps the order the postings came in within a term, which is ascending
     document number (the writer adds documents, and merged segments' postings, in that order),
@@ -436,7 +434,7 @@ def _term_blocks(
     """
     if (
         len(postings) == 1
-    ):  # most terms of a segment (10,000 scale articles: 58 %): the same, made directly
+    ):  # most terms of a segment have one posting: the same bytes, made directly
         _, _, docnum, weight, value = postings[0]
         weight32 = array("f", (weight,))[0]
         length = (

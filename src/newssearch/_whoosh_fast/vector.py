@@ -1,7 +1,7 @@
 """Whole-list query evaluation: Whoosh's matcher trees computed over numpy posting arrays.
 
-Whoosh scores one matching document at a time through a tree of Python matcher objects; a
-query matching 5,000 of 100,000 articles spends ~200 ms there. Here Whoosh still builds the
+Whoosh scores one matching document at a time through a tree of Python matcher objects, which
+is slow for queries with many matches. Here Whoosh still builds the
 matcher tree (so query semantics, tree shape, scorers and boosts are its own), and each node
 is evaluated over whole arrays instead: a leaf reads its posting list block by block into
 arrays of document numbers and weights and scores them with the BM25F formula at once; unions,

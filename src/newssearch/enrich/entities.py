@@ -178,7 +178,7 @@ class Lexicon:
             sections[head.split(":")[0]] = [
                 row.split("\t") for row in body.split("\n") if row and row[:2] != "# "
             ]
-        # comprehensions over whole sections: every worker process loads this at start (464k lines)
+        # comprehensions over whole sections: every worker process loads this at start
         self.clusters: dict[str, tuple[str, ...]] = {
             f[0]: tuple(f[1:]) for f in sections.get("clusters", ())
         }
@@ -197,8 +197,8 @@ class Lexicon:
         source = path or resources.files("newssearch").joinpath("data", LEXICON_RESOURCE)
         with source.open("rb") as raw:
             text = gzip.decompress(raw.read()).decode("utf-8")
-        # ~700,000 new containers, none in a cycle: the cyclic collector would only walk them
-        # over and over while they are built (half the loading time)
+        # many new containers, none in a cycle: the cyclic collector would only walk them
+        # over and over while they are built
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -219,8 +219,8 @@ class Featurizer:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        # ~3 KB per word: 60k words keep a process near 180 MB of cache (training's use; the
-        # tagger keeps each word's scores instead, see Tagger)
+        # a word's feature strings are large: the bound keeps training's cache within memory
+        # (the tagger keeps each word's scores instead, see Tagger)
         self.word = lru_cache(maxsize=60_000)(self.word_features)
 
     def word_features(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
@@ -321,7 +321,7 @@ class Tagger:
     word: news vocabulary repeats) and decodes many sentences at once (:mod:`.crf`).
     """
 
-    #: words whose scores a tagger keeps (~400 bytes each); then it starts over
+    #: words whose scores a tagger keeps (a bound on its memory); then it starts over
     WORD_CACHE = 100_000
     #: new words scored in one array operation (~30 features x 5 groups x 9 labels x 8 bytes each)
     SCORE_SLICE = 1_000
@@ -637,7 +637,7 @@ def _initials(name: str) -> str:
 # --- the public entry point -------------------------------------------------------------------
 
 #: The shipped model's span confidence cut-off (least sure token's marginal probability); chosen
-#: by training/train_entities.py for precision >= 0.78 on held-out GermEval sentences.
+#: by training/train_entities.py on held-out GermEval sentences to favour precision.
 THRESHOLD = 0.55
 
 

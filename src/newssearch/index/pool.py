@@ -12,8 +12,8 @@ The work is split by kind, not by article: "word" workers classify sections and 
 terms (both from the same stemmed, decompounded words), "name" workers tag entities, and every
 chunk goes to one of each. Most of the cost is a word's first sight (stemming, decompounding,
 its classifier features and tagger scores, all cached per process), and two workers that split
-the articles would each meet, and pay for, most of the same words: 10,000 scale articles cost
-15.5 s CPU in one process, 20.6 s as two halves, and about one process's worth split by kind.
+the articles would each meet, and pay for, most of the same words; split by kind, each word is
+paid for about once.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ CHUNK = (
     64  # articles per task: large enough to amortise pickling, small enough to keep workers busy
 )
 POOL_MIN = 512  # fewer articles to enrich than this: enrich in the indexing process
-# Tasks queued per worker: enough to keep the workers busy through a batch commit (~10 s in
-# which the indexing process takes no results: 128 tasks of two workers are ~16,000 articles);
-# measured on 60k scale articles: 451 docs/s with 8 tasks, 579-604 with 64, 638 with 160.
+# Tasks queued per worker: enough to keep the workers busy through a batch commit, during which
+# the indexing process takes no results (fewer left the workers idle: docs/performance.md).
 AHEAD = 128
 # ... and at most this much article text in flight (characters), however long the articles
 AHEAD_CHARS = 64_000_000
@@ -110,7 +109,7 @@ def prepare_names(
     if not config.entities:
         return [() for _ in works]
     # A body that repeats its title (a headline-only record) has the same distinct names as
-    # the two together (20,000 headlines: no difference), so the tagger reads it once.
+    # the two together (checked on the shared headlines), so the tagger reads it once.
     return [
         tuple(distinct(found)) for found in entity_extractor().extract_many(_read_once(works)[0])
     ]
@@ -143,8 +142,7 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     """Load what this worker's tasks use, then exempt it from garbage collection for good.
 
     The models and everything inherited from the indexing process never become garbage; the
-    cyclic collector would still walk them at every full collection (60k scale articles, per
-    worker: 1.2 s of full collections without this, 0.6 s with it).
+    cyclic collector would still walk them at every full collection.
     """
     from ..enrich.entities import entity_extractor
     from ..enrich.sections import section_classifier
@@ -259,9 +257,8 @@ class Enricher:
             )
 
         if self._split():
-            words = (
-                (self.workers + 1) // 2
-            )  # the word work is the larger share (10,000 scale articles, py-spy samples: 8 : 7)
+            # the word work is the larger share (profiled), so an odd worker does word work
+            words = (self.workers + 1) // 2
             self._pools = [
                 pool(words, replace(self.config, entities=False), self.analysis),
                 pool(self.workers - words, replace(self.config, sections=False), None),

@@ -437,9 +437,8 @@ def _joins_last_batch(
     Yes, with enrichment workers, when the input has been read to its end and the records still
     to write are fewer than a batch whose postings fit in the writer's memory with this batch's:
     the run's last commit then writes them all with the cores to itself (a forked helper takes
-    half; see segments), where a checkpoint would compete with the workers (30,000 scale
-    articles: the checkpoint at 20,000 took 4.5-6.0 s of the writing process alone; now the run
-    commits once). A crash then loses under two batches.
+    half; see segments), where a checkpoint would run in the writing process alone while the
+    workers hold the cores. A crash then loses under two batches.
     """
     left = enricher.read - written
     pool = writer.pool

@@ -203,7 +203,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     if text.strip() == "*":
         # every article (to browse by filters and facets); Whoosh's parser would ask for every
         # article with some term in each searched field, looking up all the field's terms
-        # (20 s on a 100k index)
+        # (slow on a large index)
         return wq.Every()
     try:
         parsed = parser.parse(text)
@@ -222,8 +222,8 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     return parsed
 
 
-#: Weight of the whole compound next to its parts. Measured on the known-item set: 1.0 costs
-#: 0.012 MRR (natural-language queries overweight their compounds); 0.1-0.3 cost nothing.
+#: Weight of the whole compound next to its parts: enough to rank the exact compound first, small
+#: enough that natural-language queries do not overweight their compounds (docs/analysis.md).
 COMPOUND_BONUS = 0.25
 
 
@@ -446,8 +446,8 @@ def _whoosh_collect(
 ):
     """:func:`_collect` by Whoosh's own collectors, one document at a time."""
     # No block-quality skipping (Whoosh's top-k shortcut): the exact total needs every match
-    # anyway, and skipping then counting walks the matches twice (bench/scale-results.md: p95
-    # 118 -> 62 ms at 30k). It also loops forever on AndMaybe under some matchers.
+    # anyway, and skipping then counting walks the matches twice. It also loops forever on
+    # AndMaybe under some matchers.
     kwargs = {"sortedby": "date", "reverse": True} if sort == "date" else {}
     collector = searcher.collector(limit=limit, **kwargs)
     if hasattr(collector, "usequality"):
@@ -587,7 +587,7 @@ def _closest(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> 
     field = searcher.schema["body"]
     maxdist = 2 if len(term) >= 7 else 1
     found: dict[int, list[str]] = {1: [], 2: []}
-    # two fixed letters (one letter took 0.1-0.6 s per unknown word on a 100k index), one pass
+    # two fixed letters (one letter was too slow on a large index), one pass
     # for both distances, and the edit distance only for terms of a length within reach
     # (Whoosh's terms_within computes it for every term under the prefix, once per distance)
     for btext in reader.expand_prefix("body", term[:2]):

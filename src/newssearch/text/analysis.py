@@ -250,8 +250,8 @@ class GermanStemFilter(_SettingsFilter):
         self._reset()
 
     def _reset(self) -> None:
-        # The stemmer is made on the first word, not here: it imports NLTK (0.5-1.3 s), which
-        # a process that only opens the index or writes terms made elsewhere never needs.
+        # The stemmer is made on the first word, not here: it imports NLTK (slow to import),
+        # which a process that only opens the index or writes terms made elsewhere never needs.
         if self.stemmer not in STEMMERS:
             raise ValueError(f"unknown stemmer {self.stemmer!r}")
         self._stem: Callable[[str], str] | None = None
