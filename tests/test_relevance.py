@@ -3,12 +3,15 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 from newssearch import AnalysisConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import relevance
 
 
+@pytest.mark.slow
 def test_default_config_reaches_the_bar_and_beats_no_stemming(shared_data, tmp_path):
     queries = relevance.load_queries(shared_data / "queries" / "known_item_dev.jsonl")
     default, _ = relevance.build(AnalysisConfig(), tmp_path / "default")

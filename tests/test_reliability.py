@@ -100,6 +100,7 @@ def writing(index: Path, started: float) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batches", [0, 2, 7, 15, 26])
 def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     """Kill points: after `batches` batch commits of the run (0 = before its first commit)."""
@@ -153,6 +154,7 @@ def test_sigkill_during_indexing_leaves_last_commit(tmp_path, batches):
     assert any("stale lock" in note for note in report["notes"])
 
 
+@pytest.mark.slow
 def test_concurrent_writers_and_readers(tmp_path):
     index = tmp_path / "ix"
     procs = [
@@ -247,6 +249,7 @@ QUERY_PIECES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_QUERIES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(QUERY_PIECES, max_size=12).map(" ".join) | st.text(max_size=60))
 def test_hostile_queries_give_hits_or_a_clear_error(fuzz_index, text):
@@ -295,6 +298,7 @@ RECORDS = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(RECORDS, min_size=FUZZ_RECORDS, max_size=FUZZ_RECORDS))
 def test_broken_records_are_all_accounted_for(tmp_path_factory, lines):

@@ -225,8 +225,10 @@ def test_newest_first_as_whoosh_sorts_by_date(index, filters):
         if set(docs.tolist()) == set(docnums.tolist()):  # where Whoosh's matches are right
             # Whoosh lists the undated first; here they come last
             undated = [hit for hit in slow if searcher.stored_fields(hit[0]).get("date") is None]
-            assert vector.newest(searcher, docnums, None) == slow[len(undated) :] + undated
-            assert vector.newest(searcher, docnums, 5) == (slow[len(undated) :] + undated)[:5]
+            assert search_module.newest(searcher, docnums, None) == slow[len(undated) :] + undated
+            assert (
+                search_module.newest(searcher, docnums, 5) == (slow[len(undated) :] + undated)[:5]
+            )
     dates = [h.date for h in index.search("*", sort="date", limit=400).hits]
     assert (
         dates == sorted(filter(None, dates), reverse=True) + [None] * dates.count(None)

@@ -82,6 +82,7 @@ def _build(folder: Path, articles: list, make_writer, batches: int = 1, optimize
     return _index_files(ix)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimize", [False, True], ids=["one segment", "merged segments"])
 def test_fast_writer_writes_whooshs_bytes_on_real_text(
     tmp_path, shared_data, monkeypatch, optimize

@@ -30,8 +30,7 @@ from .errors import (
 )
 from .models import Article, Hit, IndexReport, Progress, Rejection, SearchResult
 from .text.analysis import analyze, build_analyzer
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "SECTIONS",

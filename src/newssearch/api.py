@@ -11,11 +11,34 @@ from whoosh.searching import Searcher
 
 from .archive import PASSES
 from .config import Config, load_config
+from .enrich.entities import Entity, distinct, extract_entities
+from .enrich.sections import SECTIONS, Topic, classify, display_name, label_for
 from .index import writer as indexing
-from .index.schema import from_stored
+from .index.schema import ENTITY_FIELDS, from_stored
 from .models import Article, IndexReport, SearchResult
 from .query import facets as facets_module
 from .query import search
+from .query.facets import FACETS, INTERVALS
+from .query.search import EXPORT_FIELDS, MARK
+from .text.analysis import analyze
+
+__all__ = [
+    "ENTITY_FIELDS",
+    "EXPORT_FIELDS",
+    "FACETS",
+    "INTERVALS",
+    "MARK",
+    "SECTIONS",
+    "Entity",
+    "NewsSearch",
+    "Topic",
+    "analyze",
+    "classify",
+    "display_name",
+    "distinct",
+    "extract_entities",
+    "label_for",
+]
 
 
 class NewsSearch:

@@ -14,18 +14,24 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .api import NewsSearch
+from .api import (
+    ENTITY_FIELDS,
+    EXPORT_FIELDS,
+    FACETS,
+    INTERVALS,
+    MARK,
+    NewsSearch,
+    display_name,
+    distinct,
+    extract_entities,
+    label_for,
+)
+from .api import analyze as analyze_text
+from .api import classify as classify_text
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
-from .enrich.entities import distinct, extract_entities
-from .enrich.sections import classify as classify_text
-from .enrich.sections import display_name, label_for
 from .errors import NewsSearchError, QueryError
-from .index.schema import ENTITY_FIELDS
 from .models import Progress, SearchResult, iso, plural
-from .query.facets import FACETS, INTERVALS
-from .query.search import EXPORT_FIELDS, MARK
-from .text.analysis import analyze as analyze_text
+from .version import __version__
 
 MAX_LISTED_REJECTIONS = 20
 

@@ -17,6 +17,7 @@ own collector instead. Reading posting blocks and field lengths uses internals o
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,12 +41,13 @@ from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher, TimeLimit
 from whoosh.util.numeric import byte_to_length
 
-from ..query import facets
 from .columns import length_bytes
 
 # Field length per stored length byte, as Whoosh decodes it (lossy: lengths are kept in one byte).
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _SPAN_NEAR = SpanNear2.SpanNear2Matcher  # phrases
+#: Field lengths per open segment reader, dropped with the reader (a new searcher reads anew).
+_LENGTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Unsupported(Exception):
@@ -91,17 +93,6 @@ def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tupl
         docnums, scores = docnums[keep], scores[keep]
     order = np.lexsort((docnums, -scores))[:limit]
     return [(int(d), float(s)) for d, s in zip(docnums[order], scores[order])]
-
-
-def newest(searcher: Searcher, docnums: np.ndarray, limit: int | None) -> list[tuple[int, None]]:
-    """The ``limit`` newest of ``docnums`` (all when None); undated articles last.
-
-    Same time: the later-indexed first, as in Whoosh's reversed date sort (which, unlike
-    this, lists undated articles first: its missing-value marker is the largest number).
-    """
-    dates = facets.facet_tables(searcher.reader()).dates()[docnums]
-    order = np.lexsort((docnums, dates, dates != facets.NO_DATE))[::-1][:limit]
-    return [(int(d), None) for d in docnums[order]]
 
 
 def _evaluate(m, leaf) -> Matches:
@@ -282,4 +273,7 @@ def _field_lengths(leaf, fieldname: str) -> np.ndarray:
         raw[:count] = np.frombuffer(stored, dtype=np.uint8, count=count)
         return _LENGTH_OF_BYTE[raw]
 
-    return facets.segment_values(leaf).memo(("length", fieldname), read)
+    per_field = _LENGTHS.setdefault(leaf, {})
+    if fieldname not in per_field:
+        per_field[fieldname] = read()
+    return per_field[fieldname]

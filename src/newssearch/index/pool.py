@@ -293,9 +293,7 @@ class Enricher:
                 names.submit(prepare_names, works, self.config),
             ]
         else:
-            futures = [
-                self._pools[0].submit(prepare, works, self.config, self.analysis)
-            ]
+            futures = [self._pools[0].submit(prepare, works, self.config, self.analysis)]
         return [item for item, _, _ in triples], futures, chars
 
     def _collect(self, items: list[T], futures: list[Future]) -> Iterator[tuple[T, Prepared]]:

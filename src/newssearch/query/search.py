@@ -429,7 +429,7 @@ def _collect(
         ranked: list[tuple[int, float | None]] = (
             vector.top(docnums, scores, limit)  # type: ignore[assignment]
             if sort == "relevance"
-            else vector.newest(searcher, docnums, limit)
+            else newest(searcher, docnums, limit)
         )
         return ranked, len(docnums), docnums if record else None
     except TimeLimit:
@@ -439,6 +439,17 @@ def _collect(
         ) from None
     except RecursionError:
         raise QueryError("the query is nested too deeply") from None
+
+
+def newest(searcher: Searcher, docnums: np.ndarray, limit: int | None) -> list[tuple[int, None]]:
+    """The ``limit`` newest of ``docnums`` (all when None); undated articles last.
+
+    Same time: the later-indexed first, as in Whoosh's reversed date sort (which, unlike
+    this, lists undated articles first: its missing-value marker is the largest number).
+    """
+    dates = facets.facet_tables(searcher.reader()).dates()[docnums]
+    order = np.lexsort((docnums, dates, dates != facets.NO_DATE))[::-1][:limit]
+    return [(int(d), None) for d in docnums[order]]
 
 
 def _whoosh_collect(
