@@ -11,6 +11,7 @@ from newssearch import (
     IndexIncompatibleError,
     IndexNotFoundError,
     NewsSearch,
+    NewsSearchError,
     QueryError,
 )
 
@@ -473,3 +474,29 @@ def test_facets_count_right_when_a_segment_lacks_the_column(tmp_path):
         facets = ns.search("Meldung", facets=("source", "date")).facets
         assert facets["source"] == (("Kurier", 3),)
         assert facets["date"] == (("2016-03", 3),)
+
+
+def test_export_runs_the_query_at_once(ns):
+    """A bad request raises when export() is called, not when the first row is taken."""
+    with pytest.raises(QueryError, match="sort"):
+        ns.export("Asylpaket", sort="bogus")
+
+
+def test_export_rows_taken_after_close_are_a_newssearch_error(ns):
+    """Rows taken after close() (or a re-index) raise a NewsSearchError, not Whoosh's ReaderClosed."""
+    rows = ns.export("Asylpaket OR Rapid")
+    first = next(rows)
+    assert first["id"] in {"a1", "a2"}
+    ns.close()
+    with pytest.raises(NewsSearchError, match="export"):
+        next(rows)
+
+
+def test_check_of_an_empty_index_is_ok(tmp_path):
+    """An index whose every record was rejected (or a Ctrl-C before the first commit) checks OK."""
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "title": "kein Text"}])
+    with NewsSearch(tmp_path / "ix", Config(index=tmp_path / "ix")) as api:
+        api.index([bad])
+        report = api.check()
+    assert report.ok, report.problems
+    assert report.documents == 0 and report.segments == 0

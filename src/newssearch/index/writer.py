@@ -29,7 +29,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
-from whoosh.reading import SegmentReader
+from whoosh.reading import EmptyReader, SegmentReader
 from whoosh.writing import LockError, SegmentWriter
 
 from .._whoosh_fast import FastPathError, warn_fallback
@@ -638,6 +638,8 @@ def check_index(index_dir: Path, analysis: AnalysisConfig) -> CheckReport:
         with ix.reader() as reader:
             seen: set[str] = set()
             for leaf, _ in reader.leaf_readers():
+                if isinstance(leaf, EmptyReader):  # an index with no segment yet: nothing to read
+                    continue
                 report.segments += 1
                 ids, hashes = leaf.column_reader("id"), leaf.column_reader("hash")
                 for docnum in leaf.all_doc_ids():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from whoosh import query as wq
@@ -21,6 +21,7 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.common import attach
 from whoosh.query.compound import DefaultOr
+from whoosh.reading import ReaderClosed
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
@@ -364,12 +365,25 @@ def export_rows(
     config: SearchConfig,
     sort: str = "relevance",
     filters: facets.Filters | None = None,
-):
-    """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
+) -> Iterator[dict]:
+    """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first.
+
+    The query runs now (a bad query raises here, not on the first row); rows are read as
+    they are taken. Rows taken after the searcher was closed raise :class:`QueryError`.
+    """
     q = _prepare(parser, text, sort, filters)
     ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit, fast=config.fast)
+    return _export(searcher, ranked)
+
+
+def _export(searcher: Searcher, ranked: list[tuple[int, float | None]]) -> Iterator[dict]:
     for rank, (docnum, score) in enumerate(ranked, start=1):
-        fields = searcher.stored_fields(docnum)
+        try:
+            fields = searcher.stored_fields(docnum)
+        except ReaderClosed:
+            raise QueryError(
+                "the index was closed (or re-indexed) during the export: call export() again"
+            ) from None
         article = from_stored(fields)
         yield {
             "rank": rank,
