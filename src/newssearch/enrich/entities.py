@@ -25,6 +25,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from .. import caches
 from ..text.names import name_key
 from .crf import LinearChainCRF
 
@@ -221,7 +222,7 @@ class Featurizer:
         self.lexicon = lexicon
         # a word's feature strings are large: the bound keeps training's cache within memory
         # (the tagger keeps each word's scores instead, see Tagger)
-        self.word = lru_cache(maxsize=60_000)(self.word_features)
+        self.word = lru_cache(maxsize=caches.TAGGER_FEATURES)(self.word_features)
 
     def word_features(self, word: str) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
         """(features of the word itself, {offset: the features it lends a word that far away})."""
@@ -322,7 +323,7 @@ class Tagger:
     """
 
     #: words whose scores a tagger keeps (a bound on its memory); then it starts over
-    WORD_CACHE = 100_000
+    WORD_CACHE = caches.TAGGER_WORDS
     #: new words scored in one array operation (~30 features x 5 groups x 9 labels x 8 bytes each)
     SCORE_SLICE = 1_000
 

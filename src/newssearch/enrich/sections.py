@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import caches
 from ..config import AnalysisConfig
 from ..text.analysis import GermanTokenizer, word_terms
 
@@ -80,7 +81,7 @@ def _analyzer():
     return shared_analyzer(_ANALYSIS)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=caches.WORDS)
 def _word_terms(word: str) -> tuple[str, ...]:
     # Word by word, cached: news vocabulary repeats, so most words are analysed once per process.
     return word_terms(_analyzer(), word)
@@ -108,7 +109,7 @@ _WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, _w
 _KNOWN = partial(is_not, None)
 #: Words whose feature ids a classifier block keeps: a bound on each process's cache memory,
 #: large enough for the news vocabulary that repeats.
-WORD_CACHE = 100_000
+WORD_CACHE = caches.CLASSIFIER_WORDS
 
 
 class _Lookup:

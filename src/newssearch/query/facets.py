@@ -21,6 +21,7 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from .. import caches
 from ..errors import QueryError
 from ..index.schema import FIELD_LABELS, entity_term, split_entities, split_topics
 from ..text.names import name_key
@@ -358,7 +359,7 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal() - 1  # days from 0001-01-01 to 
 
 # Parsed segments by segment id: a segment's documents never change (deletions never match).
 _SEGMENTS: OrderedDict[tuple[str, int], _SegmentValues] = OrderedDict()
-_SEGMENT_CACHE = 256
+_SEGMENT_CACHE = caches.SEGMENTS
 # Joined tables per reader: a searcher's segments do not change while it lives.
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -26,6 +26,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
+from .. import caches
 from .._whoosh_fast import vector, warn_fallback
 from ..config import SEARCH_FIELDS, SORTS, SearchConfig
 from ..errors import ArticleNotFoundError, QueryError
@@ -523,7 +524,7 @@ class Snippeter:
     cache, which is much faster than Whoosh's highlighter re-analysing every hit in full.
     """
 
-    _CACHE_LIMIT = 100_000
+    _CACHE_LIMIT = caches.SNIPPET_TERMS
     _SPLIT = re.compile(r"\S+")
 
     def __init__(self, analyzer) -> None:

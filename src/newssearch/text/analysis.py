@@ -32,6 +32,7 @@ from whoosh.analysis import (
     Token,
 )
 
+from .. import caches
 from ..config import STEMMERS, AnalysisConfig
 
 # Numbers keep their inner separators (2:1, 20.45, 1.000); words keep inner hyphens
@@ -122,7 +123,7 @@ class DecompoundFilter(_SettingsFilter):
     """
 
     SETTINGS = ("min_part",)
-    _CACHE_LIMIT = 200_000
+    _CACHE_LIMIT = caches.WORDS
 
     def __init__(self, min_part: int = 3) -> None:
         self.min_part = min_part
@@ -242,7 +243,7 @@ class GermanStemFilter(_SettingsFilter):
 
     is_morph = True
     SETTINGS = ("stemmer", "umlauts")
-    _CACHE_LIMIT = 200_000
+    _CACHE_LIMIT = caches.WORDS
 
     def __init__(self, stemmer: str = "snowball", umlauts: str = "fold") -> None:
         self.stemmer = stemmer
@@ -418,13 +419,13 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
 
 
 #: Plain words whose terms a chain keeps (see _index_terms)
-_PLAIN_WORDS = 200_000
+_PLAIN_WORDS = caches.WORDS
 
 
 def _plain_words(chain: _Chain) -> dict[str, tuple[str, ...]]:
     """The terms of the plain words (no modifier waiting, none made, no hyphen) this chain has met:
     most words, made once; kept by its stemmer, one table per decompounding and hyphen setting."""
-    return chain.stemmer._plain.setdefault((id(chain.decompound), chain.hyphens), {})
+    return chain.stemmer._plain.setdefault((repr(chain.decompound), chain.hyphens), {})
 
 
 def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
@@ -441,7 +442,7 @@ def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
     return chain | GermanStemFilter(stemmer=config.stemmer, umlauts=config.umlauts)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=caches.ANALYZERS)
 def shared_analyzer(config: AnalysisConfig) -> CompositeAnalyzer:
     """One analyzer per settings in a process: the index schema and the classifier share its caches."""
     return build_analyzer(config)
