@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 from whoosh.matching import AndNotMatcher
 
-from newssearch import Config, EnrichConfig, IndexingConfig, NewsSearch
+from newssearch import Config, EnrichConfig, IndexingConfig, NewsSearch, SearchConfig
 from newssearch._whoosh_fast import vector
 from newssearch.query import search as search_module
 from newssearch.query.facets import Filters
@@ -267,6 +267,8 @@ def test_random_queries(index, words, joins, phrase):
 def test_the_query_path_takes_the_arrays(index, monkeypatch):
     # a search must not quietly fall back to Whoosh's collector for the parser's query shapes
     monkeypatch.setattr(search_module, "_whoosh_collect", None)
+    monkeypatch.setattr(index, "config", index.config.replace(search=SearchConfig(fast=True)))
+    index.close()
     for text in QUERIES:
         for filters in FILTERS:
             index.search(text, filters=filters, facets=("source",))

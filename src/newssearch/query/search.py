@@ -430,17 +430,17 @@ def _collect(
     """
     deadline = time.monotonic() + time_limit
     try:
-        if not fast:
-            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
         try:
+            if not fast:
+                raise vector.Unsupported("search.fast is off")
             docnums, scores = vector.evaluate(searcher, q, deadline)
-        except vector.Unsupported:  # a query shape it does not know
-            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
+        except vector.Unsupported:  # off, or a query shape it does not know
+            return _plain_collect(searcher, q, limit, sort, time_limit, record)
         except (TimeLimit, RecursionError, MemoryError):
             raise
         except Exception as exc:  # Whoosh internals not as expected: never fail a search for it
             warn_fallback("search", exc)
-            return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
+            return _plain_collect(searcher, q, limit, sort, time_limit, record)
         ranked: list[tuple[int, float | None]] = (
             vector.top(docnums, scores, limit)  # type: ignore[assignment]
             if sort == "relevance"
@@ -456,7 +456,21 @@ def _collect(
         raise QueryError("the query is nested too deeply") from None
 
 
-def newest(searcher: Searcher, docnums: np.ndarray, limit: int | None) -> list[tuple[int, None]]:
+def _plain_collect(
+    searcher: Searcher, q: wq.Query, limit: int | None, sort: str, time_limit: float, record: bool
+) -> tuple[list[tuple[int, float | None]], int, np.ndarray | None]:
+    """:func:`_collect` without the fast path; by date through :func:`newest`, as the fast path."""
+    if sort != "date":
+        return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
+    # Whoosh's reversed date sort lists undated articles first; newest() puts them last
+    _, total, docnums = _whoosh_collect(searcher, q, 1, "relevance", time_limit, True)
+    assert docnums is not None
+    return newest(searcher, docnums, limit), total, docnums if record else None
+
+
+def newest(
+    searcher: Searcher, docnums: np.ndarray, limit: int | None
+) -> list[tuple[int, float | None]]:
     """The ``limit`` newest of ``docnums`` (all when None); undated articles last.
 
     Same time: the later-indexed first, as in Whoosh's reversed date sort (which, unlike
