@@ -22,8 +22,12 @@ KINDS = ("PER", "ORG", "LOC")
 
 #: words that join the parts of a name (lower case; "al-Assad" is one token already)
 PARTICLES = frozenset(
-    ["van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "dos", "das", "la", "le", "zu", "zur", "vom", "ten", "ter", "bin", "ibn", "al", "el", "abu", "op", "af", "y", "und"]
+    """
+    van von der den de del della di da du dos das la le zu zur vom ten ter bin ibn al el
+    abu op af y und
+    """.split()  # noqa: SIM905
 )
+
 #: particles that may start a run inside a name ("und" only in "von und zu")
 _RUN_START = PARTICLES - {"und", "der", "den", "la", "le", "das", "dos", "y"}
 
@@ -32,12 +36,29 @@ _ARABIC = frozenset({"bin", "ibn", "abu"})
 
 #: titles and forms of address: never part of a name
 TITLES = frozenset(
-    ["dr", "dr.", "prof", "prof.", "herr", "frau", "sir", "lord", "lady", "dame", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mister", "madame", "monsieur", "mag", "mag.", "ing", "ing.", "dipl", "dipl.-ing.", "dkfm"]
+    """
+    dr dr. prof prof. herr frau sir lord lady dame mr mr. mrs mrs. ms ms. mister madame
+    monsieur mag mag. ing ing. dipl dipl.-ing. dkfm
+    """.split()  # noqa: SIM905
 )
+
 #: role nouns (lower case) a name may be preceded by: "US-Präsident Trump", "Amtskollege X"
 _ROLE_ENDINGS = tuple(
-    ["präsident", "präsidentin", "kanzler", "kanzlerin", "minister", "ministerin", "kollege", "kollegin", "chef", "chefin", "sprecher", "sprecherin", "vorsitzende", "vorsitzender", "kandidat", "kandidatin", "trainer", "trainerin", "direktor", "direktorin", "senator", "senatorin", "gouverneur", "gouverneurin", "botschafter", "botschafterin", "bürgermeister", "bürgermeisterin", "abgeordnete", "abgeordneter", "premier", "premierministerin", "hauptmann", "hauptfrau", "sekretär", "sekretärin", "kommissar", "kommissarin", "anwalt", "anwältin", "boss", "milliardär", "unternehmer", "unternehmerin", "ökonom", "ökonomin", "politiker", "politikerin", "aktivist", "aktivistin", "gründer", "gründerin", "berater", "beraterin", "manager", "managerin", "regisseur", "regisseurin", "schauspieler", "schauspielerin", "sänger", "sängerin", "moderator", "moderatorin", "autor", "autorin", "rapper", "stürmer", "torhüter", "torwart", "kapitän", "coach", "profi", "legende", "star", "ikone", "diktator", "machthaber", "herrscher", "führer", "führerin", "oberhaupt", "richter", "richterin", "staatsanwalt", "staatsanwältin"]
+    """
+    präsident präsidentin kanzler kanzlerin minister ministerin kollege kollegin chef
+    chefin sprecher sprecherin vorsitzende vorsitzender kandidat kandidatin trainer
+    trainerin direktor direktorin senator senatorin gouverneur gouverneurin botschafter
+    botschafterin bürgermeister bürgermeisterin abgeordnete abgeordneter premier
+    premierministerin hauptmann hauptfrau sekretär sekretärin kommissar kommissarin
+    anwalt anwältin boss milliardär unternehmer unternehmerin ökonom ökonomin politiker
+    politikerin aktivist aktivistin gründer gründerin berater beraterin manager
+    managerin regisseur regisseurin schauspieler schauspielerin sänger sängerin
+    moderator moderatorin autor autorin rapper stürmer torhüter torwart kapitän coach
+    profi legende star ikone diktator machthaber herrscher führer führerin oberhaupt
+    richter richterin staatsanwalt staatsanwältin
+    """.split()  # noqa: SIM905
 )
+
 _ROLE = re.compile(r"^(?:ex-|vize|ober|bundes|\w+-)?\w*(?:" + "|".join(_ROLE_ENDINGS) + r")$")
 _WORDS = re.compile(r"\S+")
 
@@ -187,15 +208,22 @@ def _particle_end(
                 return spans[other][1], [other]
         if last.lower() in PARTICLES:
             return b, []
-    elif b - a == 1 and first_name(last) and j < n and _capitalised(words[j]):
+    elif (
+        b - a == 1
+        and first_name(last)
+        and j < n
+        and _capitalised(words[j])
+        and taken.get(j) is None
+        and not first_name(words[j])
+        and words[j].isalpha()
+    ):
         # "Hubertus" Heil: a lone first name before a capitalised word the tagger left out
-        if taken.get(j) is None and not first_name(words[j]) and words[j].isalpha():
-            return j + 1, []
+        return j + 1, []
     return b, []
 
 
 def _particle_start(words: Sequence[str], a: int, taken: Mapping[int, int], own: int) -> int:
-    """Where a person's name starts when particles precede it ("von der" Leyen, "Van der" Bellen)."""
+    """Where a person's name starts when particles precede it ("von der" Leyen)."""
     i = a
     while i > 0 and a - i < 3 and words[i - 1].lower() in PARTICLES and taken.get(i - 1) is None:
         i -= 1
