@@ -1,0 +1,1 @@
+"""Archive-wide passes: work over the whole index that needs index and query together."""
