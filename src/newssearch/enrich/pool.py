@@ -84,7 +84,7 @@ def prepare_words(
 ) -> list[tuple[str | None, tuple | None]]:
     """The word work on (title, body) pairs: (section or None, index terms or None) of each."""
     from ..schema import analyze
-    from .topics import section_classifier
+    from .topics import sections_many
 
     # the terms first: the classifier's word features are the same words' terms, which the
     # analysis then keeps (analysis.word_terms)
@@ -95,7 +95,8 @@ def prepare_words(
     )
     if config.sections:
         # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
-        sections = section_classifier().best_many(*_read_once(works))
+        # short texts (headline-only records) by the short-text model, only where it is sure
+        sections = sections_many(*_read_once(works))
     else:
         sections = [None] * len(works)
     return list(zip(sections, terms))
@@ -148,11 +149,12 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     """
     from ..schema import _schema, analyze
     from .entities import entity_extractor
-    from .topics import section_classifier
+    from .topics import section_classifier, short_section_classifier
 
     try:
         if config.sections:
             section_classifier()
+            short_section_classifier()
         if config.entities:
             entity_extractor()
         if analysis is not None:
