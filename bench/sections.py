@@ -1,7 +1,7 @@
 """Sections shown on headline-only records: accuracy, coverage, Digital share, confusion matrix.
 
     python bench/sections.py                 # the shipped classifier and cut-offs, both halves
-    python bench/sections.py --calibrate     # choose the short-text cut-offs on the calibration half
+    python bench/sections.py --calibrate     # choose the cut-offs on the calibration half
 
 Headlines (``../shared/data/corpus/headlines.jsonl.gz``, every 14th record: 21,398) are
 classified as ``newssearch index`` classifies a title-only record (title = text).
@@ -81,7 +81,10 @@ def shown(values: np.ndarray, margins: dict[str, float]) -> list[str | None]:
     top2 = np.sort(values, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
     need = np.array([margins.get(label, np.inf) for label in labels])
-    return [labels[b] if m >= need[b] else None for b, m in zip(best.tolist(), margin.tolist())]
+    return [
+        labels[b] if m >= need[b] else None
+        for b, m in zip(best.tolist(), margin.tolist(), strict=True)
+    ]
 
 
 def report(name: str, records: list[dict], predicted: list[str | None]) -> dict[str, float]:
@@ -91,7 +94,7 @@ def report(name: str, records: list[dict], predicted: list[str | None]) -> dict[
     confusion: Counter = Counter()
     politics_right = politics_shown = politics_all = 0
     digital_wrong = 0
-    for r, p in zip(records, predicted):
+    for r, p in zip(records, predicted, strict=True):
         truth = URL_SECTIONS.get(r["url_section"])
         if p == "Web" and truth != "Web":
             digital_wrong += 1

@@ -117,7 +117,7 @@ def load() -> tuple[list[str], list[str]]:
 def sentences_of(texts: list[str], labels: list[str]) -> tuple[list[str], list[str], list[int]]:
     """Each article's sentences (over 20 characters, cut at 300) with its section and its number."""
     out, out_labels, groups = [], [], []
-    for n, (text, label) in enumerate(zip(texts, labels)):
+    for n, (text, label) in enumerate(zip(texts, labels, strict=True)):
         for sentence in SENTENCE.split(text):
             if len(sentence) > 20:
                 out.append(sentence[:300])

@@ -347,7 +347,10 @@ def sure_sections(scores: np.ndarray, labels: Sequence[str]) -> list[str | None]
     top2 = np.sort(scores, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
     need = np.array([SHORT_TEXT_MARGINS.get(label, np.inf) for label in labels])
-    return [labels[b] if m >= need[b] else None for b, m in zip(best.tolist(), margin.tolist())]
+    return [
+        labels[b] if m >= need[b] else None
+        for b, m in zip(best.tolist(), margin.tolist(), strict=True)
+    ]
 
 
 def sections_many(texts: Sequence[str], repeats: Sequence[int] | None = None) -> list[str | None]:
@@ -363,14 +366,14 @@ def sections_many(texts: Sequence[str], repeats: Sequence[int] | None = None) ->
         found = section_classifier().best_many(
             [texts[i] for i in long], [repeats[i] for i in long] if repeats else None
         )
-        for i, section in zip(long, found):
+        for i, section in zip(long, found, strict=True):
             out[i] = section
     classifier = short_section_classifier()
     kept = [i for i in short if texts[i].strip()]
     scores = classifier.scores_many(
         [texts[i] for i in kept], [repeats[i] for i in kept] if repeats else None
     )
-    for i, section in zip(kept, sure_sections(scores, classifier.labels)):
+    for i, section in zip(kept, sure_sections(scores, classifier.labels), strict=True):
         out[i] = section
     return out
 
