@@ -264,6 +264,7 @@ class FacetTables:
         self._dates: np.ndarray | None = None
         self._entities: tuple[np.ndarray, np.ndarray] | None = None
         self._canonical: tuple[str, _Table] | None = None
+        self._canonical_names: tuple[np.ndarray, list[str]] = (np.zeros(0, dtype=np.int64), [])
 
     def table(self, facet: str) -> _Table:
         """The joined table of "topic", "source" or "entity" (spellings "PER:Name")."""
@@ -344,16 +345,12 @@ class FacetTables:
     ) -> dict[str, tuple[tuple[str, int], ...]]:
         """Articles per canonical entity name (each article counted once per name)."""
         table = self.canonical_table(entity_map)
+        facet_of, shown = self._canonical_names
         counts = table.count(docs)
-        labels = np.fromiter(
-            (ENTITY_FACETS.index(ENTITY_FIELDS[v[:3]]) for v in table.values),
-            dtype=np.int64,
-            count=len(table.values),
-        )
         out = {}
         for name in names:
-            ids = np.flatnonzero(counts * (labels == ENTITY_FACETS.index(name)))
-            out[name] = _top([v[4:] for v in table.values], _only(counts, ids), top)
+            ids = np.flatnonzero(counts * (facet_of == ENTITY_FACETS.index(name)))
+            out[name] = _top(shown, _only(counts, ids), top)
         return out
 
     def canonical_table(self, entity_map: EntityMap) -> _Table:
@@ -381,6 +378,15 @@ class FacetTables:
         indptr[1:] = np.cumsum(np.bincount(doc_of, minlength=self._size))
         table = _Table(indptr, id_of, list(vocab))
         self._canonical = (entity_map.version, table)
+        # each canonical value's facet number and the name shown
+        self._canonical_names = (
+            np.fromiter(
+                (ENTITY_FACETS.index(ENTITY_FIELDS[v[:3]]) for v in table.values),
+                dtype=np.int64,
+                count=len(table.values),
+            ),
+            [v[4:] for v in table.values],
+        )
         return table
 
     def _entity_keys(self) -> tuple[np.ndarray, np.ndarray]:

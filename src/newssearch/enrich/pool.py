@@ -93,12 +93,9 @@ def prepare_words(
         if analysis
         else [None] * len(works)
     )
-    if config.sections:
-        # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
-        # short texts (headline-only records) by the short-text model, only where it is sure
-        sections = sections_many(*_read_once(works))
-    else:
-        sections = [None] * len(works)
+    # a headline-only record is read once and its counts doubled: the same as "title\n\nbody";
+    # short texts (headline-only records) get the short-text model's section where it is sure
+    sections = sections_many(*_read_once(works)) if config.sections else [None] * len(works)
     return list(zip(sections, terms))
 
 
