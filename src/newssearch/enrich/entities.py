@@ -598,10 +598,12 @@ class Normalizer:
             return bare_name
         return name
 
-    def tidy(self, text: str) -> str:
-        """A mention without titles and role nouns, and without a common noun after a genitive
-        ("Amtskollege Barack Obama" -> "Barack Obama", "Merkels Privathandy" -> "Merkels")."""
-        text = strip_roles(text)
+    def tidy(self, label: str, text: str) -> str:
+        """A mention without a common noun after a genitive, a person's also without titles and
+        role nouns ("Amtskollege Barack Obama" -> "Barack Obama", "Merkels Privathandy" ->
+        "Merkels")."""
+        if label == "PER":
+            text = strip_roles(text)
         words = text.split(" ")
         if (
             len(words) > 1
@@ -614,7 +616,7 @@ class Normalizer:
 
     def normalize(self, mentions: list[tuple[str, str]]) -> list[str]:
         """Facet names for one article's (label, cleaned surface) mentions, in order."""
-        mentions = [(label, self.tidy(text)) for label, text in mentions]
+        mentions = [(label, self.tidy(label, text)) for label, text in mentions]
         seen = {key(text) for _, text in mentions}
         names = [self.base_form(text, seen, label) for label, text in mentions]
         labels = [label for label, _ in mentions]

@@ -23,7 +23,7 @@ KINDS = ("PER", "ORG", "LOC")
 #: words that join the parts of a name (lower case; "al-Assad" is one token already)
 PARTICLES = frozenset(
     """
-    van von der den de del della di da du dos das la le zu zur vom ten ter bin ibn al el
+    van von der den de del della di da du dos das la le zu vom ten ter bin ibn al el
     abu op af y und
     """.split()  # noqa: SIM905
 )
@@ -37,24 +37,24 @@ _ARABIC = frozenset({"bin", "ibn", "abu"})
 #: titles and forms of address: never part of a name
 TITLES = frozenset(
     """
-    dr dr. prof prof. herr frau sir lord lady dame mr mr. mrs mrs. ms ms. mister madame
+    dr dr. prof prof. herr frau sir lord mr mr. mrs mrs. ms ms. mister madame
     monsieur mag mag. ing ing. dipl dipl.-ing. dkfm
     """.split()  # noqa: SIM905
 )
 
 #: role nouns (lower case) a name may be preceded by: "US-Präsident Trump", "Amtskollege X"
+#: (German ones: English words start names of their own, "Premier League", "Star Alliance")
 _ROLE_ENDINGS = tuple(
     """
     präsident präsidentin kanzler kanzlerin minister ministerin kollege kollegin chef
     chefin sprecher sprecherin vorsitzende vorsitzender kandidat kandidatin trainer
     trainerin direktor direktorin senator senatorin gouverneur gouverneurin botschafter
-    botschafterin bürgermeister bürgermeisterin abgeordnete abgeordneter premier
-    premierministerin hauptmann hauptfrau sekretär sekretärin kommissar kommissarin
-    anwalt anwältin boss milliardär unternehmer unternehmerin ökonom ökonomin politiker
-    politikerin aktivist aktivistin gründer gründerin berater beraterin manager
-    managerin regisseur regisseurin schauspieler schauspielerin sänger sängerin
-    moderator moderatorin autor autorin rapper stürmer torhüter torwart kapitän coach
-    profi legende star ikone diktator machthaber herrscher führer führerin oberhaupt
+    botschafterin bürgermeister bürgermeisterin abgeordnete abgeordneter hauptmann
+    hauptfrau sekretär sekretärin kommissar kommissarin anwalt anwältin milliardär
+    unternehmer unternehmerin ökonom ökonomin politiker politikerin aktivist aktivistin
+    gründer gründerin berater beraterin regisseur regisseurin schauspieler
+    schauspielerin sänger sängerin moderator moderatorin autor autorin rapper stürmer
+    torhüter torwart kapitän diktator machthaber herrscher führer führerin oberhaupt
     richter richterin staatsanwalt staatsanwältin
     """.split()  # noqa: SIM905
 )
@@ -159,7 +159,7 @@ def adjust_spans(
             dropped.add(n)
             continue
         # leading titles and roles: "Dr. Angela Merkel", "Amtskollege Barack Obama"
-        while b - a > 1 and (is_role(words[a]) or words[a] in (".",)):
+        while label == "PER" and b - a > 1 and (is_role(words[a]) or words[a] == "."):
             a += 1
         if label == "PER":
             b, merged = _particle_end(words, a, b, taken, out, first_name)
@@ -195,7 +195,7 @@ def _particle_end(
         # is a span of its own, and Merkel is no first name)
         trusted = (
             last.lower() in PARTICLES
-            or words[b][:1].isupper()
+            or (words[b][:1].isupper() and run[0] in _RUN_START)  # "Van", not "Der"
             or run[0] in _ARABIC
             or (first_name(words[b - 1]) and run[0] in _RUN_START)
         )
