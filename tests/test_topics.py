@@ -53,7 +53,13 @@ ARTICLES = [
     },
     {
         "id": "t6",
-        "text": "Apple stellt ein neues iPhone vor. Die Software bekommt Updates, die App-Entwickler freuen sich.",
+        # long enough for the full-text model (short texts get a section only when it is sure)
+        "text": "Apple stellt ein neues iPhone vor. Die Software bekommt Updates, die App-Entwickler "
+        "freuen sich. Das neue Betriebssystem bringt mehr Datenschutz, die Akkulaufzeit des "
+        "Smartphones steigt. Auch das Tablet und die Smartwatch erhalten das Update. "
+        "Sicherheitsforscher hatten zuvor eine Lücke im Browser gemeldet, die nun geschlossen "
+        "wird. Der Konzern will die Geräte im Herbst in den Handel bringen, Nutzer können die "
+        "Beta-Version schon jetzt im Internet herunterladen.",
     },
 ]
 
@@ -155,7 +161,11 @@ def test_changing_topics_retags_without_the_corpus(tmp_path):
     corpus = write_jsonl(tmp_path / "a.jsonl", ARTICLES)
     with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
         ns.index([corpus])
-        sections = {h.id: h.topics[0] for h in ns.search("*", limit=100).hits}
+        # a short text has a section only where the classifier is sure
+        sections = {
+            h.id: tuple(t for t in h.topics if t in SECTIONS)
+            for h in ns.search("*", limit=100).hits
+        }
     corpus.unlink()
     changed = {"Börse": "Börsen OR Anleger", "Flucht": "Flüchtlinge"}
     with NewsSearch(tmp_path / "ix", config_for(tmp_path, changed)) as ns:
@@ -165,8 +175,8 @@ def test_changing_topics_retags_without_the_corpus(tmp_path):
             report.retagged == 3
         )  # t1 loses Wien-Sport, t3 gains Börse, t5 loses Wien-Sport; t2 unchanged
         hits = {h.id: h.topics for h in ns.search("*", limit=100).hits}
-        assert hits["t3"] == (sections["t3"], "Börse")
-        assert hits["t1"] == (sections["t1"],)
+        assert hits["t3"] == (*sections["t3"], "Börse")
+        assert hits["t1"] == sections["t1"]
         assert ns.search("*", filters={"topic": ["Wien-Sport"]}).total == 0
         assert ns.retag().retagged == 0
         assert (
@@ -318,3 +328,24 @@ def test_char_grams_of_many_words_are_each_words_lookups(batch):
     chars = next(b[1] for b in section_classifier().blocks if isinstance(b[1], _CharGrams))
     assert chars.exact
     assert chars(batch) == _Lookup(_word_grams, chars.vocab)(batch)
+
+
+def test_a_headline_gets_a_section_only_when_the_short_text_model_is_sure(tmp_path):
+    from newssearch.enrich.sections import SHORT_TEXT_CHARS, sections_many
+
+    headlines = [
+        "Was Angela Merkel erreicht hat",
+        "Bayern München gewinnt das Derby gegen Dortmund mit 3:1",
+        "DAX schließt mit Kursverlusten, Anleger verkaufen Aktien",
+    ]
+    # the full-text model called the first one Digital; now it gets none
+    assert sections_many(headlines, [2] * 3) == [None, "Sport", "Wirtschaft"]
+    long = ARTICLES[5]["text"]
+    assert len(long) >= SHORT_TEXT_CHARS
+    assert sections_many([long]) == [section_classifier().best(long)] == ["Web"]
+    records = [{"id": f"h{i}", "title": h, "text": h} for i, h in enumerate(headlines)]
+    corpus = write_jsonl(tmp_path / "h.jsonl", records)
+    with NewsSearch(tmp_path / "ix", config_for(tmp_path)) as ns:
+        ns.index([corpus])
+        topics = {h.id: h.topics for h in ns.search("*", limit=10).hits}
+    assert topics == {"h0": (), "h1": ("Sport",), "h2": ("Wirtschaft",)}

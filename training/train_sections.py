@@ -16,6 +16,13 @@ matrix::
     python training/train_sections.py                # CV (3 shuffles) + write the model
     python training/train_sections.py --cv-only      # numbers only
     python training/train_sections.py --variants     # the feature comparison in bench/sections-results.md
+    python training/train_sections.py --short        # the short-text model (sentences of gnad)
+
+The short-text model (``sections_short_de.json.gz``) classifies headline-only and other short
+records: the same features and SVM, trained on the sentences of the gnad articles (each
+labelled with its article's section, up to 300 characters), so that a headline-sized text
+looks like what it was trained on. Its cut-offs per section are calibrated on headlines by
+``bench/sections.py --calibrate`` (numbers only: no headline text goes into the model).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import base64
 import gzip
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -41,6 +49,7 @@ from sklearn.svm import LinearSVC
 
 from newssearch.enrich.sections import (
     MODEL_RESOURCE,
+    SHORT_MODEL_RESOURCE,
     SectionClassifier,
     char_features,
     stem_features,
@@ -49,6 +58,12 @@ from newssearch.enrich.sections import (
 ROOT = Path(__file__).resolve().parents[1]
 GNAD = ROOT.parent / "shared" / "data" / "corpus" / "gnad.jsonl"
 OUT = ROOT / "src" / "newssearch" / "data" / MODEL_RESOURCE
+SHORT_OUT = ROOT / "src" / "newssearch" / "data" / SHORT_MODEL_RESOURCE
+#: sentence ends inside an article (before a capital or an opening quote)
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ\"„])")
+#: the short-text model's SVM regularisation (C=0.5 beside C=1: fewer sections shown wrongly on
+#: calibration headlines at the same coverage)
+SHORT_C = 0.5
 BLOCKS = (("stems", stem_features, 2), ("chars", char_features, 3))
 
 
@@ -97,6 +112,50 @@ def load() -> tuple[list[str], list[str]]:
         sys.exit(f"{GNAD} not found: this script needs ../shared/data beside the checkout")
     rows = [json.loads(line) for line in GNAD.open(encoding="utf-8")]
     return [r["text"] for r in rows], [r["section"] for r in rows]
+
+
+def sentences_of(texts: list[str], labels: list[str]) -> tuple[list[str], list[str], list[int]]:
+    """Each article's sentences (over 20 characters, cut at 300) with its section and its number."""
+    out, out_labels, groups = [], [], []
+    for n, (text, label) in enumerate(zip(texts, labels, strict=True)):
+        for sentence in SENTENCE.split(text):
+            if len(sentence) > 20:
+                out.append(sentence[:300])
+                out_labels.append(label)
+                groups.append(n)
+    return out, out_labels, groups
+
+
+def train_short(texts: list[str], labels: list[str], cv: bool) -> None:
+    """Train (and with ``cv`` cross-validate by article) the short-text model; write it."""
+    from sklearn.model_selection import GroupKFold
+
+    sentences, y, groups = sentences_of(texts, labels)
+    features = {name: [extract(t) for t in sentences] for name, extract, _ in BLOCKS}
+    print(f"{len(sentences):,} sentences of {len(texts)} articles", flush=True)
+    if cv:
+        pred = np.empty(len(y), dtype=object)
+        for train, test in GroupKFold(5).split(sentences, y, groups):
+            model = fit(
+                {k: [v[i] for i in train] for k, v in features.items()},
+                [y[i] for i in train],
+                c=SHORT_C,
+            )
+            clf = SectionClassifier(model)
+            pred[test] = clf.best_many([sentences[i] for i in test])
+        print(
+            f"5-fold CV by article on gnad sentences: accuracy "
+            f"{accuracy_score(y, pred.tolist()):.3f}, macro-F1 "
+            f"{f1_score(y, pred.tolist(), average='macro'):.3f}",
+            flush=True,
+        )
+    model = fit(features, y, c=SHORT_C)
+    SHORT_OUT.write_bytes(
+        gzip.compress(
+            json.dumps(model, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0
+        )
+    )
+    print(f"wrote {SHORT_OUT} ({SHORT_OUT.stat().st_size / 1e6:.1f} MB)")
 
 
 def cross_validate(texts: list[str], labels: list[str], features: dict, seeds=(0, 1, 2)) -> None:
@@ -168,8 +227,12 @@ def main() -> None:
         "--cv-only", action="store_true", help="print the CV numbers, do not write the model"
     )
     parser.add_argument("--variants", action="store_true", help="compare feature sets and stop")
+    parser.add_argument("--short", action="store_true", help="train the short-text model")
     args = parser.parse_args()
     texts, labels = load()
+    if args.short:
+        train_short(texts, labels, cv=not args.cv_only)
+        return
     features = {name: [extract(t) for t in texts] for name, extract, _ in BLOCKS}
     if args.variants:
         variants(texts, labels, features)

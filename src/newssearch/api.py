@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from .archive import PASSES
+from .archive import PASSES, resolve
 from .config import Config, load_config
 from .enrich.entities import Entity, distinct, extract_entities
 from .enrich.sections import SECTIONS, Topic, classify, display_name, label_for
 from .index import writer as indexing
-from .index.schema import ENTITY_FIELDS, from_stored
+from .index.schema import ENTITY_FIELDS, FIELD_LABELS, from_stored
 from .models import Article, IndexReport, SearchResult
 from .query import facets as facets_module
 from .query import search
@@ -57,6 +58,8 @@ class NewsSearch:
         self._indexname: str | None = None
         self._searcher: Searcher | None = None
         self._snippeter: search.Snippeter | None = None
+        self._entity_map: facets_module.EntityMap | None = None
+        self._entity_map_stat: tuple[int, int] | None = None
 
     @classmethod
     def from_config(
@@ -102,7 +105,7 @@ class NewsSearch:
         """
         self.close()
         paths = list(paths) if paths else list(self.config.corpus)
-        return indexing.build_index(
+        report = indexing.build_index(
             self.index_dir,
             self.config,
             paths,
@@ -112,6 +115,18 @@ class NewsSearch:
             prune=prune,
             passes=PASSES,
         )
+        report.entity_names = self.resolve_entities().summary()
+        return report
+
+    def resolve_entities(self) -> resolve.ResolveReport:
+        """Recompute one canonical name per entity across the index (reads no corpus).
+
+        Surnames join full names (Merkel -> Angela Merkel), inflected names their base form,
+        abbreviations their expansion; the config's ``entities:`` aliases, kinds and hidden
+        names apply. ``index`` and ``retag`` run this at their end.
+        """
+        self.close()
+        return resolve.resolve_index(self.index_dir, self.config)
 
     def optimize(self) -> indexing.OptimizeReport:
         """Merge the index's segments into one: faster queries after many incremental runs."""
@@ -125,7 +140,9 @@ class NewsSearch:
         The report's ``topics`` counts articles per topic, ``retagged`` the articles changed.
         """
         self.close()
-        return indexing.run_passes(self.index_dir, self.config, PASSES)
+        report = indexing.run_passes(self.index_dir, self.config, PASSES)
+        report.entity_names = self.resolve_entities().summary()
+        return report
 
     def search(
         self,
@@ -152,7 +169,8 @@ class NewsSearch:
         """
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
-        return search.run_search(
+        entity_map = self._entity_map
+        result = search.run_search(
             searcher,
             parser,
             query,
@@ -161,10 +179,18 @@ class NewsSearch:
             page=page,
             sort=sort,
             snippeter=self._snippeter,
-            filters=facets_module.Filters.build(filters, date_from, date_to),
+            filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
             facet_names=tuple(facets),
             interval=interval,
+            entity_map=entity_map,
         )
+        if entity_map is None:
+            return result
+        hits = tuple(
+            dataclasses.replace(hit, entities=canonical_entities(hit.entities, entity_map))
+            for hit in result.hits
+        )
+        return dataclasses.replace(result, hits=hits)
 
     def export(
         self,
@@ -178,14 +204,18 @@ class NewsSearch:
         """Every match of ``query`` (not one page), as dicts with ``search.EXPORT_FIELDS``."""
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
-        return search.export_rows(
+        entity_map = self._entity_map
+        rows = search.export_rows(
             searcher,
             parser,
             query,
             self.config.search,
             sort=sort,
-            filters=facets_module.Filters.build(filters, date_from, date_to),
+            filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
         )
+        if entity_map is None:
+            return rows
+        return (_canonical_row(row, entity_map) for row in rows)
 
     def similar(self, id: str, limit: int = 10) -> SearchResult:
         """Articles related to article ``id`` (not itself, not near-identical copies of it).
@@ -208,7 +238,11 @@ class NewsSearch:
         """The most frequent people, organisations and places of the whole index, by article count."""
         searcher = self._current_searcher()
         return facets_module.count(
-            searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top
+            searcher,
+            searcher.reader().all_doc_ids(),
+            tuple(facets),
+            top=top,
+            entity_map=self._entity_map,
         )
 
     def count(self) -> int:
@@ -223,6 +257,7 @@ class NewsSearch:
             and meta.get("indexname") == self._indexname
         ):
             if self._searcher.up_to_date():
+                self._load_entity_map()
                 return self._searcher
             # A fresh reader, not Searcher.refresh(): Whoosh 2.7's reader reuse closes the reused
             # segment readers twice when a concurrent merge makes it retry (ReaderClosed).
@@ -233,4 +268,42 @@ class NewsSearch:
             self._indexname = self._ix.indexname
             self._snippeter = search.Snippeter(self._ix.schema["body"].analyzer)
         self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
+        self._load_entity_map()
         return self._searcher
+
+    def _load_entity_map(self) -> None:
+        """(Re)read the index's canonical entity names when the pass has rewritten them."""
+        try:
+            stat = (self.index_dir / resolve.MAP_FILE).stat()
+            seen: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            seen = None
+        if seen != self._entity_map_stat or seen is None:
+            self._entity_map = resolve.load_entity_map(self.index_dir) if seen else None
+            self._entity_map_stat = seen
+
+
+def canonical_entities(
+    entities: Mapping[str, Sequence[str]], entity_map: facets_module.EntityMap
+) -> dict[str, tuple[str, ...]]:
+    """An article's {"person": names, ...} under the archive's canonical names and kinds."""
+    out: dict[str, list[str]] = {facet: [] for facet in entities}
+    for facet, names in entities.items():
+        for name in names:
+            value = entity_map.canonical(FIELD_LABELS[facet], name)
+            if value is None:
+                value = f"{FIELD_LABELS[facet]}:{name}"
+            if not value:
+                continue  # never shown
+            shown = out.setdefault(ENTITY_FIELDS[value[:3]], [])
+            if value[4:] not in shown:
+                shown.append(value[4:])
+    return {facet: tuple(names) for facet, names in out.items()}
+
+
+def _canonical_row(row: dict, entity_map: facets_module.EntityMap) -> dict:
+    names = {
+        f: tuple(n for n in (row.get(f) or "").split("|") if n) for f in ENTITY_FIELDS.values()
+    }
+    canonical = canonical_entities(names, entity_map)
+    return {**row, **{f: "|".join(canonical.get(f, ())) for f in ENTITY_FIELDS.values()}}

@@ -192,6 +192,8 @@ def index(
             err=True,
         )
     click.echo(report.summary())
+    if report.entity_names:
+        click.echo(report.entity_names)
     if report.topics:
         click.echo(
             "topics: "
@@ -562,8 +564,9 @@ def optimize(config: Config, as_json: bool) -> None:
 def retag(config: Config, as_json: bool) -> None:
     """Apply the user topics of the config (its 'topics:' section) to every indexed article.
 
-    Reads no corpus: run it after adding, changing or removing a topic. `newssearch index`
-    does the same at the end of every run.
+    Reads no corpus: run it after adding, changing or removing a topic, or after editing the
+    'entities:' section (aliases, kinds, names to hide). `newssearch index` does the same at
+    the end of every run.
     """
     with NewsSearch(config.index, config) as ns:
         report = ns.retag()
@@ -581,6 +584,8 @@ def retag(config: Config, as_json: bool) -> None:
     click.echo(
         f"{plural(report.retagged, 'article')} re-tagged of {report.documents:,} ({report.seconds:.1f}s)"
     )
+    if report.entity_names:
+        click.echo(report.entity_names)
 
 
 @cli.command()

@@ -100,6 +100,21 @@ class EnrichConfig:
     entities: bool = True
 
 
+ENTITY_KINDS = ("PER", "ORG", "LOC")
+
+
+@dataclass(frozen=True)
+class EntitiesConfig:
+    """Corrections to entity names across the archive (``newssearch retag`` applies edits)."""
+
+    # alias -> canonical name: "Merkel: Angela Merkel" counts and filters both as Angela Merkel
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    # name -> PER, ORG or LOC: the kind the name is listed under everywhere
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    # names never shown in facets
+    hide: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything newssearch reads from ``config.yaml``; paths are resolved against its folder."""
@@ -112,6 +127,8 @@ class Config:
     enrich: EnrichConfig = field(default_factory=EnrichConfig)
     # User topics: name -> saved query; every matching article gets the name as a topic.
     topics: Mapping[str, str] = field(default_factory=dict, metadata={"kind": "topics"})
+    # Aliases, kinds and hidden names for the archive-wide entity names.
+    entities: EntitiesConfig = field(default_factory=EntitiesConfig, metadata={"kind": "entities"})
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some top-level fields changed."""
@@ -177,6 +194,8 @@ def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
 
     if f.metadata.get("kind") == "topics":
         return _topics(value, key, source)
+    if f.metadata.get("kind") == "entities":
+        return _entities(value, key, source)
     if dataclasses.is_dataclass(default):
         return _build(type(default), value, prefix=key + ".", source=source)
     if isinstance(default, bool):
@@ -238,3 +257,42 @@ def _topics(value: Any, key: str, source: str) -> dict[str, str]:
             raise ConfigError(f"{source}: '{key}.{name}' must be a query string, got {query!r}")
         topics[name.strip()] = query.strip()
     return topics
+
+
+def _entities(value: Any, key: str, source: str) -> EntitiesConfig:
+    if value is None:
+        return EntitiesConfig()
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: '{key}' must be a mapping with aliases, kinds and hide")
+    unknown = sorted(set(map(str, value)) - {"aliases", "kinds", "hide"})
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key '{key}.{unknown[0]}' (known keys here: aliases, kinds, hide)"
+        )
+
+    def names(sub: str) -> dict[str, str]:
+        raw = value.get(sub) or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{source}: '{key}.{sub}' must be a mapping of names, got {raw!r}")
+        out = {}
+        for name, other in raw.items():
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"{source}: name {name!r} in '{key}.{sub}' must be a string")
+            if not isinstance(other, str) or not other.strip():
+                raise ConfigError(f"{source}: '{key}.{sub}.{name}' must be a name, got {other!r}")
+            out[name.strip()] = other.strip()
+        return out
+
+    kinds = names("kinds")
+    for name, kind in kinds.items():
+        if kind not in ENTITY_KINDS:
+            raise ConfigError(
+                f"{source}: '{key}.kinds.{name}' must be one of "
+                f"{', '.join(ENTITY_KINDS)}, got {kind!r}"
+            )
+    hide = value.get("hide") or []
+    if isinstance(hide, str):
+        hide = [hide]
+    if not isinstance(hide, list) or not all(isinstance(h, str) and h.strip() for h in hide):
+        raise ConfigError(f"{source}: '{key}.hide' must be a list of names, got {hide!r}")
+    return EntitiesConfig(names("aliases"), kinds, tuple(h.strip() for h in hide))

@@ -172,6 +172,8 @@ class IndexReport:
     pruned: list[str] = field(default_factory=list)
     #: Worker processes that enriched articles (0: enriched in the indexing process, a small run).
     workers: int = 0
+    #: The archive-wide entity names pass's summary line (newssearch.archive.resolve).
+    entity_names: str = ""
 
     @property
     def read(self) -> int:

@@ -28,6 +28,7 @@ import numpy as np
 from .. import caches
 from ..text.names import name_key
 from .crf import LinearChainCRF
+from .names import adjust_spans, shipped_names, strip_roles
 
 #: The labels facets use; the model also knows OTH (titles, events, ...), which is not kept.
 LABELS = ("PER", "ORG", "LOC")
@@ -574,6 +575,8 @@ class Normalizer:
             return name
         bare = last[:-1]
         bare_name = (head + " " + bare).strip()
+        if name_key(name) in shipped_names().kinds:
+            return name  # known with its s: Reuters, not Reuter
         if name_key(bare_name) in seen or name_key(bare) in seen:
             return bare_name
         if _S_NAMES.get(label, set()) & set(self.lexicon.gazetteer.get(last, ())) or bare.endswith(
@@ -587,8 +590,25 @@ class Normalizer:
             return bare_name
         return name
 
+    def tidy(self, label: str, text: str) -> str:
+        """A mention without a common noun after a genitive, a person's also without titles and
+        role nouns ("Amtskollege Barack Obama" -> "Barack Obama", "Merkels Privathandy" ->
+        "Merkels")."""
+        if label == "PER":
+            text = strip_roles(text)
+        words = text.split(" ")
+        if (
+            len(words) > 1
+            and words[-1].lower() in self.lexicon.nouns
+            and words[-2].endswith("s")
+            and not self.lexicon.gazetteer.get(words[-1])
+        ):
+            text = " ".join(words[:-1])
+        return text
+
     def normalize(self, mentions: list[tuple[str, str]]) -> list[str]:
         """Facet names for one article's (label, cleaned surface) mentions, in order."""
+        mentions = [(label, self.tidy(label, text)) for label, text in mentions]
         seen = {name_key(text) for _, text in mentions}
         names = [self.base_form(text, seen, label) for label, text in mentions]
         labels = [label for label, _ in mentions]
@@ -675,20 +695,50 @@ class EntityExtractor:
     ) -> list[Entity]:
         found: list[tuple[int, int, str]] = []
         for sentence, spans in tagged:
+            if spans:
+                words = [text[a:b] for a, b in sentence]
+                spans = adjust_spans(words, spans, self._first_name, self._plain_word)
             for first, last, label in sorted(spans):
                 found.append((sentence[first][0], sentence[last - 1][1], label))
         mentions = [(label, clean(text[a:b])) for a, b, label in found]
-        # a "name" without letters or digits, or longer than any real one, is a tagging error
+        names_list = shipped_names()
+        # a "name" without letters or digits, or longer than any real one, is a tagging error;
+        # sports-result codes (GER, AUT) are no names
         keep = [
             i
             for i, (_, surface) in enumerate(mentions)
-            if any(c.isalnum() for c in surface) and len(surface) <= 80
+            if any(c.isalnum() for c in surface)
+            and len(surface) <= 80
+            and name_key(surface) not in names_list.hidden
         ]
         names = self.normalizer.normalize([mentions[i] for i in keep])
+        kinds = names_list.kinds
         return [
-            Entity(text[found[i][0] : found[i][1]], found[i][2], found[i][0], found[i][1], name)
+            Entity(
+                text[found[i][0] : found[i][1]],
+                kinds.get(name_key(name), found[i][2]),  # the kind readers expect: Xinhua an ORG
+                found[i][0],
+                found[i][1],
+                name,
+            )
             for i, name in zip(keep, names)
+            if name_key(name) not in names_list.hidden
         ]
+
+    def _first_name(self, word: str) -> bool:
+        """Is ``word`` a first name (and no family name) by the gazetteer? Hyphenated: each part."""
+        gazetteer = self.normalizer.lexicon.gazetteer
+        parts = word.split("-")
+        return all(
+            "first" in (kinds := gazetteer.get(p, ())) and "last" not in kinds for p in parts
+        )
+
+    def _plain_word(self, word: str) -> bool:
+        """Is ``word`` a plain word written in lower case elsewhere, and no known person name?"""
+        lexicon = self.normalizer.lexicon
+        return word.lower() in lexicon.clusters and not _BARE_EVIDENCE["PER"] & set(
+            lexicon.gazetteer.get(word, ())
+        )
 
 
 @lru_cache(maxsize=1)

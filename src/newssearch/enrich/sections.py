@@ -42,6 +42,18 @@ SECTIONS = (
 #: Friendlier names the CLI shows (and accepts) for two of them.
 DISPLAY_NAMES = {"Etat": "Medien", "Web": "Digital"}
 MODEL_RESOURCE = "sections_de.json.gz"
+#: The short-text model: the same features, trained on gnad's sentences (training/train_sections.py)
+SHORT_MODEL_RESOURCE = "sections_short_de.json.gz"
+#: Texts shorter than this (characters; headline-only records) are classified by the short-text
+#: model and get a section only when it is sure (:data:`SHORT_TEXT_MARGINS`).
+SHORT_TEXT_CHARS = 400
+#: Per section, the least margin (best minus second-best decision value) at which a short text
+#: is shown with it; missing: never. Chosen by ``bench/sections.py --calibrate`` on the
+#: calibration half of the shared headlines: the least margin at which a section is right at
+#: least half the time on headlines whose url_section names a section, a politik headline
+#: shown with a non-political section counted wrong (only these numbers come from the
+#: headlines, which carry no licence). A wrong section is worse than none.
+SHORT_TEXT_MARGINS: dict[str, float] = {"Sport": 0.515, "Wirtschaft": 0.004, "Wissenschaft": 0.537}
 
 _WHITESPACE = re.compile(r"\s+")
 # The classifier's own analysis, fixed at training time: a user's analysis settings must not
@@ -319,6 +331,52 @@ def section_classifier() -> SectionClassifier:
     """The shipped model, loaded once."""
     data = resources.files("newssearch").joinpath(f"data/{MODEL_RESOURCE}").read_bytes()
     return SectionClassifier(json.loads(gzip.decompress(data)))
+
+
+@lru_cache(maxsize=1)
+def short_section_classifier() -> SectionClassifier:
+    """The shipped short-text model (headline-sized texts), loaded once."""
+    data = resources.files("newssearch").joinpath(f"data/{SHORT_MODEL_RESOURCE}").read_bytes()
+    return SectionClassifier(json.loads(gzip.decompress(data)))
+
+
+def sure_sections(scores: np.ndarray, labels: Sequence[str]) -> list[str | None]:
+    """The best label of each row of short-text ``scores`` where its margin reaches the cut-off."""
+    if not len(scores):
+        return []
+    best = scores.argmax(axis=1)
+    top2 = np.sort(scores, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    need = np.array([SHORT_TEXT_MARGINS.get(label, np.inf) for label in labels])
+    return [
+        labels[b] if m >= need[b] else None
+        for b, m in zip(best.tolist(), margin.tolist(), strict=True)
+    ]
+
+
+def sections_many(texts: Sequence[str], repeats: Sequence[int] | None = None) -> list[str | None]:
+    """The section each text is indexed with: the full-text model's best section for a long
+    text; for a short one (headline-only records), the short-text model's when it is sure, else
+    None (``repeats``: see :meth:`SectionClassifier.scores_many`)."""
+    short = [i for i, text in enumerate(texts) if len(text) < SHORT_TEXT_CHARS]
+    if not short:
+        return section_classifier().best_many(texts, repeats)
+    out: list[str | None] = [None] * len(texts)
+    long = [i for i, text in enumerate(texts) if len(text) >= SHORT_TEXT_CHARS]
+    if long:
+        found = section_classifier().best_many(
+            [texts[i] for i in long], [repeats[i] for i in long] if repeats else None
+        )
+        for i, section in zip(long, found, strict=True):
+            out[i] = section
+    classifier = short_section_classifier()
+    kept = [i for i in short if texts[i].strip()]
+    scores = classifier.scores_many(
+        [texts[i] for i in kept], [repeats[i] for i in kept] if repeats else None
+    )
+    for i, section in zip(kept, sure_sections(scores, classifier.labels), strict=True):
+        out[i] = section
+    return out
 
 
 def classify(text: str) -> list[Topic]:

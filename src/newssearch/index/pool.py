@@ -82,7 +82,7 @@ def prepare_words(
     works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None
 ) -> list[tuple[str | None, tuple | None]]:
     """The word work on (title, body) pairs: (section or None, index terms or None) of each."""
-    from ..enrich.sections import section_classifier
+    from ..enrich.sections import sections_many
     from .schema import analyze
 
     # the terms first: the classifier's word features are the same words' terms, which the
@@ -92,11 +92,9 @@ def prepare_words(
         if analysis
         else [None] * len(works)
     )
-    if config.sections:
-        # a headline-only record is read once and its counts doubled: the same as "title\n\nbody"
-        sections = section_classifier().best_many(*_read_once(works))
-    else:
-        sections = [None] * len(works)
+    # a headline-only record is read once and its counts doubled: the same as "title\n\nbody";
+    # short texts (headline-only records) get the short-text model's section where it is sure
+    sections = sections_many(*_read_once(works)) if config.sections else [None] * len(works)
     return list(zip(sections, terms))
 
 
@@ -145,12 +143,13 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
     cyclic collector would still walk them at every full collection.
     """
     from ..enrich.entities import entity_extractor
-    from ..enrich.sections import section_classifier
+    from ..enrich.sections import section_classifier, short_section_classifier
     from .schema import analyze, schema_for
 
     try:
         if config.sections:
             section_classifier()
+            short_section_classifier()
         if config.entities:
             entity_extractor()
         if analysis is not None:

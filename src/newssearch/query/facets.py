@@ -23,13 +23,51 @@ from whoosh.searching import Searcher
 
 from .. import caches
 from ..errors import QueryError
-from ..index.schema import FIELD_LABELS, entity_term, split_entities, split_topics
+from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term, split_entities, split_topics
 from ..text.names import name_key
 
 ENTITY_FACETS = ("person", "org", "place")
 FACETS = ("topic", *ENTITY_FACETS, "source", "date")
 FILTERS = ("topic", *ENTITY_FACETS, "source")
 INTERVALS = ("year", "month", "week", "day")
+
+
+class EntityMap:
+    """Archive-wide entity names: entity term ("per:merkel") -> canonical facet value.
+
+    Values are "PER:Angela Merkel" ("" for a name never shown); made by the archive-wide pass
+    (:mod:`newssearch.archive.resolve`). Terms the table does not know (indexed after the pass
+    ran) count under their own name.
+    """
+
+    def __init__(self, names: Mapping[str, str], version: str = "") -> None:
+        self.names = dict(names)
+        self.version = version
+        self._terms: dict[str, list[str]] | None = None
+
+    def canonical(self, label: str, name: str) -> str | None:
+        """The canonical "LABEL:Name" of a name ("" never shown, None when unknown)."""
+        return self.names.get(entity_term(label, name_key(name)))
+
+    def terms(self, label: str, name: str) -> list[str]:
+        """The entity terms a filter by this name finds: every name joined to its canonical one."""
+        own = entity_term(label, name_key(name))
+        value = self.names.get(own)
+        if value is None:
+            # not a name of the archive under this kind: maybe a canonical name's spelling
+            value = f"{label}:{name}"
+        if not value:
+            return [own]
+        if self._terms is None:
+            self._terms = {}
+            for term, canonical in self.names.items():
+                if canonical:
+                    self._terms.setdefault(self._value_key(canonical), []).append(term)
+        return sorted({own, *self._terms.get(self._value_key(value), ())})
+
+    @staticmethod
+    def _value_key(value: str) -> str:
+        return entity_term(value[:3], name_key(value[4:]))
 
 
 @dataclass(frozen=True)
@@ -42,6 +80,8 @@ class Filters:
     date_to: dt.date | None = None
     #: (facet, name) pairs such as ("person", "Wladimir Putin"): an article must name all of them
     entities: tuple[tuple[str, str], ...] = ()
+    #: the archive's canonical names: a filter by any alias finds the canonical entity's articles
+    entity_map: EntityMap | None = None
 
     @classmethod
     def build(
@@ -49,6 +89,7 @@ class Filters:
         filters: dict[str, Sequence[str]] | None = None,
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
+        entity_map: EntityMap | None = None,
     ) -> Filters:
         """Check and normalise the API's ``filters`` mapping and date bounds."""
         filters = dict(filters or {})
@@ -65,6 +106,7 @@ class Filters:
             _as_date(date_from, "date_from"),
             _as_date(date_to, "date_to"),
             entities,
+            entity_map,
         )
 
     def query(self) -> wq.Query | None:
@@ -75,10 +117,18 @@ class Filters:
         # an article has several topics: several topics mean "all of them" (drilling down)
         parts.extend(wq.Term("topic", t.strip().lower()) for t in self.topics)
         # the facet value's spelling does not matter: case, quotes and hyphens are normalised away
-        parts.extend(
-            wq.Term("entity", entity_term(FIELD_LABELS[facet], name_key(name)))
-            for facet, name in self.entities
-        )
+        for facet, name in self.entities:
+            label = FIELD_LABELS[facet]
+            terms = (
+                self.entity_map.terms(label, name)
+                if self.entity_map is not None
+                else [entity_term(label, name_key(name))]
+            )
+            parts.append(
+                wq.Term("entity", terms[0])
+                if len(terms) == 1
+                else wq.Or([wq.Term("entity", t) for t in terms])
+            )
         if self.date_from or self.date_to:
             start = dt.datetime.combine(self.date_from, dt.time.min) if self.date_from else None
             end = dt.datetime.combine(self.date_to, dt.time.max) if self.date_to else None
@@ -111,8 +161,12 @@ def count(
     names: Sequence[str],
     interval: str = "month",
     top: int = 10,
+    entity_map: EntityMap | None = None,
 ) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Facet values with counts over ``docnums``: topics and sources by count, dates in time order."""
+    """Facet values with counts over ``docnums``: topics and sources by count, dates in time order.
+
+    With ``entity_map``, people, organisations and places are counted under their canonical names.
+    """
     unknown = [n for n in names if n not in FACETS]
     if unknown:
         raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
@@ -130,7 +184,10 @@ def count(
         out["topic"] = _top(table.values, table.count(docs), top)
     wanted = [n for n in ENTITY_FACETS if n in names]
     if wanted:
-        out.update(tables.entity_counts(docs, wanted, top))
+        if entity_map is not None:
+            out.update(tables.canonical_counts(docs, wanted, top, entity_map))
+        else:
+            out.update(tables.entity_counts(docs, wanted, top))
     if "source" in names:
         table = tables.table("source")
         out["source"] = _top(table.values, table.count(docs), top)
@@ -149,6 +206,13 @@ def _top(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str
     """The ``top`` values by count (ties in value order), zero counts left out."""
     nonzero = _contenders(np.flatnonzero(counts), counts, top)
     return _by_count({values[i]: int(counts[i]) for i in nonzero.tolist()}, top)
+
+
+def _only(counts: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``counts`` with every position but ``ids`` set to zero."""
+    kept = np.zeros_like(counts)
+    kept[ids] = counts[ids]
+    return kept
 
 
 def _contenders(ids: np.ndarray, counts: np.ndarray, top: int) -> np.ndarray:
@@ -200,6 +264,8 @@ class FacetTables:
         self._days: np.ndarray | None = None
         self._dates: np.ndarray | None = None
         self._entities: tuple[np.ndarray, np.ndarray] | None = None
+        self._canonical: tuple[str, _Table] | None = None
+        self._canonical_names: tuple[np.ndarray, list[str]] = (np.zeros(0, dtype=np.int64), [])
 
     def table(self, facet: str) -> _Table:
         """The joined table of "topic", "source" or "entity" (spellings "PER:Name")."""
@@ -274,6 +340,55 @@ class FacetTables:
                 shown[_by_count(variants, 1)[0][0]] = int(key_counts[k])
             out[name] = _by_count(shown, top)
         return out
+
+    def canonical_counts(
+        self, docs: np.ndarray, names: Sequence[str], top: int, entity_map: EntityMap
+    ) -> dict[str, tuple[tuple[str, int], ...]]:
+        """Articles per canonical entity name (each article counted once per name)."""
+        table = self.canonical_table(entity_map)
+        facet_of, shown = self._canonical_names
+        counts = table.count(docs)
+        out = {}
+        for name in names:
+            ids = np.flatnonzero(counts * (facet_of == ENTITY_FACETS.index(name)))
+            out[name] = _top(shown, _only(counts, ids), top)
+        return out
+
+    def canonical_table(self, entity_map: EntityMap) -> _Table:
+        """Each document's canonical entity values ("PER:Angela Merkel"), each once."""
+        if self._canonical is not None and self._canonical[0] == entity_map.version:
+            return self._canonical[1]
+        raw = self.table("entity")
+        vocab: dict[str, int] = {}
+        fallback: dict[tuple[str, str], str] = {}  # names the map does not know: one per key
+        mapping = np.full(len(raw.values), -1, dtype=np.int64)
+        for i, value in enumerate(raw.values):
+            label, name = value[:3], value[4:]
+            canonical = entity_map.canonical(label, name)
+            if canonical is None:
+                canonical = fallback.setdefault((label, name_key(name)), value)
+            if canonical:
+                mapping[i] = vocab.setdefault(canonical, len(vocab))
+        ids = mapping[raw.ids] if len(raw.ids) else raw.ids
+        docs = np.repeat(np.arange(self._size, dtype=np.int64), np.diff(raw.indptr))
+        kept = ids >= 0
+        # an article naming "Merkel" and "Angela Merkel" names Angela Merkel once
+        pairs = np.unique(docs[kept] * max(len(vocab), 1) + ids[kept])
+        doc_of, id_of = np.divmod(pairs, max(len(vocab), 1))
+        indptr = np.zeros(self._size + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(np.bincount(doc_of, minlength=self._size))
+        table = _Table(indptr, id_of, list(vocab))
+        self._canonical = (entity_map.version, table)
+        # each canonical value's facet number and the name shown
+        self._canonical_names = (
+            np.fromiter(
+                (ENTITY_FACETS.index(ENTITY_FIELDS[v[:3]]) for v in table.values),
+                dtype=np.int64,
+                count=len(table.values),
+            ),
+            [v[4:] for v in table.values],
+        )
+        return table
 
     def _entity_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """(facet number of each name key, key number of each spelling)."""

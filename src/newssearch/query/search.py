@@ -289,6 +289,7 @@ def run_search(
     filters: facets.Filters | None = None,
     facet_names: Sequence[str] = (),
     interval: str = "month",
+    entity_map: facets.EntityMap | None = None,
 ) -> SearchResult:
     """One page of ranked (or newest-first) hits for ``text``, with the total match count and
     facet counts over all matches; ``filters`` restrict the matches without changing scores."""
@@ -306,7 +307,11 @@ def run_search(
         record=bool(facet_names),
         fast=config.fast,
     )
-    counts = facets.count(searcher, docs, facet_names, interval) if docs is not None else {}
+    counts = (
+        facets.count(searcher, docs, facet_names, interval, entity_map=entity_map)
+        if docs is not None
+        else {}
+    )
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
     hits = []
