@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from whoosh.searching import Searcher
 from . import facets as facets_module
 from . import indexing, search
 from .config import Config, load_config
+from .errors import CorpusError
 from .models import Article, IndexReport, SearchResult
 from .schema import from_stored
 
@@ -65,6 +67,8 @@ class NewsSearch:
         progress: indexing.ProgressCallback | None = None,
         strict: bool = False,
         prune: bool = False,
+        delimiter: str | None = None,
+        encoding: str | None = None,
     ) -> IndexReport:
         """Index files and folders (default: the config's corpus paths).
 
@@ -74,7 +78,11 @@ class NewsSearch:
         bad record (:class:`CorpusError`). ``progress`` is called with :class:`Progress`.
         ``prune`` deletes the indexed articles whose records were not read in this run (records
         removed from the corpus): give it the whole corpus. Their ids are in the report's ``pruned``.
+        ``delimiter`` and ``encoding`` set how CSV files are read (default: sniffed per file).
         """
+        if delimiter is not None:
+            delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        _check_csv_options(delimiter, encoding)
         self.close()
         paths = list(paths) if paths else list(self.config.corpus)
         return indexing.build_index(
@@ -85,6 +93,8 @@ class NewsSearch:
             strict=strict,
             progress=progress,
             prune=prune,
+            delimiter=delimiter,
+            encoding=encoding,
         )
 
     def optimize(self) -> indexing.OptimizeReport:
@@ -208,3 +218,16 @@ class NewsSearch:
             self._snippeter = search.Snippeter(self._ix.schema["body"].analyzer)
         self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
         return self._searcher
+
+
+def _check_csv_options(delimiter: str | None, encoding: str | None) -> None:
+    """A CorpusError for a delimiter that is not one character or an unknown encoding."""
+    if delimiter is not None and len(delimiter) != 1:
+        raise CorpusError(f"the CSV delimiter must be one character, got {delimiter!r}")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise CorpusError(
+                f"unknown encoding {encoding!r}: use e.g. utf-8, latin-1 or cp1252"
+            ) from None

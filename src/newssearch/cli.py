@@ -7,7 +7,9 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,13 @@ from . import __version__
 from .analysis import analyze as analyze_text
 from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
+from .corpus import SUFFIXES
 from .enrich.entities import distinct, extract_entities
 from .enrich.topics import classify as classify_text
 from .enrich.topics import display_name, label_for
 from .errors import NewsSearchError, QueryError
 from .facets import FACETS, INTERVALS
-from .models import Progress, SearchResult, iso, plural
+from .models import IndexReport, Progress, SearchResult, iso, plural
 from .schema import ENTITY_FIELDS
 from .search import EXPORT_FIELDS, MARK
 
@@ -135,6 +138,16 @@ def _echo_json(data: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected record, as read, with file, line and reason to this JSON Lines file.",
 )
+@click.option(
+    "--delimiter",
+    metavar="CHAR",
+    help="CSV delimiter, e.g. ';' or '\\t' (default: sniffed from each file's header line).",
+)
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="CSV encoding, e.g. latin-1 or cp1252 (default: UTF-8, or cp1252 when not UTF-8).",
+)
 @output_options
 def index(
     config: Config,
@@ -144,18 +157,28 @@ def index(
     prune: bool,
     quiet: bool,
     rejects: Path | None,
+    delimiter: str | None,
+    encoding: str | None,
     as_json: bool,
 ) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
 
-    Reads .jsonl, .jsonl.gz, .csv, .txt and .md files, recursively. Re-running updates
+    Reads .jsonl, .jsonl.gz, .csv, .txt, .md, web pages (.html), RSS/Atom feeds (.rss,
+    .atom, .xml) and web archives (.warc, .warc.gz), recursively. Re-running updates
     changed records and skips unchanged ones. Bad records are reported with file and
-    line and skipped; the summary accounts for every record read.
+    line and skipped; the summary accounts for every record read. A run that could index
+    nothing exits with status 1.
     """
     with NewsSearch(config.index, config) as ns:
         with _progress_bar(enabled=not quiet and not as_json) as progress:
             report = ns.index(
-                list(paths) or None, rebuild=rebuild, strict=strict, progress=progress, prune=prune
+                list(paths) or None,
+                rebuild=rebuild,
+                strict=strict,
+                progress=progress,
+                prune=prune,
+                delimiter=delimiter,
+                encoding=encoding,
             )
     if rejects is not None:
         report.write_rejects(rejects)
@@ -163,6 +186,7 @@ def index(
         click.echo(f"note: {note}", err=True)
     if as_json:
         _echo_json(report.to_dict())
+        _fail_if_nothing_indexed(report)
         return
     if not quiet:
         for rejection in report.rejected[:MAX_LISTED_REJECTIONS]:
@@ -192,6 +216,36 @@ def index(
             + ", ".join(f"{name} {count:,}" for name, count in report.topics.items())
             + (f" ({plural(report.retagged, 'article')} re-tagged)" if report.retagged else "")
         )
+    _fail_if_nothing_indexed(report)
+
+
+def _fail_if_nothing_indexed(report: IndexReport) -> None:
+    """Exit 1 with the reason when a run read nothing it could index."""
+    if report.added or report.updated or report.unchanged:
+        return
+    if report.rejected:
+        reasons = Counter(_reason_kind(r.reason) for r in report.rejected)
+        reason, n = reasons.most_common(1)[0]
+        why = (
+            f"all {plural(len(report.rejected), 'record')} read were rejected "
+            f"({n:,} of them: {reason}); fix the input (--rejects FILE lists every record "
+            "with its reason) or map its field names with 'fields:' in config.yaml"
+        )
+    elif report.files:
+        why = f"the {plural(report.files, 'file')} given held no records"
+    elif report.skipped_files:
+        why = (
+            f"no file of a readable type among {plural(len(report.skipped_files), 'path')} "
+            f"(e.g. {report.skipped_files[0]}); readable: {', '.join(SUFFIXES)}"
+        )
+    else:
+        why = "no files were found in the paths given"
+    raise click.ClickException(f"nothing was indexed: {why}")
+
+
+def _reason_kind(reason: str) -> str:
+    """A rejection reason without the parts that differ per record (quoted values, numbers)."""
+    return re.sub(r"'[^']*'|\d[\d,.]*", "…", reason).split(" (")[0]
 
 
 class _progress_bar:
@@ -453,7 +507,7 @@ def _print_result(result: SearchResult) -> None:
             x for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id) if x
         )
         click.echo(f"     {meta}")
-        if hit.snippet != hit.title:
+        if hit.snippet and hit.snippet != hit.title:  # a headline-only record has no snippet
             click.echo(f"     {_highlight(hit.snippet)}")
 
 
@@ -500,8 +554,9 @@ def show(config: Config, article_id: str, as_json: bool) -> None:
     )
     if meta:
         click.echo(meta)
-    click.echo()
-    click.echo(article.text)
+    if article.text:  # empty for a headline-only record: the title is all there is
+        click.echo()
+        click.echo(article.text)
 
 
 @cli.command()

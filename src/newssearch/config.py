@@ -101,6 +101,8 @@ class Config:
     enrich: EnrichConfig = field(default_factory=EnrichConfig)
     # User topics: name -> saved query; every matching article gets the name as a topic.
     topics: Mapping[str, str] = field(default_factory=dict, metadata={"kind": "topics"})
+    # Field names of the input: our field -> other names that mean it ({source: [zeitung]}).
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"kind": "fields"})
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some top-level fields changed."""
@@ -166,6 +168,8 @@ def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
 
     if f.metadata.get("kind") == "topics":
         return _topics(value, key, source)
+    if f.metadata.get("kind") == "fields":
+        return _fields(value, key, source)
     if dataclasses.is_dataclass(default):
         return _build(type(default), value, prefix=key + ".", source=source)
     if isinstance(default, bool):
@@ -227,3 +231,31 @@ def _topics(value: Any, key: str, source: str) -> dict[str, str]:
             raise ConfigError(f"{source}: '{key}.{name}' must be a query string, got {query!r}")
         topics[name.strip()] = query.strip()
     return topics
+
+
+#: Fields the ``fields:`` mapping may name (corpus.MAPPABLE_FIELDS).
+MAPPED_FIELDS = ("id", "text", "title", "source", "url", "author", "section", "date")
+
+
+def _fields(value: Any, key: str, source: str) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{source}: '{key}' must map our field names to the input's, "
+            f"e.g. {{source: [zeitung], text: [inhalt]}}; got {value!r}"
+        )
+    out = {}
+    for name, names in value.items():
+        if name not in MAPPED_FIELDS:
+            raise ConfigError(
+                f"{source}: unknown field '{key}.{name}' (fields that can be mapped: "
+                f"{', '.join(MAPPED_FIELDS)})"
+            )
+        items = [names] if isinstance(names, str) else names
+        if not isinstance(items, list) or not all(isinstance(n, str) and n.strip() for n in items):
+            raise ConfigError(
+                f"{source}: '{key}.{name}' must be a column name or a list of them, got {names!r}"
+            )
+        out[name] = tuple(n.strip().lower() for n in items)
+    return out

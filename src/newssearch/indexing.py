@@ -32,7 +32,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config, IndexingConfig
-from .corpus import discover, read_file
+from .corpus import ReadOptions, discover, read_file
 from .enrich.pool import Enricher
 from .errors import (
     ConfigError,
@@ -277,8 +277,11 @@ def build_index(
     strict: bool = False,
     progress: ProgressCallback | None = None,
     prune: bool = False,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> IndexReport:
     """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`."""
+    options = ReadOptions(fields=config.fields, delimiter=delimiter, encoding=encoding)
     started = time.monotonic()
     index_dir = Path(index_dir)
     files, skipped = discover(paths)
@@ -302,7 +305,7 @@ def build_index(
             ix = _open_whoosh(index_dir, meta)
             existing = _existing_hashes(ix)
         try:
-            seen = _write_records(ix, config, files, existing, report, strict, progress)
+            seen = _write_records(ix, config, files, existing, report, strict, progress, options)
             if prune:
                 _prune(ix, config, existing, seen, report)
             _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
@@ -333,6 +336,7 @@ def _write_records(
     report: IndexReport,
     strict: bool,
     progress: ProgressCallback | None,
+    options: ReadOptions | None = None,
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
@@ -344,7 +348,7 @@ def _write_records(
     def changed() -> Iterator[tuple[tuple[Article, str, str | None], str | None, str]]:
         """Read every record; account for the rejected and unchanged ones, yield the rest."""
         for cf in files:
-            for line, record in read_file(cf, throttle.add_bytes):
+            for line, record in read_file(cf, throttle.add_bytes, options or ReadOptions()):
                 throttle.records += 1
                 if isinstance(record, Article) and record.id in first_seen:
                     record = Rejection(
