@@ -10,8 +10,8 @@ from pathlib import Path
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
+from . import collapse, indexing, search
 from . import facets as facets_module
-from . import indexing, search
 from .config import Config, load_config
 from .errors import CorpusError
 from .models import Article, IndexReport, SearchResult
@@ -123,6 +123,7 @@ class NewsSearch:
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
         interval: str = "month",
+        collapse: bool = False,
     ) -> SearchResult:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
@@ -131,7 +132,8 @@ class NewsSearch:
         all matches (dates per ``interval``: year, month, week or day);
         ``filters={"person": ["Wladimir Putin"]}`` (likewise ``org``, ``place``, ``topic``: all
         of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
-        (inclusive) restrict the matches.
+        (inclusive) restrict the matches. ``collapse=True`` folds wire copies: one hit per story
+        (the hit's ``copies`` lists the others), and ``total`` and the facets count stories.
         Raises :class:`QueryError` for a malformed query or an unknown facet.
         """
         searcher = self._current_searcher()
@@ -148,6 +150,7 @@ class NewsSearch:
             filters=facets_module.Filters.build(filters, date_from, date_to),
             facet_names=tuple(facets),
             interval=interval,
+            collapse=collapse,
         )
 
     def export(
@@ -194,6 +197,14 @@ class NewsSearch:
         return facets_module.count(
             searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top
         )
+
+    def duplicates(self, top: int = 20) -> list[list[Article]]:
+        """The ``top`` largest stories (wire copies grouped at index time), as their articles."""
+        searcher = self._current_searcher()
+        return [
+            [from_stored(searcher.stored_fields(d)) for d in group]
+            for group in collapse.largest_stories(searcher, top)
+        ]
 
     def count(self) -> int:
         """Number of articles in the index."""

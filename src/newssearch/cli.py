@@ -61,6 +61,7 @@ def cli() -> None:
     newssearch query "Putins Bündnis"  ranked search with snippets
     newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
+    newssearch duplicates             the largest groups of wire copies
     newssearch check                  verify the index
     newssearch optimize               merge the index's segments (faster queries)
     newssearch retag                  apply edited user topics (config.yaml) to the index
@@ -378,6 +379,11 @@ class _progress_bar:
 @click.option(
     "--jsonl", "export", flag_value="jsonl", help="Write ALL matches (not one page) as JSON Lines."
 )
+@click.option(
+    "--all-copies",
+    is_flag=True,
+    help="List every wire copy as a hit (default: one hit per story, with '+N copies').",
+)
 @output_options
 def query(
     config: Config,
@@ -396,6 +402,7 @@ def query(
     date_to: dt.datetime | None,
     interval: str,
     export: str | None,
+    all_copies: bool,
     as_json: bool,
 ) -> None:
     """Search the index for TEXT.
@@ -430,6 +437,7 @@ def query(
             fields=field_list,
             facets=FACETS if show_facets else (),
             interval=interval,
+            collapse=not all_copies,
             **restrict,
         )
     if as_json:
@@ -509,6 +517,13 @@ def _print_result(result: SearchResult) -> None:
         click.echo(f"     {meta}")
         if hit.snippet and hit.snippet != hit.title:  # a headline-only record has no snippet
             click.echo(f"     {_highlight(hit.snippet)}")
+        if hit.copy_count:
+            sources = sorted({s or "?" for _, s in hit.copies})
+            click.echo(
+                f"     +{plural(hit.copy_count, 'copy').replace('copys', 'copies')}: "
+                + ", ".join(sources)
+                + (" …" if hit.copy_count > len(hit.copies) else "")
+            )
 
 
 @cli.command()
@@ -557,6 +572,45 @@ def show(config: Config, article_id: str, as_json: bool) -> None:
     if article.text:  # empty for a headline-only record: the title is all there is
         click.echo()
         click.echo(article.text)
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--top",
+    "-n",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="How many stories.",
+)
+@output_options
+def duplicates(config: Config, top: int, as_json: bool) -> None:
+    """List the largest groups of wire copies (near-identical articles grouped at index time)."""
+    with NewsSearch(config.index, config) as ns:
+        groups = ns.duplicates(top=top)
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "story": group[0].id,
+                    "articles": [
+                        {"id": a.id, "title": a.title, "source": a.source, "date": iso(a.date)}
+                        for a in group
+                    ],
+                }
+                for group in groups
+            ]
+        )
+        return
+    if not groups:
+        click.echo("no wire copies in the index: every article is a story of its own")
+    for group in groups:
+        first = group[0]
+        click.echo(f"{len(group):>5} × {click.style(first.title or first.lead, bold=True)}")
+        for a in group:
+            meta = " · ".join(x for x in (iso(a.date), a.source, a.id) if x)
+            click.echo(f"        {meta}")
 
 
 @cli.command()

@@ -87,6 +87,8 @@ class EnrichConfig:
     sections: bool = True
     # Extract people, organisations and places (the built-in entity tagger).
     entities: bool = True
+    # Group wire copies (near-duplicate bodies) into stories: search(collapse=True), duplicates.
+    stories: bool = True
 
 
 @dataclass(frozen=True)

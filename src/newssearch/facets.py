@@ -348,8 +348,14 @@ _PARSERS: dict[str, Callable[[Any], list[str]]] = {
     "topic": _topic_values,
     "entity": lambda raw: [f"{label}:{name}" for label, name in split_entities(raw or b"")],
     "source": lambda value: [value] if value else [],
+    "story": lambda value: [value] if value else [],
 }
-_COLUMN_OF = {"topic": "topic_facet", "entity": "entity_facet", "source": "source_facet"}
+_COLUMN_OF = {
+    "topic": "topic_facet",
+    "entity": "entity_facet",
+    "source": "source_facet",
+    "story": "story",
+}
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal() - 1  # days from 0001-01-01 to 1970-01-01
 

@@ -28,12 +28,13 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
-from whoosh.reading import SegmentReader
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.writing import LockError, SegmentWriter
 
 from .config import AnalysisConfig, Config, IndexingConfig
 from .corpus import ReadOptions, discover, read_file
 from .enrich.pool import Enricher
+from .enrich.stories import StoryGrouper, kept_fields
 from .errors import (
     ConfigError,
     CorpusError,
@@ -382,6 +383,7 @@ def _write_records(
                     continue
                 yield (record, digest, old), record.title, record.text
 
+    grouper, close_lookup = _story_grouper(ix, config)
     # user topics are (re)applied to the whole index by _retag after the records
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
     enricher = Enricher(config.enrich, settings.workers, config.analysis)
@@ -390,7 +392,12 @@ def _write_records(
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
             doc = to_document(
-                record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms
+                record,
+                digest,
+                prepared.section,
+                entities=prepared.entities,
+                terms=prepared.terms,
+                story=grouper.fields(record) if grouper is not None else None,
             )
             if old is None:
                 writer.add_document(**doc)
@@ -415,6 +422,8 @@ def _write_records(
         enricher.close(cancel=True)
         writer.cancel()  # crash or Ctrl-C: the index stays as at the last batch commit
         raise
+    finally:
+        close_lookup()
     enricher.close()
     report.workers = enricher.used_workers
     if pending:
@@ -423,6 +432,37 @@ def _write_records(
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
+
+
+def _story_grouper(ix: Index, config: Config) -> tuple[StoryGrouper | None, Callable[[], None]]:
+    """The run's story grouper (None when ``enrich.stories`` is off) and how to close its reader.
+
+    The grouper looks up copies among the articles indexed before this run with a reader opened
+    now (the run's own articles it remembers itself).
+    """
+    if not config.enrich.stories:
+        return None, lambda: None
+    from .facets import column_lookup
+
+    reader = ix.reader()
+    if reader.doc_count() == 0:
+        reader.close()
+        return StoryGrouper(), lambda: None
+    ids, stories = column_lookup(reader, "id"), column_lookup(reader, "story")
+    signatures = column_lookup(reader, "minhash")
+
+    def lookup(term: str) -> list[tuple[str, str, bytes | None]]:
+        try:
+            docnums = reader.postings("lsh", term).all_ids()
+        except TermNotFound:
+            return []
+        return [
+            (ids(d), stories(d) or ids(d), signatures(d) or None)
+            for d in docnums
+            if not reader.is_deleted(d)
+        ]
+
+    return StoryGrouper(lookup), reader.close
 
 
 def _joins_last_batch(
@@ -564,6 +604,7 @@ def _retag(
                     section or None,
                     topics,
                     stored_entities(fields),
+                    story=kept_fields(from_stored(fields), fields.get("story")),
                 )
             )
     except BaseException:

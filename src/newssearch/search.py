@@ -6,6 +6,7 @@ import copy
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from whoosh import query as wq
@@ -25,6 +26,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
+from . import collapse as folding
 from . import facets, vector
 from .config import SEARCH_FIELDS, SORTS, SearchConfig
 from .errors import ArticleNotFoundError, QueryError
@@ -286,17 +288,28 @@ def run_search(
     filters: facets.Filters | None = None,
     facet_names: Sequence[str] = (),
     interval: str = "month",
+    collapse: bool = False,
 ) -> SearchResult:
     """One page of ranked (or newest-first) hits for ``text``, with the total match count and
-    facet counts over all matches; ``filters`` restrict the matches without changing scores."""
+    facet counts over all matches; ``filters`` restrict the matches without changing scores.
+    ``collapse``: one hit per story (wire copies folded), and totals and facets count stories."""
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
     q = _prepare(parser, text, sort, filters)
     offset = (page - 1) * limit
     ranked, total, docs = _collect(
-        searcher, q, offset + limit, sort, config.time_limit, record=bool(facet_names)
+        searcher,
+        q,
+        None if collapse else offset + limit,
+        sort,
+        config.time_limit,
+        record=bool(facet_names),
     )
+    folded = folding.collapse(searcher, ranked) if collapse else None
+    if folded is not None:
+        ranked, total = folded.ranked, len(folded.ranked)
+        docs = folded.docnums if docs is not None else None
     counts = facets.count(searcher, docs, facet_names, interval) if docs is not None else {}
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
@@ -304,7 +317,13 @@ def run_search(
     for rank, (docnum, score) in enumerate(ranked[offset : offset + limit], start=offset + 1):
         fields = searcher.stored_fields(docnum)
         snippet = snippets.snippet(fields.get("body", ""), terms, config.snippet_chars)
-        hits.append(_make_hit(rank, fields, score, snippet, config))
+        hit = _make_hit(rank, fields, score, snippet, config)
+        if folded is not None and docnum in folded.copies:
+            copies = folded.copies[docnum]
+            shown = [searcher.stored_fields(d) for d in copies[: folding.MAX_COPIES]]
+            hit = replace(hit, copies=tuple((f["id"], f.get("source")) for f in shown))
+            hit = replace(hit, copy_count=len(copies))
+        hits.append(hit)
     return SearchResult(
         query=text,
         total=total,
@@ -475,6 +494,7 @@ def _make_hit(
         url=article.url,
         topics=stored_topics(fields),
         entities=entities_by_facet(fields),
+        story=fields.get("story"),
     )
 
 
