@@ -10,7 +10,7 @@ from pathlib import Path
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from . import collapse, indexing, search
+from . import collapse, indexing, opensearch, search
 from . import facets as facets_module
 from .config import Config, load_config
 from .errors import CorpusError
@@ -205,6 +205,21 @@ class NewsSearch:
             [from_stored(searcher.stored_fields(d)) for d in group]
             for group in collapse.largest_stories(searcher, top)
         ]
+
+    def export_opensearch(
+        self,
+        directory: str | Path,
+        index_name: str = "newssearch",
+        chunk_articles: int = opensearch.CHUNK_ARTICLES,
+    ) -> opensearch.ExportReport:
+        """Write an OpenSearch/Elasticsearch index definition and bulk NDJSON of every article."""
+        return opensearch.export(
+            self._current_searcher(),
+            self.config.analysis,
+            Path(directory),
+            index_name=index_name,
+            chunk_articles=chunk_articles,
+        )
 
     def count(self) -> int:
         """Number of articles in the index."""

@@ -62,6 +62,7 @@ def cli() -> None:
     newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
     newssearch duplicates             the largest groups of wire copies
+    newssearch export --opensearch DIR  bulk files for OpenSearch/Elasticsearch
     newssearch check                  verify the index
     newssearch optimize               merge the index's segments (faster queries)
     newssearch retag                  apply edited user topics (config.yaml) to the index
@@ -611,6 +612,38 @@ def duplicates(config: Config, top: int, as_json: bool) -> None:
         for a in group:
             meta = " · ".join(x for x in (iso(a.date), a.source, a.id) if x)
             click.echo(f"        {meta}")
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--opensearch",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the OpenSearch/Elasticsearch index definition and bulk files to.",
+)
+@click.option("--name", default="newssearch", show_default=True, help="Target index name.")
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 100_000),
+    default=2_000,
+    show_default=True,
+    help="Articles per bulk file.",
+)
+def export(config: Config, directory: Path, name: str, chunk: int) -> None:
+    """Export the index for OpenSearch/Elasticsearch: index.json, a word list, bulk NDJSON.
+
+    \b
+    Load it (see docs/ingest.md):
+      copy DIR/analysis/ into each node's config folder, then
+      curl -XPUT localhost:9200/NAME -H 'Content-Type: application/json' -d @DIR/index.json
+      for f in DIR/bulk-*.ndjson; do curl -XPOST localhost:9200/_bulk \\
+        -H 'Content-Type: application/x-ndjson' --data-binary @$f; done
+    """
+    with NewsSearch(config.index, config) as ns:
+        report = ns.export_opensearch(directory, index_name=name, chunk_articles=chunk)
+    click.echo(report.summary())
 
 
 @cli.command()

@@ -24,10 +24,13 @@ from ..models import Article
 SHINGLE = 4
 #: MinHash values per signature; the first BANDS * ROWS of them make the LSH bands
 PERMUTATIONS = 64
-BANDS = 16
+BANDS = 32
 ROWS = 2
-#: share of equal signature values from which a candidate is a copy (tuned in bench/dedup.py)
-THRESHOLD = 0.4
+#: A candidate is a copy when the estimated share of the shorter text's shingles found in the
+#: longer (containment: a cut copy is contained in its original) reaches CONTAINMENT and the
+#: estimated Jaccard similarity reaches RESEMBLANCE (tuned in bench/dedup.py)
+CONTAINMENT = 0.5
+RESEMBLANCE = 0.25
 
 _RNG = np.random.default_rng(20161)
 # multiply-shift hashing: (a * x + b) mod 2**64, top 32 bits; a odd
@@ -52,7 +55,10 @@ def _word_hash(word: str) -> int:
 
 
 def signature(text: str) -> np.ndarray | None:
-    """MinHash signature (PERMUTATIONS uint32 values) of the word shingles; None if no words."""
+    """MinHash signature of the word shingles, None if no words.
+
+    PERMUTATIONS uint32 values, then the number of distinct shingles (for containment).
+    """
     words = _WORD.findall(text.lower())
     if not words:
         return None
@@ -66,7 +72,10 @@ def signature(text: str) -> np.ndarray | None:
             shingles = shingles ^ (hashes[i : i + n] * _MIX[i])
         shingles = np.unique(shingles)
         values = (_A[:, None] * shingles[None, :] + _B[:, None]) >> np.uint64(32)
-    return values.min(axis=1).astype(np.uint32)
+    out = np.empty(PERMUTATIONS + 1, dtype=np.uint32)
+    out[:PERMUTATIONS] = values.min(axis=1)
+    out[PERMUTATIONS] = min(len(shingles), 2**32 - 1)
+    return out
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
@@ -77,9 +86,29 @@ def band_keys(sig: np.ndarray) -> list[int]:
     return keys.tolist()
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of equal signature values: an estimate of the shingle sets' Jaccard similarity."""
-    return float(np.count_nonzero(a == b)) / len(a)
+def resemblance(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of equal MinHash values: an estimate of the shingle sets' Jaccard similarity."""
+    return float(np.count_nonzero(a[:PERMUTATIONS] == b[:PERMUTATIONS])) / PERMUTATIONS
+
+
+def containment(a: np.ndarray, b: np.ndarray, jaccard: float | None = None) -> float:
+    """Estimated share of the smaller shingle set found in the larger (from Jaccard and sizes)."""
+    j = resemblance(a, b) if jaccard is None else jaccard
+    na, nb = int(a[PERMUTATIONS]), int(b[PERMUTATIONS])
+    common = j / (1 + j) * (na + nb)
+    return min(1.0, common / max(1, min(na, nb)))
+
+
+def is_copy(a: np.ndarray, b: np.ndarray) -> float:
+    """How close a copy ``b`` is of ``a`` (their resemblance), 0.0 when it is not a copy.
+
+    The closest copy wins: a copy with a paragraph of another, short article added contains
+    all of that one, but resembles its own original more.
+    """
+    j = resemblance(a, b)
+    if j < RESEMBLANCE:
+        return 0.0
+    return j if containment(a, b, j) >= CONTAINMENT else 0.0
 
 
 def headline_key(article: Article) -> int | None:
@@ -102,12 +131,9 @@ class StoryGrouper:
     """
 
     def __init__(
-        self,
-        lookup: Callable[[str], Iterable[tuple[str, str, bytes | None]]] | None = None,
-        threshold: float = THRESHOLD,
+        self, lookup: Callable[[str], Iterable[tuple[str, str, bytes | None]]] | None = None
     ) -> None:
         self.lookup = lookup
-        self.threshold = threshold
         self._keys: dict[int, int] = {}  # band or headline key -> entry
         self._entries: list[tuple[str, str, np.ndarray | None]] = []  # (id, story, signature)
 
@@ -155,9 +181,11 @@ class StoryGrouper:
             if sig is None or other is None:
                 # headline keys: title and day equal; never a headline with a body
                 score = 1.0 if sig is None and other is None else 0.0
+            elif len(other) != len(sig):
+                score = 0.0  # a signature of another layout
             else:
-                score = similarity(sig, other)
-            if score >= self.threshold and score > best_score:
+                score = is_copy(sig, other)
+            if score > 0 and score > best_score:
                 best, best_score = story, score
         return best
 
