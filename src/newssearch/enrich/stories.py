@@ -29,8 +29,13 @@ ROWS = 2
 #: A candidate is a copy when the estimated share of the shorter text's shingles found in the
 #: longer (containment: a cut copy is contained in its original) reaches CONTAINMENT and the
 #: estimated Jaccard similarity reaches RESEMBLANCE (tuned in bench/dedup.py)
-CONTAINMENT = 0.5
+CONTAINMENT = 0.4
 RESEMBLANCE = 0.25
+#: Texts of fewer shingles than SHORT are copies only at SHORT_RESEMBLANCE: in short texts a
+#: shared boilerplate sentence ("Der Volltext dieses ... steht nicht mehr zur Verfügung") is
+#: a large part of each
+SHORT = 50
+SHORT_RESEMBLANCE = 0.5
 
 _RNG = np.random.default_rng(20161)
 # multiply-shift hashing: (a * x + b) mod 2**64, top 32 bits; a odd
@@ -106,7 +111,8 @@ def is_copy(a: np.ndarray, b: np.ndarray) -> float:
     all of that one, but resembles its own original more.
     """
     j = resemblance(a, b)
-    if j < RESEMBLANCE:
+    short = min(int(a[PERMUTATIONS]), int(b[PERMUTATIONS])) < SHORT
+    if j < (SHORT_RESEMBLANCE if short else RESEMBLANCE):
         return 0.0
     return j if containment(a, b, j) >= CONTAINMENT else 0.0
 
