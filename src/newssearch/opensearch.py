@@ -49,9 +49,10 @@ class ExportReport:
 
     def summary(self) -> str:
         """One line for the terminal."""
+        bulk = plural(len(self.files) - 2, "bulk file")
         return (
-            f"wrote {plural(self.articles, 'article')} in {plural(len(self.files) - 2, 'bulk file')}, the index "
-            f"definition and the decompounder's word list to {self.directory}"
+            f"wrote {plural(self.articles, 'article')} in {bulk}, the index definition and the "
+            f"decompounder's word list to {self.directory}"
         )
 
 
