@@ -494,7 +494,7 @@ def test_export_rows_taken_after_close_are_a_newssearch_error(ns):
 
 def test_check_of_an_empty_index_is_ok(tmp_path):
     """An index whose every record was rejected (or a Ctrl-C before the first commit) checks OK."""
-    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "title": "kein Text"}])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "source": "ohne Titel und Text"}])
     with NewsSearch(tmp_path / "ix", Config(index=tmp_path / "ix")) as api:
         api.index([bad])
         report = api.check()

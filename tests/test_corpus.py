@@ -4,7 +4,7 @@ import json
 import pytest
 
 from newssearch import Article, CorpusError, Rejection
-from newssearch.ingest.readers import discover, read_corpus
+from newssearch.ingest.readers import ReadOptions, discover, read_corpus
 
 from .conftest import write_jsonl
 
@@ -27,6 +27,7 @@ def test_jsonl_fields_and_extras(tmp_path):
                 "body": "Text",
                 "date": "2016-04-12T13:47:17Z",
                 "outlet": "x",
+                "kanal": "y",
                 "topics": ["a"],
             },
         ],
@@ -34,7 +35,8 @@ def test_jsonl_fields_and_extras(tmp_path):
     (art,) = records(path)
     assert art.id == "7" and art.title == "T" and art.text == "Text"
     assert art.date.isoformat() == "2016-04-12T13:47:17"
-    assert art.extra == {"outlet": "x", "topics": ["a"]}
+    assert art.source == "x"  # "outlet" is a name of the source
+    assert art.extra == {"kanal": "y", "topics": ["a"]}
 
 
 def test_jsonl_without_id_gets_path_and_line(tmp_path):
@@ -47,7 +49,7 @@ def test_jsonl_without_id_gets_path_and_line(tmp_path):
     [
         ('{"text": "ok", ', "broken JSON"),
         ('["a", "b"]', "expected a JSON object, got an array"),
-        ('{"title": "only a title"}', "no text"),
+        ('{"author": "only an author"}', "no text"),
         ('{"text": "   "}', "no text"),
         ('{"text": "x", "date": "gestern"}', "unparseable date 'gestern'"),
         ('{"text": "x", "date": 12}', "'date' must be an ISO 8601 date string, got a number"),
@@ -102,14 +104,20 @@ def test_csv_bad_rows(tmp_path):
     path.write_bytes(
         b"id,text,date\n1,gut,\n2,,\n3,x,nope\n4,caf\xe9,\n5,a,2015-01-01,zu viel\n6,gut,\n"
     )
-    assert [r.id for r in records(path) if isinstance(r, Article)] == ["1", "6"]
-    assert [line for line, _ in rejections(path)] == [3, 4, 5, 6]
+    # one non-UTF-8 byte in the file's start: the file is read as Windows Latin-1 (sniffed)
+    assert [r.text for r in records(path) if isinstance(r, Article)] == ["gut", "café", "gut"]
+    assert [line for line, _ in rejections(path)] == [3, 4, 6]
+    # told it is UTF-8, the line that is not is rejected with the reason
+    told = [r for r in read_corpus([path], options=ReadOptions(encoding="utf-8"))]
+    assert [r.line for r in told if isinstance(r, Rejection)] == [3, 4, 5, 6]
 
 
 def test_csv_without_text_column(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_text("id,title\n1,x\n", "utf-8")
-    assert rejections(path) == [(1, "CSV header has no 'text' or 'body' column; no rows read")]
+    path.write_text("id,autor\n1,x\n", "utf-8")
+    ((line, reason),) = rejections(path)
+    assert line == 1 and reason.startswith("CSV header has no text or title column")
+    assert "delimiter ','" in reason and "'autor'" in reason
 
 
 def test_text_files(tmp_path):
@@ -179,7 +187,7 @@ def test_csv_rows_with_missing_columns_and_empty_files(tmp_path):
     path.write_text("id,title,text,source\n1,Kurz,Nur drei Spalten\n2,Zwei\n", "utf-8")
     recs = records(path)
     assert recs[0].id == "1" and recs[0].source is None
-    assert isinstance(recs[1], Rejection) and "no text" in recs[1].reason
+    assert isinstance(recs[1], Article) and (recs[1].title, recs[1].text) == ("Zwei", "")
     (tmp_path / "empty.jsonl").write_text("", "utf-8")
     (tmp_path / "blank.jsonl").write_text("\n\n", "utf-8")
     assert records(tmp_path / "empty.jsonl", tmp_path / "blank.jsonl") == []

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from .archive import PASSES, resolve
+from .archive import PASSES, opensearch, resolve
 from .config import Config, load_config
 from .enrich.entities import Entity, distinct, extract_entities
 from .enrich.sections import SECTIONS, Topic, classify, display_name, label_for
+from .errors import CorpusError
 from .index import writer as indexing
-from .index.schema import ENTITY_FIELDS, FIELD_LABELS, from_stored
+from .index.schema import ENTITY_FIELDS, from_stored
+from .ingest.readers import SUFFIXES
 from .models import Article, IndexReport, SearchResult
+from .query import collapse, search
 from .query import facets as facets_module
-from .query import search
 from .query.facets import FACETS, INTERVALS
 from .query.search import EXPORT_FIELDS, MARK
 from .text.analysis import analyze
@@ -30,6 +33,7 @@ __all__ = [
     "INTERVALS",
     "MARK",
     "SECTIONS",
+    "SUFFIXES",
     "Entity",
     "NewsSearch",
     "Topic",
@@ -93,6 +97,8 @@ class NewsSearch:
         progress: indexing.ProgressCallback | None = None,
         strict: bool = False,
         prune: bool = False,
+        delimiter: str | None = None,
+        encoding: str | None = None,
     ) -> IndexReport:
         """Index files and folders (default: the config's corpus paths).
 
@@ -102,7 +108,11 @@ class NewsSearch:
         bad record (:class:`CorpusError`). ``progress`` is called with :class:`Progress`.
         ``prune`` deletes the indexed articles whose records were not read in this run (records
         removed from the corpus): give it the whole corpus. Their ids are in the report's ``pruned``.
+        ``delimiter`` and ``encoding`` set how CSV files are read (default: sniffed per file).
         """
+        if delimiter is not None:
+            delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        _check_csv_options(delimiter, encoding)
         self.close()
         paths = list(paths) if paths else list(self.config.corpus)
         report = indexing.build_index(
@@ -114,6 +124,8 @@ class NewsSearch:
             progress=progress,
             prune=prune,
             passes=PASSES,
+            delimiter=delimiter,
+            encoding=encoding,
         )
         report.entity_names = self.resolve_entities().summary()
         return report
@@ -156,6 +168,7 @@ class NewsSearch:
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
         interval: str = "month",
+        collapse: bool = False,
     ) -> SearchResult:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
@@ -164,7 +177,8 @@ class NewsSearch:
         all matches (dates per ``interval``: year, month, week or day);
         ``filters={"person": ["Wladimir Putin"]}`` (likewise ``org``, ``place``, ``topic``: all
         of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
-        (inclusive) restrict the matches.
+        (inclusive) restrict the matches. ``collapse=True`` folds wire copies: one hit per story
+        (the hit's ``copies`` lists the others), and ``total`` and the facets count stories.
         Raises :class:`QueryError` for a malformed query or an unknown facet.
         """
         searcher = self._current_searcher()
@@ -183,11 +197,12 @@ class NewsSearch:
             facet_names=tuple(facets),
             interval=interval,
             entity_map=entity_map,
+            collapse=collapse,
         )
         if entity_map is None:
             return result
         hits = tuple(
-            dataclasses.replace(hit, entities=canonical_entities(hit.entities, entity_map))
+            dataclasses.replace(hit, entities=resolve.canonical_entities(hit.entities, entity_map))
             for hit in result.hits
         )
         return dataclasses.replace(result, hits=hits)
@@ -245,6 +260,31 @@ class NewsSearch:
             entity_map=self._entity_map,
         )
 
+    def duplicates(self, top: int = 20) -> list[list[Article]]:
+        """The ``top`` largest stories (wire copies grouped at index time), as their articles."""
+        searcher = self._current_searcher()
+        return [
+            [from_stored(searcher.stored_fields(d)) for d in group]
+            for group in collapse.largest_stories(searcher, top)
+        ]
+
+    def export_opensearch(
+        self,
+        directory: str | Path,
+        index_name: str = "newssearch",
+        chunk_articles: int = opensearch.CHUNK_ARTICLES,
+    ) -> opensearch.ExportReport:
+        """Write an OpenSearch/Elasticsearch index definition and bulk NDJSON of every article."""
+        searcher = self._current_searcher()
+        return opensearch.export(
+            searcher,
+            self.config.analysis,
+            Path(directory),
+            index_name=index_name,
+            chunk_articles=chunk_articles,
+            entity_map=self._entity_map,
+        )
+
     def count(self) -> int:
         """Number of articles in the index."""
         return self._current_searcher().doc_count()
@@ -283,27 +323,22 @@ class NewsSearch:
             self._entity_map_stat = seen
 
 
-def canonical_entities(
-    entities: Mapping[str, Sequence[str]], entity_map: facets_module.EntityMap
-) -> dict[str, tuple[str, ...]]:
-    """An article's {"person": names, ...} under the archive's canonical names and kinds."""
-    out: dict[str, list[str]] = {facet: [] for facet in entities}
-    for facet, names in entities.items():
-        for name in names:
-            value = entity_map.canonical(FIELD_LABELS[facet], name)
-            if value is None:
-                value = f"{FIELD_LABELS[facet]}:{name}"
-            if not value:
-                continue  # never shown
-            shown = out.setdefault(ENTITY_FIELDS[value[:3]], [])
-            if value[4:] not in shown:
-                shown.append(value[4:])
-    return {facet: tuple(names) for facet, names in out.items()}
-
-
 def _canonical_row(row: dict, entity_map: facets_module.EntityMap) -> dict:
     names = {
         f: tuple(n for n in (row.get(f) or "").split("|") if n) for f in ENTITY_FIELDS.values()
     }
-    canonical = canonical_entities(names, entity_map)
+    canonical = resolve.canonical_entities(names, entity_map)
     return {**row, **{f: "|".join(canonical.get(f, ())) for f in ENTITY_FIELDS.values()}}
+
+
+def _check_csv_options(delimiter: str | None, encoding: str | None) -> None:
+    """A CorpusError for a delimiter that is not one character or an unknown encoding."""
+    if delimiter is not None and len(delimiter) != 1:
+        raise CorpusError(f"the CSV delimiter must be one character, got {delimiter!r}")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise CorpusError(
+                f"unknown encoding {encoding!r}: use e.g. utf-8, latin-1 or cp1252"
+            ) from None

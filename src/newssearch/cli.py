@@ -7,7 +7,9 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from .api import (
     FACETS,
     INTERVALS,
     MARK,
+    SUFFIXES,
     NewsSearch,
     display_name,
     distinct,
@@ -30,7 +33,7 @@ from .api import analyze as analyze_text
 from .api import classify as classify_text
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
 from .errors import NewsSearchError, QueryError
-from .models import Progress, SearchResult, iso, plural
+from .models import IndexReport, Progress, SearchResult, iso, plural
 from .version import __version__
 
 MAX_LISTED_REJECTIONS = 20
@@ -64,6 +67,8 @@ def cli() -> None:
     newssearch query "Putins Bündnis"  ranked search with snippets
     newssearch similar ID             articles related to one article
     newssearch show ID                print one stored article
+    newssearch duplicates             the largest groups of wire copies
+    newssearch export --opensearch DIR  bulk files for OpenSearch/Elasticsearch
     newssearch check                  verify the index
     newssearch optimize               merge the index's segments (faster queries)
     newssearch retag                  apply edited user topics (config.yaml) to the index
@@ -141,6 +146,16 @@ def _echo_json(data: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected record, as read, with file, line and reason to this JSON Lines file.",
 )
+@click.option(
+    "--delimiter",
+    metavar="CHAR",
+    help="CSV delimiter, e.g. ';' or '\\t' (default: sniffed from each file's header line).",
+)
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="CSV encoding, e.g. latin-1 or cp1252 (default: UTF-8, or cp1252 when not UTF-8).",
+)
 @output_options
 def index(
     config: Config,
@@ -150,18 +165,28 @@ def index(
     prune: bool,
     quiet: bool,
     rejects: Path | None,
+    delimiter: str | None,
+    encoding: str | None,
     as_json: bool,
 ) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
 
-    Reads .jsonl, .jsonl.gz, .csv, .txt and .md files, recursively. Re-running updates
+    Reads .jsonl, .jsonl.gz, .csv, .txt, .md, web pages (.html), RSS/Atom feeds (.rss,
+    .atom, .xml) and web archives (.warc, .warc.gz), recursively. Re-running updates
     changed records and skips unchanged ones. Bad records are reported with file and
-    line and skipped; the summary accounts for every record read.
+    line and skipped; the summary accounts for every record read. A run that could index
+    nothing exits with status 1.
     """
     with NewsSearch(config.index, config) as ns:
         with _progress_bar(enabled=not quiet and not as_json) as progress:
             report = ns.index(
-                list(paths) or None, rebuild=rebuild, strict=strict, progress=progress, prune=prune
+                list(paths) or None,
+                rebuild=rebuild,
+                strict=strict,
+                progress=progress,
+                prune=prune,
+                delimiter=delimiter,
+                encoding=encoding,
             )
     if rejects is not None:
         report.write_rejects(rejects)
@@ -169,6 +194,7 @@ def index(
         click.echo(f"note: {note}", err=True)
     if as_json:
         _echo_json(report.to_dict())
+        _fail_if_nothing_indexed(report)
         return
     if not quiet:
         for rejection in report.rejected[:MAX_LISTED_REJECTIONS]:
@@ -200,6 +226,36 @@ def index(
             + ", ".join(f"{name} {count:,}" for name, count in report.topics.items())
             + (f" ({plural(report.retagged, 'article')} re-tagged)" if report.retagged else "")
         )
+    _fail_if_nothing_indexed(report)
+
+
+def _fail_if_nothing_indexed(report: IndexReport) -> None:
+    """Exit 1 with the reason when a run read nothing it could index."""
+    if report.added or report.updated or report.unchanged:
+        return
+    if report.rejected:
+        reasons = Counter(_reason_kind(r.reason) for r in report.rejected)
+        reason, n = reasons.most_common(1)[0]
+        why = (
+            f"all {plural(len(report.rejected), 'record')} read were rejected "
+            f"({n:,} of them: {reason}); fix the input (--rejects FILE lists every record "
+            "with its reason) or map its field names with 'fields:' in config.yaml"
+        )
+    elif report.files:
+        why = f"the {plural(report.files, 'file')} given held no records"
+    elif report.skipped_files:
+        why = (
+            f"no file of a readable type among {plural(len(report.skipped_files), 'path')} "
+            f"(e.g. {report.skipped_files[0]}); readable: {', '.join(SUFFIXES)}"
+        )
+    else:
+        why = "no files were found in the paths given"
+    raise click.ClickException(f"nothing was indexed: {why}")
+
+
+def _reason_kind(reason: str) -> str:
+    """A rejection reason without the parts that differ per record (quoted values, numbers)."""
+    return re.sub(r"'[^']*'|\d[\d,.]*", "…", reason).split(" (")[0]
 
 
 class _progress_bar:
@@ -332,6 +388,11 @@ class _progress_bar:
 @click.option(
     "--jsonl", "export", flag_value="jsonl", help="Write ALL matches (not one page) as JSON Lines."
 )
+@click.option(
+    "--all-copies",
+    is_flag=True,
+    help="List every wire copy as a hit (default: one hit per story, with '+N copies').",
+)
 @output_options
 def query(
     config: Config,
@@ -350,6 +411,7 @@ def query(
     date_to: dt.datetime | None,
     interval: str,
     export: str | None,
+    all_copies: bool,
     as_json: bool,
 ) -> None:
     """Search the index for TEXT.
@@ -384,6 +446,7 @@ def query(
             fields=field_list,
             facets=FACETS if show_facets else (),
             interval=interval,
+            collapse=not all_copies,
             **restrict,
         )
     if as_json:
@@ -461,8 +524,15 @@ def _print_result(result: SearchResult) -> None:
             x for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id) if x
         )
         click.echo(f"     {meta}")
-        if hit.snippet != hit.title:
+        if hit.snippet and hit.snippet != hit.title:  # a headline-only record has no snippet
             click.echo(f"     {_highlight(hit.snippet)}")
+        if hit.copy_count:
+            sources = sorted({s or "?" for _, s in hit.copies})
+            click.echo(
+                f"     +{plural(hit.copy_count, 'copy').replace('copys', 'copies')}: "
+                + ", ".join(sources)
+                + (" …" if hit.copy_count > len(hit.copies) else "")
+            )
 
 
 @cli.command()
@@ -508,8 +578,80 @@ def show(config: Config, article_id: str, as_json: bool) -> None:
     )
     if meta:
         click.echo(meta)
-    click.echo()
-    click.echo(article.text)
+    if article.text:  # empty for a headline-only record: the title is all there is
+        click.echo()
+        click.echo(article.text)
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--top",
+    "-n",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="How many stories.",
+)
+@output_options
+def duplicates(config: Config, top: int, as_json: bool) -> None:
+    """List the largest groups of wire copies (near-identical articles grouped at index time)."""
+    with NewsSearch(config.index, config) as ns:
+        groups = ns.duplicates(top=top)
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "story": group[0].id,
+                    "articles": [
+                        {"id": a.id, "title": a.title, "source": a.source, "date": iso(a.date)}
+                        for a in group
+                    ],
+                }
+                for group in groups
+            ]
+        )
+        return
+    if not groups:
+        click.echo("no wire copies in the index: every article is a story of its own")
+    for group in groups:
+        first = group[0]
+        click.echo(f"{len(group):>5} × {click.style(first.title or first.lead, bold=True)}")
+        for a in group:
+            meta = " · ".join(x for x in (iso(a.date), a.source, a.id) if x)
+            click.echo(f"        {meta}")
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--opensearch",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the OpenSearch/Elasticsearch index definition and bulk files to.",
+)
+@click.option("--name", default="newssearch", show_default=True, help="Target index name.")
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 100_000),
+    default=2_000,
+    show_default=True,
+    help="Articles per bulk file.",
+)
+def export(config: Config, directory: Path, name: str, chunk: int) -> None:
+    """Export the index for OpenSearch/Elasticsearch: index.json, a word list, bulk NDJSON.
+
+    \b
+    Load it (see docs/ingest.md):
+      copy DIR/analysis/ into each node's config folder, then
+      curl -XPUT localhost:9200/NAME -H 'Content-Type: application/json' -d @DIR/index.json
+      for f in DIR/bulk-*.ndjson; do curl -XPOST localhost:9200/_bulk \\
+        -H 'Content-Type: application/x-ndjson' --data-binary @$f; done
+    """
+    with NewsSearch(config.index, config) as ns:
+        report = ns.export_opensearch(directory, index_name=name, chunk_articles=chunk)
+    click.echo(report.summary())
 
 
 @cli.command()

@@ -98,6 +98,8 @@ class EnrichConfig:
     sections: bool = True
     # Extract people, organisations and places (the built-in entity tagger).
     entities: bool = True
+    # Group wire copies (near-duplicate bodies) into stories: search(collapse=True), duplicates.
+    stories: bool = True
 
 
 ENTITY_KINDS = ("PER", "ORG", "LOC")
@@ -129,6 +131,8 @@ class Config:
     topics: Mapping[str, str] = field(default_factory=dict, metadata={"kind": "topics"})
     # Aliases, kinds and hidden names for the archive-wide entity names.
     entities: EntitiesConfig = field(default_factory=EntitiesConfig, metadata={"kind": "entities"})
+    # Field names of the input: our field -> other names that mean it ({source: [zeitung]}).
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict, metadata={"kind": "fields"})
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some top-level fields changed."""
@@ -196,6 +200,8 @@ def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
         return _topics(value, key, source)
     if f.metadata.get("kind") == "entities":
         return _entities(value, key, source)
+    if f.metadata.get("kind") == "fields":
+        return _fields(value, key, source)
     if dataclasses.is_dataclass(default):
         return _build(type(default), value, prefix=key + ".", source=source)
     if isinstance(default, bool):
@@ -296,3 +302,31 @@ def _entities(value: Any, key: str, source: str) -> EntitiesConfig:
     if not isinstance(hide, list) or not all(isinstance(h, str) and h.strip() for h in hide):
         raise ConfigError(f"{source}: '{key}.hide' must be a list of names, got {hide!r}")
     return EntitiesConfig(names("aliases"), kinds, tuple(h.strip() for h in hide))
+
+
+#: Fields the ``fields:`` mapping may name (corpus.MAPPABLE_FIELDS).
+MAPPED_FIELDS = ("id", "text", "title", "source", "url", "author", "section", "date")
+
+
+def _fields(value: Any, key: str, source: str) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{source}: '{key}' must map our field names to the input's, "
+            f"e.g. {{source: [zeitung], text: [inhalt]}}; got {value!r}"
+        )
+    out = {}
+    for name, names in value.items():
+        if name not in MAPPED_FIELDS:
+            raise ConfigError(
+                f"{source}: unknown field '{key}.{name}' (fields that can be mapped: "
+                f"{', '.join(MAPPED_FIELDS)})"
+            )
+        items = [names] if isinstance(names, str) else names
+        if not isinstance(items, list) or not all(isinstance(n, str) and n.strip() for n in items):
+            raise ConfigError(
+                f"{source}: '{key}.{name}' must be a column name or a list of them, got {names!r}"
+            )
+        out[name] = tuple(n.strip().lower() for n in items)
+    return out

@@ -12,7 +12,8 @@ so callers can catch one class and show ``str(exc)`` to a user::
     │   └── IndexLockedError         another process holds the write lock
     ├── EnrichmentError        a worker process died while enriching articles
     ├── QueryError             the query text cannot be parsed
-    └── ArticleNotFoundError   no article with that id
+    ├── ArticleNotFoundError   no article with that id
+    └── ExportError            an export cannot be written where asked
 
 The messages say what went wrong and what to do next; the CLI prints them as they are.
 """
@@ -58,3 +59,7 @@ class QueryError(NewsSearchError):
 
 class ArticleNotFoundError(NewsSearchError):
     """No article with the given id is in the index."""
+
+
+class ExportError(NewsSearchError):
+    """An export (OpenSearch bulk files) cannot be written where or how it was asked."""

@@ -82,6 +82,12 @@ class Hit:
     topics: tuple[str, ...] = ()
     #: The people, organisations and places the article names: {"person": (...), "org": ..., "place": ...}.
     entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The story (wire copies folded) and, in collapsed results, its other matching copies:
+    #: (id, source) pairs, best first.
+    story: str | None = None
+    copies: tuple[tuple[str, str | None], ...] = ()
+    #: How many copies were folded into this hit (``copies`` lists the first of them).
+    copy_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -96,6 +102,9 @@ class Hit:
             "snippet": self.snippet,
             "topics": list(self.topics),
             "entities": {facet: list(names) for facet, names in self.entities.items()},
+            "story": self.story,
+            "copies": [{"id": i, "source": s} for i, s in self.copies],
+            "copy_count": self.copy_count,
         }
 
 

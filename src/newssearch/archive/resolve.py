@@ -40,7 +40,7 @@ import numpy as np
 from ..config import Config, EntitiesConfig
 from ..enrich.names import PARTICLES, NameList, shipped_names, strip_roles
 from ..errors import IndexNotFoundError
-from ..index.schema import entity_term
+from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term
 from ..index.writer import check_compatible, open_index, read_meta, write_lock
 from ..query.facets import EntityMap, facet_tables
 from ..text.names import name_key as key
@@ -366,3 +366,21 @@ def load_entity_map(index_dir: Path) -> EntityMap | None:
     if not isinstance(data, dict) or data.get("version") != MAP_VERSION:
         return None
     return EntityMap(data.get("names") or {}, version=f"{stat.st_mtime_ns}:{stat.st_size}")
+
+
+def canonical_entities(
+    entities: Mapping[str, Sequence[str]], entity_map: EntityMap
+) -> dict[str, tuple[str, ...]]:
+    """An article's {"person": names, ...} under the archive's canonical names and kinds."""
+    out: dict[str, list[str]] = {facet: [] for facet in entities}
+    for facet, names in entities.items():
+        for name in names:
+            value = entity_map.canonical(FIELD_LABELS[facet], name)
+            if value is None:
+                value = f"{FIELD_LABELS[facet]}:{name}"
+            if not value:
+                continue  # never shown
+            shown = out.setdefault(ENTITY_FIELDS[value[:3]], [])
+            if value[4:] not in shown:
+                shown.append(value[4:])
+    return {facet: tuple(names) for facet, names in out.items()}

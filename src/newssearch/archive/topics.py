@@ -9,11 +9,12 @@ from whoosh.index import Index
 from whoosh.writing import SegmentWriter
 
 from ..config import Config
+from ..enrich.stories import kept_fields
 from ..errors import ConfigError, QueryError
+from ..index.columns import column_lookup
 from ..index.schema import from_stored, split_topics, stored_entities, to_document
 from ..index.writer import merge_small
 from ..models import IndexReport
-from ..query.facets import column_lookup
 from ..query.search import build_parser, parse
 
 __all__ = ["apply_user_topics"]
@@ -65,6 +66,7 @@ def apply_user_topics(
                     section or None,
                     topics,
                     stored_entities(fields),
+                    story=kept_fields(from_stored(fields), fields.get("story")),
                 )
             )
     except BaseException:

@@ -58,6 +58,8 @@ AHEAD_CHARS = 64_000_000
 
 def full_text(title: str | None, body: str) -> str:
     """The text enrichment reads: title and body."""
+    if not body:  # a headline-only record: the short text it is
+        return title or ""
     return f"{title}\n\n{body}" if title else body
 
 

@@ -21,7 +21,7 @@ from ..text.analysis import build_keyword_analyzer, index_positions, shared_anal
 from ..text.names import name_key
 
 #: Bump when the schema or the stored layout changes: old indexes must then be rebuilt.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 class Analyzed:
@@ -160,6 +160,11 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
         entity=KEYWORD(commas=True, scorable=False),
         # ... and as written, for facet counts ("PER:Wladimir Putin", ENTITY_SEP-joined)
         entity_facet=COLUMN(VarBytesColumn()),
+        # wire copies: the story's id (its first article's id), for collapsing and counting ...
+        story=ID(stored=True, sortable=True),
+        # ... the LSH band keys that find an article's copies in later runs, and its signature
+        lsh=KEYWORD(scorable=False),
+        minhash=COLUMN(VarBytesColumn()),
     )
 
 
@@ -298,12 +303,15 @@ def to_document(
     user_topics: list[str] | None = None,
     entities: Sequence[tuple[str, str]] = (),
     terms: tuple[Analyzed | None, Analyzed] | None = None,
+    story: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Whoosh document for an article (missing values are left out, not stored as None).
 
-    ``terms``: the title's and body's terms from :func:`analyze`, if made ahead.
+    ``terms``: the title's and body's terms from :func:`analyze`, if made ahead; ``story``: the
+    story fields from :mod:`enrich.stories` (default: a story of its own).
     """
     doc: dict[str, Any] = {"id": article.id, "body": article.text, "hash": digest}
+    doc.update(story or {"story": article.id})
     doc.update(topic_fields(section, user_topics or []))
     doc.update(entity_fields(entities))
     for attr in ("title", "date", "source", "author", "section", "url"):

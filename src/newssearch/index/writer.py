@@ -29,20 +29,22 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
-from whoosh.reading import EmptyReader, SegmentReader
+from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
 from whoosh.writing import LockError, SegmentWriter
 
 from .._whoosh_fast import FastPathError, warn_fallback
 from .._whoosh_fast.segments import Writer
 from ..config import AnalysisConfig, Config, IndexingConfig
+from ..enrich.stories import StoryGrouper
 from ..errors import (
     CorpusError,
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
 )
-from ..ingest.readers import discover, read_file
+from ..ingest.readers import ReadOptions, discover, read_file
 from ..models import Article, IndexReport, Progress, Rejection, plural
+from .columns import column_lookup
 from .pool import Enricher
 from .schema import (
     FORMAT_VERSION,
@@ -278,11 +280,14 @@ def _build_index(
     progress: ProgressCallback | None = None,
     prune: bool = False,
     passes: Sequence[ArchivePass] = (),
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> IndexReport:
     """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`.
 
     ``passes`` run over the whole index after the records are written (user topics, ...).
     """
+    options = ReadOptions(fields=config.fields, delimiter=delimiter, encoding=encoding)
     started = time.monotonic()
     index_dir = Path(index_dir)
     files, skipped = discover(paths)
@@ -306,7 +311,7 @@ def _build_index(
             ix = _open_whoosh(index_dir, meta)
             existing = _existing_hashes(ix)
         try:
-            seen = _write_records(ix, config, files, existing, report, strict, progress)
+            seen = _write_records(ix, config, files, existing, report, strict, progress, options)
             if prune:
                 _prune(ix, config, existing, seen, report)
             for archive_pass in passes:
@@ -338,6 +343,7 @@ def _write_records(
     report: IndexReport,
     strict: bool,
     progress: ProgressCallback | None,
+    options: ReadOptions | None = None,
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
@@ -349,7 +355,7 @@ def _write_records(
     def changed() -> Iterator[tuple[tuple[Article, str, str | None], str | None, str]]:
         """Read every record; account for the rejected and unchanged ones, yield the rest."""
         for cf in files:
-            for line, record in read_file(cf, throttle.add_bytes):
+            for line, record in read_file(cf, throttle.add_bytes, options or ReadOptions()):
                 throttle.records += 1
                 if isinstance(record, Article) and record.id in first_seen:
                     record = Rejection(
@@ -383,6 +389,7 @@ def _write_records(
                     continue
                 yield (record, digest, old), record.title, record.text
 
+    grouper, close_lookup = _story_grouper(ix, config)
     # user topics are (re)applied to the whole index by an archive pass after the records
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
     enricher = Enricher(config.enrich, settings.workers, config.analysis)
@@ -391,7 +398,12 @@ def _write_records(
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
             doc = to_document(
-                record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms
+                record,
+                digest,
+                prepared.section,
+                entities=prepared.entities,
+                terms=prepared.terms,
+                story=grouper.fields(record) if grouper is not None else None,
             )
             if old is None:
                 writer.add_document(**doc)
@@ -416,6 +428,8 @@ def _write_records(
         enricher.close(cancel=True)
         writer.cancel()  # crash or Ctrl-C: the index stays as at the last batch commit
         raise
+    finally:
+        close_lookup()
     enricher.close()
     report.workers = enricher.used_workers
     if pending:
@@ -427,6 +441,35 @@ def _write_records(
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
+
+
+def _story_grouper(ix: Index, config: Config) -> tuple[StoryGrouper | None, Callable[[], None]]:
+    """The run's story grouper (None when ``enrich.stories`` is off) and how to close its reader.
+
+    The grouper looks up copies among the articles indexed before this run with a reader opened
+    now (the run's own articles it remembers itself).
+    """
+    if not config.enrich.stories:
+        return None, lambda: None
+    reader = ix.reader()
+    if reader.doc_count() == 0:
+        reader.close()
+        return StoryGrouper(), lambda: None
+    ids, stories = column_lookup(reader, "id"), column_lookup(reader, "story")
+    signatures = column_lookup(reader, "minhash")
+
+    def lookup(term: str) -> list[tuple[str, str, bytes | None]]:
+        try:
+            docnums = reader.postings("lsh", term).all_ids()
+        except TermNotFound:
+            return []
+        return [
+            (ids(d), stories(d) or ids(d), signatures(d) or None)
+            for d in docnums
+            if not reader.is_deleted(d)
+        ]
+
+    return StoryGrouper(lookup), reader.close
 
 
 def _joins_last_batch(
@@ -713,6 +756,8 @@ def build_index(
     progress: ProgressCallback | None = None,
     prune: bool = False,
     passes: Sequence[ArchivePass] = (),
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> IndexReport:
     """Index every record under ``paths`` into ``index_dir``; see :meth:`NewsSearch.index`.
 
@@ -721,12 +766,12 @@ def build_index(
     committed are unchanged records by then, so the second run only reads them.
     """
     paths = list(paths)
-    args = (index_dir, config, paths, rebuild, strict, progress, prune, passes)
+    args = (paths, rebuild, strict, progress, prune, passes, delimiter, encoding)
     try:
-        return _build_index(*args)
+        return _build_index(index_dir, config, *args)
     except FastPathError as exc:
         warn_fallback("segment writer", exc)
-        return _build_index(index_dir, _plain(config), *args[2:])
+        return _build_index(index_dir, _plain(config), *args)
 
 
 def optimize_index(index_dir: Path, config: Config) -> OptimizeReport:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from whoosh.searching import Searcher
 
 from .. import caches
 from ..errors import QueryError
+from ..index.columns import leaf_column
 from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term, split_entities, split_topics
 from ..text.names import name_key
 
@@ -433,7 +433,7 @@ class _SegmentValues:
         """(indptr, ids, values) of one facet over this segment's documents."""
         if facet not in self._tables:
             parse = _PARSERS[facet]
-            column = _leaf_column(leaf, _COLUMN_OF[facet], translate=True)
+            column = leaf_column(leaf, _COLUMN_OF[facet], translate=True)
             vocab: dict[str, int] = {}
             lengths = np.zeros(self._size + 1, dtype=np.int64)
             ids: list[int] = []
@@ -450,7 +450,7 @@ class _SegmentValues:
         return self.memo("dates", lambda: self._read_dates(leaf))
 
     def _read_dates(self, leaf: IndexReader) -> np.ndarray:
-        column = _leaf_column(leaf, "date", translate=False)
+        column = leaf_column(leaf, "date", translate=False)
         if column is None:
             return np.full(self._size, NO_DATE, dtype=np.uint64)
         return np.fromiter(
@@ -467,8 +467,14 @@ _PARSERS: dict[str, Callable[[Any], list[str]]] = {
     "topic": _topic_values,
     "entity": lambda raw: [f"{label}:{name}" for label, name in split_entities(raw or b"")],
     "source": lambda value: [value] if value else [],
+    "story": lambda value: [value] if value else [],
 }
-_COLUMN_OF = {"topic": "topic_facet", "entity": "entity_facet", "source": "source_facet"}
+_COLUMN_OF = {
+    "topic": "topic_facet",
+    "entity": "entity_facet",
+    "source": "source_facet",
+    "story": "story",
+}
 _EPOCH = dt.datetime(1970, 1, 1)
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal() - 1  # days from 0001-01-01 to 1970-01-01
 
@@ -507,29 +513,6 @@ def facet_tables(reader: IndexReader) -> FacetTables:
 def _by_count(counts: Mapping[str, int], top: int) -> tuple[tuple[str, int], ...]:
     """The ``top`` values, most frequent first, ties in name order."""
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top])
-
-
-def column_lookup(reader: IndexReader, name: str, translate: bool = True) -> Callable[[int], Any]:
-    """A docnum -> column value lookup (None where a segment has no such column).
-
-    Not ``reader.column_reader``: Whoosh 2.7's MultiColumnReader skips segments without the
-    column but keeps bisecting over the remaining offsets, so documents of a segment where no
-    article had, say, a source are read from the wrong segment (or raise IndexError).
-    """
-    leaves = reader.leaf_readers()
-    offsets = [offset for _, offset in leaves]
-    columns = [_leaf_column(leaf, name, translate) for leaf, _ in leaves]
-
-    def value(docnum: int) -> Any:
-        i = bisect_right(offsets, docnum) - 1
-        column = columns[i]
-        return None if column is None else column[docnum - offsets[i]]
-
-    return value
-
-
-def _leaf_column(leaf: IndexReader, name: str, translate: bool) -> Any:
-    return leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None
 
 
 def _with_gaps(buckets: list[tuple[str, int]], interval: str) -> tuple[tuple[str, int], ...]:

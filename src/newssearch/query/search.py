@@ -6,6 +6,7 @@ import copy
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 from whoosh import query as wq
@@ -32,6 +33,7 @@ from ..config import SEARCH_FIELDS, SORTS, SearchConfig
 from ..errors import ArticleNotFoundError, QueryError
 from ..index.schema import entities_by_facet, from_stored, stored_topics
 from ..models import Hit, SearchResult, first_sentence, iso
+from . import collapse as folding
 from . import facets
 
 #: Longer query texts are refused (a pasted article is not a query; use similar()).
@@ -290,9 +292,11 @@ def run_search(
     facet_names: Sequence[str] = (),
     interval: str = "month",
     entity_map: facets.EntityMap | None = None,
+    collapse: bool = False,
 ) -> SearchResult:
     """One page of ranked (or newest-first) hits for ``text``, with the total match count and
-    facet counts over all matches; ``filters`` restrict the matches without changing scores."""
+    facet counts over all matches; ``filters`` restrict the matches without changing scores.
+    ``collapse``: one hit per story (wire copies folded), and totals and facets count stories."""
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
@@ -301,12 +305,16 @@ def run_search(
     ranked, total, docs = _collect(
         searcher,
         q,
-        offset + limit,
+        None if collapse else offset + limit,
         sort,
         config.time_limit,
         record=bool(facet_names),
         fast=config.fast,
     )
+    folded = folding.collapse(searcher, ranked) if collapse else None
+    if folded is not None:
+        ranked, total = folded.ranked, len(folded.ranked)
+        docs = folded.docnums if docs is not None else None
     counts = (
         facets.count(searcher, docs, facet_names, interval, entity_map=entity_map)
         if docs is not None
@@ -318,7 +326,13 @@ def run_search(
     for rank, (docnum, score) in enumerate(ranked[offset : offset + limit], start=offset + 1):
         fields = searcher.stored_fields(docnum)
         snippet = snippets.snippet(fields.get("body", ""), terms, config.snippet_chars)
-        hits.append(_make_hit(rank, fields, score, snippet, config))
+        hit = _make_hit(rank, fields, score, snippet, config)
+        if folded is not None and docnum in folded.copies:
+            copies = folded.copies[docnum]
+            shown = [searcher.stored_fields(d) for d in copies[: folding.MAX_COPIES]]
+            hit = replace(hit, copies=tuple((f["id"], f.get("source")) for f in shown))
+            hit = replace(hit, copy_count=len(copies))
+        hits.append(hit)
     return SearchResult(
         query=text,
         total=total,
@@ -533,6 +547,7 @@ def _make_hit(
         url=article.url,
         topics=stored_topics(fields),
         entities=entities_by_facet(fields),
+        story=fields.get("story"),
     )
 
 
