@@ -113,6 +113,7 @@ class NewsSearch:
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
         interval: str = "month",
+        strict: bool = False,
     ) -> SearchResult:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
@@ -122,7 +123,9 @@ class NewsSearch:
         ``filters={"person": ["Wladimir Putin"]}`` (likewise ``org``, ``place``, ``topic``: all
         of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
         (inclusive) restrict the matches.
-        Raises :class:`QueryError` for a malformed query or an unknown facet.
+        Slips in the query (a trailing "?", an unpaired quote or bracket, a dangling AND) are
+        read leniently and the result's ``notice`` says how; ``strict=True`` raises
+        :class:`QueryError` for them instead. Raises it for an unknown facet or field either way.
         """
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
@@ -138,6 +141,7 @@ class NewsSearch:
             filters=facets_module.Filters.build(filters, date_from, date_to),
             facet_names=tuple(facets),
             interval=interval,
+            strict=strict,
         )
 
     def export(
@@ -148,6 +152,7 @@ class NewsSearch:
         filters: dict[str, Sequence[str]] | None = None,
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
+        strict: bool = False,
     ) -> Iterator[dict]:
         """Every match of ``query`` (not one page), as dicts with ``search.EXPORT_FIELDS``."""
         searcher = self._current_searcher()
@@ -159,6 +164,7 @@ class NewsSearch:
             self.config.search,
             sort=sort,
             filters=facets_module.Filters.build(filters, date_from, date_to),
+            strict=strict,
         )
 
     def similar(self, id: str, limit: int = 10) -> SearchResult:

@@ -324,6 +324,11 @@ class _progress_bar:
 @click.option(
     "--jsonl", "export", flag_value="jsonl", help="Write ALL matches (not one page) as JSON Lines."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at query slips (unpaired quote or bracket, dangling AND) instead of reading on.",
+)
 @output_options
 def query(
     config: Config,
@@ -342,6 +347,7 @@ def query(
     date_to: dt.datetime | None,
     interval: str,
     export: str | None,
+    strict: bool,
     as_json: bool,
 ) -> None:
     """Search the index for TEXT.
@@ -349,7 +355,9 @@ def query(
     Plain words rank articles by how well they match (no operators needed). The Whoosh
     query language works too: AND, OR, NOT, "exact phrases", field:value (title, body,
     source, author, section, topic, person, org, place), date:2015-06 and
-    date:[2015-01-01 to 2015-12-31].
+    date:[2015-01-01 to 2015-12-31]. Word* is a wildcard; a "?" ending a word is punctuation.
+    Slips (an unpaired quote or bracket, a dangling AND) are read leniently with a note,
+    unless --strict.
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     filters = {
@@ -366,7 +374,8 @@ def query(
     }
     with NewsSearch(config.index, config) as ns:
         if export:
-            _write_export(ns.export(text, sort=sort, fields=field_list, **restrict), export)
+            rows = ns.export(text, sort=sort, fields=field_list, strict=strict, **restrict)
+            _write_export(rows, export)
             return
         result = ns.search(
             text,
@@ -376,6 +385,7 @@ def query(
             fields=field_list,
             facets=FACETS if show_facets else (),
             interval=interval,
+            strict=strict,
             **restrict,
         )
     if as_json:
@@ -429,6 +439,8 @@ def _print_facets(result: SearchResult) -> None:
 
 
 def _print_result(result: SearchResult) -> None:
+    if result.notice:
+        click.echo(f"Note: {result.notice}")
     if result.suggestion:
         click.echo(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     if result.total == 0:
