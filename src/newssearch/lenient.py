@@ -26,6 +26,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff
 _PIECES = re.compile(r'"[^"]*"(?:~\d+)?|[()\[\]{}]|\s+|[^\s"()\[\]{}]+')
 _OPEN, _CLOSE = "([{", ")]}"
 _BINARY = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
+#: Letters a wildcard needs before it (one letter expands to a large part of the vocabulary).
+MIN_PREFIX = 2
 #: Brackets nested deeper than this are dropped (Whoosh's parser recurses once per level).
 MAX_DEPTH = 20
 _DATE_CLAUSE = re.compile(r'(?<![\w:])date:(\[[^\]]*\]|\{[^}]*\}|"[^"]*"|\([^)]*\)|[^\s()]*)')
@@ -53,7 +55,7 @@ def tidy(
         at = text.rindex('"')
         text = text[:at] + " " + text[at + 1 :]
         notes.append('the unpaired quote (") was ignored')
-    pieces = [_clean_word(p, fields) if _is_word(p) else p for p in _PIECES.findall(text)]
+    pieces = [_clean_word(p, fields, notes) if _is_word(p) else p for p in _PIECES.findall(text)]
     pieces = [p for p in pieces if p]
     pieces = _join_fields(_balance(pieces, notes), fields)
     text = "".join(pieces)
@@ -73,7 +75,7 @@ def _is_word(piece: str) -> bool:
     return bool(piece) and not piece.isspace() and piece[0] != '"' and piece not in "()[]{}"
 
 
-def _clean_word(word: str, fields: Collection[str]) -> str:
+def _clean_word(word: str, fields: Collection[str], notes: list[str]) -> str:
     """One word without the punctuation around it that Whoosh would read as syntax."""
     if _field_prefix(word, fields):
         return word  # "date:", "title:" waiting for the value after them
@@ -81,17 +83,27 @@ def _clean_word(word: str, fields: Collection[str]) -> str:
     if sep and head in fields and rest:
         compare = re.match(r"[<>]=?", rest)  # date:>2015
         cut = compare.end() if compare else 0
-        return head + sep + rest[:cut] + _clean_value(rest[cut:])  # "date:2015", "source:X"
-    return _clean_value(word)
+        return head + sep + rest[:cut] + _clean_value(rest[cut:], notes)  # date:2015, source:X
+    return _clean_value(word, notes)
 
 
-def _clean_value(word: str) -> str:
+def _clean_value(word: str, notes: list[str]) -> str:
     word = re.sub(r"[՞؟፧]", "", word)
     word = re.sub(r"(?<!\w)\?+|\?+(?!\w)", "", word)  # ? only between letters is a wildcard
     word = re.sub(r"^[!¡¿.,;:]+|[!.,;:]+$", "", word)
     word = re.sub(r"\^(?!\d+(?:\.\d+)?$)", "", word)  # a boost is ^ and a number at the end
     word = re.sub(r"[<>]=?", " ", word)  # only date:>2015 compares
-    return "" if word.strip("*") == "" else word  # a lone * would match every article
+    if word.strip("*") == "":
+        return ""  # a lone * would match every article
+    if word.startswith("*"):
+        # a leading wildcard walks every word of the index (seconds on a large one)
+        notes.append(f"the leading * of {word!r} was ignored: wildcards go at the end (Trump*)")
+        word = word.lstrip("*")
+    wild = re.search(r"[*?]", word)
+    if wild and len(re.findall(r"\w", word[: wild.start()])) < MIN_PREFIX:
+        notes.append(f"{word!r}: a wildcard needs {MIN_PREFIX} letters before it; it was ignored")
+        word = re.sub(r"[*?]", "", word)
+    return word
 
 
 def _field_prefix(word: str, fields: Collection[str]) -> bool:

@@ -169,7 +169,7 @@ def check_syntax(text: str) -> str:
         raise QueryError("the query is empty: give some words to search for")
     if text.count('"') % 2:
         raise QueryError('unbalanced quote in the query: close the phrase with a second "')
-    outside = re.sub(r'"[^"]*"', " ", text)
+    outside = re.sub(r'"[^"]*"', " phrase ", text)  # a phrase is a word to the operators
     pairs = {")": "(", "]": "[", "}": "{"}
     stack: list[str] = []
     for char in outside:
@@ -230,7 +230,13 @@ def _is_date(parser: GermanQueryParser, clause: str) -> bool:
         parsed = parser.parse(clause)
     except Exception:  # Whoosh raises assorted errors for bad field values
         return False
-    return "date" in {getattr(sub, "fieldname", None) for sub in _all_queries(parsed)}
+    return _reads_dates(parsed)
+
+
+def _reads_dates(q: wq.Query) -> bool:
+    """Whether ``q`` has date clauses and all are date ranges (date:"x" is a useless term)."""
+    dates = [sub for sub in _all_queries(q) if getattr(sub, "fieldname", None) == "date"]
+    return bool(dates) and all(isinstance(sub, wq.NumericRange) for sub in dates)
 
 
 def parse(parser: GermanQueryParser, text: str) -> wq.Query:
@@ -252,9 +258,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     except Exception as exc:  # Whoosh raises assorted errors for bad field values (dates)
         raise QueryError(f"cannot parse the query {text!r}: {exc}") from None
     parsed = _compound_bonus(parser, text, _apply_negations(parsed))
-    if re.search(r"(^|[\s(])date:", text) and "date" not in {
-        getattr(sub, "fieldname", None) for sub in _all_queries(parsed)
-    }:
+    if re.search(r"(^|[\s(])date:", text) and not _reads_dates(parsed):
         raise QueryError(
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
