@@ -97,7 +97,8 @@ def test_query_errors_are_clear(ns, text, message):
     with pytest.raises(
         QueryError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
     ):
-        ns.search(text)
+        ns.search(text, strict=True)
+    assert ns.search(text).notice  # read leniently by default, saying how
 
 
 def test_get_returns_the_stored_article(ns):

@@ -99,9 +99,15 @@ def test_query_options(runner, indexed):
 
 
 def test_query_syntax_error_exits_2(runner, indexed):
-    result = runner.invoke(cli, ["query", "--index", str(indexed), '"offen'])
+    result = runner.invoke(cli, ["query", "--index", str(indexed), "--strict", '"offen'])
     assert result.exit_code == 2
     assert "unbalanced quote" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli, ["query", "--index", str(indexed), '"offen'])
+    assert result.exit_code == 0 and "Note: the unpaired quote" in result.output
+    out = json.loads(
+        runner.invoke(cli, ["query", "--index", str(indexed), "--json", '"offen']).output
+    )
+    assert out["notice"].startswith("the unpaired quote")
 
 
 def test_query_without_index_says_what_to_do(tmp_path, runner):

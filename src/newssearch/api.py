@@ -169,6 +169,7 @@ class NewsSearch:
         date_to: dt.date | str | None = None,
         interval: str = "month",
         collapse: bool = False,
+        strict: bool = False,
     ) -> SearchResult:
         """Ranked search in the Whoosh query language (plain words rank without operators).
 
@@ -179,7 +180,9 @@ class NewsSearch:
         of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
         (inclusive) restrict the matches. ``collapse=True`` folds wire copies: one hit per story
         (the hit's ``copies`` lists the others), and ``total`` and the facets count stories.
-        Raises :class:`QueryError` for a malformed query or an unknown facet.
+        Slips in the query (a trailing "?", an unpaired quote or bracket, a dangling AND) are
+        read leniently and the result's ``notice`` says how; ``strict=True`` raises
+        :class:`QueryError` for them instead. Raises it for an unknown facet or field either way.
         """
         searcher = self._current_searcher()
         parser = search.build_parser(searcher.schema, self.config.search, fields)
@@ -198,6 +201,7 @@ class NewsSearch:
             interval=interval,
             entity_map=entity_map,
             collapse=collapse,
+            strict=strict,
         )
         if entity_map is None:
             return result
@@ -215,6 +219,7 @@ class NewsSearch:
         filters: dict[str, Sequence[str]] | None = None,
         date_from: dt.date | str | None = None,
         date_to: dt.date | str | None = None,
+        strict: bool = False,
     ) -> Iterator[dict]:
         """Every match of ``query`` (not one page), as dicts with ``search.EXPORT_FIELDS``."""
         searcher = self._current_searcher()
@@ -227,6 +232,7 @@ class NewsSearch:
             self.config.search,
             sort=sort,
             filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
+            strict=strict,
         )
         if entity_map is None:
             return rows

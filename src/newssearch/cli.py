@@ -393,6 +393,11 @@ class _progress_bar:
     is_flag=True,
     help="List every wire copy as a hit (default: one hit per story, with '+N copies').",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at query slips (unpaired quote or bracket, dangling AND) instead of reading on.",
+)
 @output_options
 def query(
     config: Config,
@@ -412,6 +417,7 @@ def query(
     interval: str,
     export: str | None,
     all_copies: bool,
+    strict: bool,
     as_json: bool,
 ) -> None:
     """Search the index for TEXT.
@@ -419,7 +425,9 @@ def query(
     Plain words rank articles by how well they match (no operators needed). The Whoosh
     query language works too: AND, OR, NOT, "exact phrases", field:value (title, body,
     source, author, section, topic, person, org, place), date:2015-06 and
-    date:[2015-01-01 to 2015-12-31].
+    date:[2015-01-01 to 2015-12-31]. Word* is a wildcard; a "?" ending a word is punctuation.
+    Slips (an unpaired quote or bracket, a dangling AND) are read leniently with a note,
+    unless --strict.
     """
     field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     filters = {
@@ -436,7 +444,8 @@ def query(
     }
     with NewsSearch(config.index, config) as ns:
         if export:
-            _write_export(ns.export(text, sort=sort, fields=field_list, **restrict), export)
+            rows = ns.export(text, sort=sort, fields=field_list, strict=strict, **restrict)
+            _write_export(rows, export)
             return
         result = ns.search(
             text,
@@ -447,6 +456,7 @@ def query(
             facets=FACETS if show_facets else (),
             interval=interval,
             collapse=not all_copies,
+            strict=strict,
             **restrict,
         )
     if as_json:
@@ -500,6 +510,8 @@ def _print_facets(result: SearchResult) -> None:
 
 
 def _print_result(result: SearchResult) -> None:
+    if result.notice:
+        click.echo(f"Note: {result.notice}")
     if result.suggestion:
         click.echo(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     if result.total == 0:

@@ -121,6 +121,8 @@ class SearchResult:
     suggestion: str | None = None
     #: Facet counts over all matches: {"topic": ((value, count), ...), "source": ..., "date": ((bucket, count), ...)}.
     facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    #: How a query with slips (a stray quote, a dangling AND) was read, else None.
+    notice: str | None = None
 
     @property
     def pages(self) -> int:
@@ -136,6 +138,7 @@ class SearchResult:
             "limit": self.limit,
             "hits": [hit.to_dict() for hit in self.hits],
             "suggestion": self.suggestion,
+            "notice": self.notice,
             "facets": {
                 name: [list(pair) for pair in values] for name, values in self.facets.items()
             },

@@ -34,7 +34,7 @@ from ..errors import ArticleNotFoundError, QueryError
 from ..index.schema import entities_by_facet, from_stored, stored_topics
 from ..models import Hit, SearchResult, first_sentence, iso
 from . import collapse as folding
-from . import facets
+from . import facets, lenient
 
 #: Longer query texts are refused (a pasted article is not a query; use similar()).
 MAX_QUERY_CHARS = 10_000
@@ -174,7 +174,7 @@ def check_syntax(text: str) -> str:
         raise QueryError("the query is empty: give some words to search for")
     if text.count('"') % 2:
         raise QueryError('unbalanced quote in the query: close the phrase with a second "')
-    outside = re.sub(r'"[^"]*"', " ", text)
+    outside = re.sub(r'"[^"]*"', " phrase ", text)  # a phrase is a word to the operators
     pairs = {")": "(", "]": "[", "}": "{"}
     stack: list[str] = []
     for char in outside:
@@ -197,8 +197,55 @@ def check_syntax(text: str) -> str:
     return text
 
 
+def read_query(
+    parser: GermanQueryParser, text: str, strict: bool = False
+) -> tuple[wq.Query | None, str | None]:
+    """The query for ``text`` and a notice of how it was read (None when read as typed).
+
+    By default slips are read leniently (see :mod:`newssearch.query.lenient`); the query is None
+    when nothing searchable is left. ``strict`` raises QueryError for them instead.
+    """
+    if strict:
+        return parse(parser, text), None
+    tidied, notes = lenient.tidy(
+        text,
+        fields=set(parser.schema.names()) | {"*"},
+        is_date=lambda clause: _is_date(parser, clause),
+        max_chars=MAX_QUERY_CHARS,
+    )
+    q = None
+    if tidied:
+        try:
+            q = parse(parser, tidied)
+        except QueryError:
+            tidied = lenient.plain_words(tidied)
+            notes.append("the query syntax could not be read: the words were searched alone")
+            try:
+                q = parse(parser, tidied) if tidied else None
+            except QueryError:
+                q = None
+    if q is None:
+        return None, "; ".join([*notes, "nothing is left to search for: type some words"])
+    return q, ("; ".join(notes) + f". Searched for: {tidied}") if notes else None
+
+
+def _is_date(parser: GermanQueryParser, clause: str) -> bool:
+    """Whether a ``date:...`` clause parses to a date query."""
+    try:
+        parsed = parser.parse(clause)
+    except Exception:  # Whoosh raises assorted errors for bad field values
+        return False
+    return _reads_dates(parsed)
+
+
+def _reads_dates(q: wq.Query) -> bool:
+    """Whether ``q`` has date clauses and all are date ranges (date:"x" is a useless term)."""
+    dates = [sub for sub in _all_queries(q) if getattr(sub, "fieldname", None) == "date"]
+    return bool(dates) and all(isinstance(sub, wq.NumericRange) for sub in dates)
+
+
 def parse(parser: GermanQueryParser, text: str) -> wq.Query:
-    """Parse ``text`` or raise QueryError with a message a user can act on."""
+    """Parse ``text`` strictly or raise QueryError with a message a user can act on."""
     text = check_syntax(text)
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(
@@ -216,9 +263,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     except Exception as exc:  # Whoosh raises assorted errors for bad field values (dates)
         raise QueryError(f"cannot parse the query {text!r}: {exc}") from None
     parsed = _compound_bonus(parser, text, _apply_negations(parsed))
-    if re.search(r"(^|[\s(])date:", text) and "date" not in {
-        getattr(sub, "fieldname", None) for sub in _all_queries(parsed)
-    }:
+    if re.search(r"(^|[\s(])date:", text) and not _reads_dates(parsed):
         raise QueryError(
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
@@ -237,6 +282,9 @@ def _compound_bonus(parser: GermanQueryParser, text: str, q: wq.Query) -> wq.Que
     A compound query word is searched as its parts, all required ("Kooperationsabkommen" finds
     "Abkommen zur Kooperation" too); the whole word, when an article has it, adds to the score.
     """
+    # only plain words: a compound inside quotes or after a field name is not looked for alone
+    text = re.sub(r'"[^"]*"', " ", text)
+    text = re.sub(r"[\w*]+:(?:\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|\S+)", " ", text)
     bonus = []
     for fieldname in parser.fieldnames:
         field = parser.schema[fieldname]
@@ -293,14 +341,18 @@ def run_search(
     interval: str = "month",
     entity_map: facets.EntityMap | None = None,
     collapse: bool = False,
+    strict: bool = False,
 ) -> SearchResult:
     """One page of ranked (or newest-first) hits for ``text``, with the total match count and
     facet counts over all matches; ``filters`` restrict the matches without changing scores.
-    ``collapse``: one hit per story (wire copies folded), and totals and facets count stories."""
+    ``collapse``: one hit per story (wire copies folded), and totals and facets count stories.
+    Slips in ``text`` are read leniently, with a notice, unless ``strict``."""
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
-    q = _prepare(parser, text, sort, filters)
+    q, notice = _prepare(parser, text, sort, filters, strict)
+    if q is None:
+        return SearchResult(query=text, total=0, page=page, limit=limit, hits=(), notice=notice)
     offset = (page - 1) * limit
     ranked, total, docs = _collect(
         searcher,
@@ -341,23 +393,28 @@ def run_search(
         hits=tuple(hits),
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
         facets=counts,
+        notice=notice,
     )
 
 
 def _prepare(
-    parser: GermanQueryParser, text: str, sort: str, filters: facets.Filters | None
-) -> wq.Query:
-    """The parsed query with its filters, after checking the sort order."""
+    parser: GermanQueryParser,
+    text: str,
+    sort: str,
+    filters: facets.Filters | None,
+    strict: bool = False,
+) -> tuple[wq.Query | None, str | None]:
+    """The parsed query with its filters (None: nothing to search) and the reading's notice."""
     if sort not in SORTS:
         raise QueryError(f"cannot sort by {sort!r}: choose from {', '.join(SORTS)}")
-    q = parse(parser, text)
+    q, notice = read_query(parser, text, strict)
     restrict = filters.query() if filters else None
-    if restrict is None:
-        return q
+    if restrict is None or q is None:
+        return q, notice
     # In the query, adding (next to) nothing to scores. Not a collector filter: Whoosh's
     # TimeLimitCollector skips those and lets unfiltered articles through. Not score=0:
     # Whoosh's ListMatcher then falls back to a weight of 1.
-    return wq.And([q, wq.ConstantScoreQuery(restrict, score=1e-12)])
+    return wq.And([q, wq.ConstantScoreQuery(restrict, score=1e-12)]), notice
 
 
 #: Columns of exported matches, in order.
@@ -385,13 +442,16 @@ def export_rows(
     config: SearchConfig,
     sort: str = "relevance",
     filters: facets.Filters | None = None,
+    strict: bool = False,
 ) -> Iterator[dict]:
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first.
 
     The query runs now (a bad query raises here, not on the first row); rows are read as
     they are taken. Rows taken after the searcher was closed raise :class:`QueryError`.
     """
-    q = _prepare(parser, text, sort, filters)
+    q, _ = _prepare(parser, text, sort, filters, strict)
+    if q is None:
+        return iter(())
     ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit, fast=config.fast)
     return _export(searcher, ranked)
 
