@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -12,8 +14,21 @@ from whoosh.searching import Searcher
 from . import facets as facets_module
 from . import indexing, search
 from .config import Config, load_config
-from .models import Article, IndexReport, SearchResult
-from .schema import from_stored
+from .enrich.entities import extract_entities, key
+from .errors import QueryError
+from .models import (
+    Article,
+    ArticleDetails,
+    EntityProfile,
+    IndexReport,
+    Mention,
+    SearchResult,
+)
+from .schema import ENTITY_FIELDS, entities_by_facet, from_stored, stored_topics
+
+# The entity tagger is one model per process and keeps state while it tags, so concurrent
+# callers (a web server's threads) take turns.
+_TAGGER_LOCK = threading.Lock()
 
 
 class NewsSearch:
@@ -118,7 +133,7 @@ class NewsSearch:
 
         ``sort="date"`` lists newest first; ``fields`` restricts the searched fields.
         ``facets=("person", "org", "place", "topic", "source", "date")`` counts values over
-        all matches (dates per ``interval``: year, month, week or day);
+        all matches (dates per ``interval``: auto, year, month, week or day);
         ``filters={"person": ["Wladimir Putin"]}`` (likewise ``org``, ``place``, ``topic``: all
         of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
         (inclusive) restrict the matches.
@@ -185,6 +200,64 @@ class NewsSearch:
             searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top
         )
 
+    def details(self, id: str) -> ArticleDetails | None:
+        """The stored article with its topics, entities and where its text names them, or None."""
+        fields = self._current_searcher().document(id=id)
+        if not fields:
+            return None
+        article = from_stored(fields)
+        entities = entities_by_facet(fields)
+        return ArticleDetails(
+            article, stored_topics(fields), entities, _mentions(article.text, entities)
+        )
+
+    def entity(self, facet: str, name: str, interval: str = "auto", top: int = 10) -> EntityProfile:
+        """How often a person/org/place is named over time and which names appear with it.
+
+        ``facet`` is "person", "org" or "place"; ``name`` any spelling of an indexed name
+        (case, hyphens and quotes do not count). Raises :class:`QueryError` for another facet.
+        """
+        if facet not in ENTITY_FIELDS.values():
+            raise QueryError(
+                f"unknown entity kind {facet!r}: choose from {', '.join(ENTITY_FIELDS.values())}"
+            )
+        result = self.search(
+            "*",
+            limit=1,
+            facets=(*ENTITY_FIELDS.values(), "date"),
+            filters={facet: [name]},
+            interval=interval,
+        )
+        own = key(name)
+        shown = next((n for n, _ in result.facets.get(facet, ()) if key(n) == own), name)
+        together = {
+            f: tuple((n, c) for n, c in result.facets.get(f, ()) if key(n) != own)[:top]
+            for f in ENTITY_FIELDS.values()
+        }
+        return EntityProfile(facet, shown, result.total, result.facets.get("date", ()), together)
+
+    def has_value(self, facet: str, value: str) -> bool:
+        """Whether some article has this value of a filterable facet (any spelling of a name)."""
+        wanted = key(value)
+        return any(key(v) == wanted for v in self._known_values(facet))
+
+    def closest_values(self, facet: str, value: str, n: int = 3) -> list[str]:
+        """The facet's values spelled most like ``value`` (each word of a name counts alone too)."""
+        wanted = key(value)
+        scored = []
+        for candidate in self._known_values(facet):
+            words = key(candidate)
+            score = max(
+                difflib.SequenceMatcher(None, wanted, part).ratio()
+                for part in (words, *words.split())
+            )
+            if score >= 0.75:
+                scored.append((-score, candidate))
+        return [candidate for _, candidate in sorted(scored)[:n]]
+
+    def _known_values(self, facet: str) -> list[str]:
+        return facets_module.known_values(self._current_searcher(), facet)
+
     def count(self) -> int:
         """Number of articles in the index."""
         return self._current_searcher().doc_count()
@@ -208,3 +281,28 @@ class NewsSearch:
             self._snippeter = search.Snippeter(self._ix.schema["body"].analyzer)
         self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
         return self._searcher
+
+
+def _mentions(text: str, entities: dict[str, tuple[str, ...]]) -> tuple[Mention, ...]:
+    """Where ``text`` names the article's indexed entities, under their indexed names.
+
+    The tagger runs again on the text; a mention counts when its name (or its last word, for a
+    surname met without the first name given in the title) matches one of the indexed names.
+    """
+    if not any(entities.values()):
+        return ()
+    by_key: dict[str, tuple[str, str]] = {}
+    by_last: dict[str, tuple[str, str]] = {}
+    for facet, names in entities.items():
+        for name in names:
+            by_key[key(name)] = (facet, name)
+            by_last.setdefault(key(name).split(" ")[-1], (facet, name))
+    with _TAGGER_LOCK:
+        found = extract_entities(text)
+    out = []
+    for e in found:
+        k = key(e.name)
+        match = by_key.get(k) or by_key.get(key(e.text)) or by_last.get(k.split(" ")[-1])
+        if match is not None:
+            out.append(Mention(e.start, e.end, *match))
+    return tuple(out)

@@ -64,6 +64,7 @@ def cli() -> None:
     newssearch classify FILE          the section the built-in classifier gives a text
     newssearch entities               the people, organisations and places the index names most
     newssearch extract FILE           the entities the built-in tagger finds in a text
+    newssearch serve                  search page and JSON API in the browser
     """
 
 
@@ -667,3 +668,38 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
         click.echo(f"{label}  {name}")
     if not found:
         click.echo("no people, organisations or places found")
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but 127.0.0.1 lets other machines read the index.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(config: Config, host: str, port: int) -> None:
+    """Serve the index read-only: search, articles and entities in a browser, and a JSON API."""
+    from .web import LOCAL_HOSTS, create_app
+    from .web import serve as run_server
+
+    with NewsSearch(config.index, config) as ns:
+        articles = ns.count()  # fails here, with the CLI's message, when there is no index
+    app = create_app(config)
+    shown = f"[{host}]" if ":" in host else host
+    if host not in LOCAL_HOSTS:
+        click.secho(
+            f"WARNING: listening on {host}, not on 127.0.0.1: every machine that can reach this "
+            "one can read the whole index. There is no login. Use --host 127.0.0.1 unless that "
+            "is what you want.",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+    click.echo(
+        f"Serving {plural(articles, 'article')} from {config.index} (read-only).\n"
+        f"Open http://{shown}:{port}/ in a browser "
+        f"(JSON API: http://{shown}:{port}/api/search?q=...). Ctrl-C stops."
+    )
+    run_server(app, host=host, port=port)
