@@ -253,6 +253,13 @@ def linked_text(text: str, mentions: Sequence[Mention]) -> Markup:
     return Markup("".join(f"<p>{p}</p>" for p in paragraphs))
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) address, else None (no javascript: links from article data)."""
+    if url and url.strip().lower().startswith(("http://", "https://")):
+        return url.strip()
+    return None
+
+
 def german_number(n: int) -> str:
     """1.234.567 (German thousands separators)."""
     return f"{n:,}".replace(",", ".")
@@ -270,7 +277,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(marked=marked, num=german_number, gdate=german_date, topic=display_name)
+    env.filters.update(
+        marked=marked, num=german_number, gdate=german_date, topic=display_name, web_url=web_url
+    )
     env.globals.update(
         entity_url=entity_url,
         headings=FACET_HEADINGS,
