@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from whoosh.index import Index
+from whoosh.index import EmptyIndexError, Index
+from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from . import facets as facets_module
 from . import indexing, search
 from .config import Config, load_config
 from .enrich.entities import extract_entities, key
-from .errors import QueryError
+from .errors import IndexIncompatibleError, QueryError
 from .models import (
     Article,
     ArticleDetails,
@@ -29,6 +32,8 @@ from .schema import ENTITY_FIELDS, entities_by_facet, from_stored, stored_topics
 # The entity tagger is one model per process and keeps state while it tags, so concurrent
 # callers (a web server's threads) take turns.
 _TAGGER_LOCK = threading.Lock()
+#: Tries to open the live index when a concurrent rebuild or merge removes files under us.
+_OPEN_ATTEMPTS = 4
 
 
 class NewsSearch:
@@ -67,11 +72,13 @@ class NewsSearch:
 
     def close(self) -> None:
         """Release open index files."""
-        if self._searcher is not None:
-            self._searcher.close()
-        if self._ix is not None:
-            self._ix.close()
+        searcher, ix = self._searcher, self._ix
         self._ix = self._searcher = self._indexname = self._snippeter = None
+        if searcher is not None:
+            with contextlib.suppress(ReaderClosed):
+                searcher.close()
+        if ix is not None:
+            ix.close()
 
     def index(
         self,
@@ -263,6 +270,19 @@ class NewsSearch:
         return self._current_searcher().doc_count()
 
     def _current_searcher(self) -> Searcher:
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                return self._open_searcher()
+            except (EmptyIndexError, IndexIncompatibleError, OSError):
+                # A rebuild or merge that committed after we read the meta/TOC removed the files
+                # they name: read them again (a really broken index fails every attempt).
+                self.close()
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _open_searcher(self) -> Searcher:
         meta = indexing.read_meta(self.index_dir)
         if (
             self._searcher is not None
@@ -273,7 +293,8 @@ class NewsSearch:
                 return self._searcher
             # A fresh reader, not Searcher.refresh(): Whoosh 2.7's reader reuse closes the reused
             # segment readers twice when a concurrent merge makes it retry (ReaderClosed).
-            self._searcher.close()
+            searcher, self._searcher = self._searcher, None
+            searcher.close()
         else:  # first use, or a rebuild switched the live index
             self.close()
             self._ix = indexing.open_index(self.index_dir, self.config.analysis)

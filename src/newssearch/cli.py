@@ -678,7 +678,13 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
     show_default=True,
     help="Address to listen on. Anything but 127.0.0.1 lets other machines read the index.",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="TCP port to listen on.",
+)
 def serve(config: Config, host: str, port: int) -> None:
     """Serve the index read-only: search, articles and entities in a browser, and a JSON API."""
     from .web import LOCAL_HOSTS, create_app

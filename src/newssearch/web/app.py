@@ -114,6 +114,9 @@ class SearchParams:
             "page": self.page if self.page != 1 else None,
         }
         values.update(changes)
+        for name, default in (("page", 1), ("limit", 10), ("sort", "relevance")):
+            if values[name] == default:
+                values[name] = None  # defaults stay out of the URL: one URL per view
         for k, v in values.items():
             if v is None or v == "" or v == []:
                 continue
@@ -214,6 +217,20 @@ def parse_params(request: Request) -> SearchParams:
 # -- rendering helpers ---------------------------------------------------------------------------
 
 
+#: More months than this are shown as years.
+MAX_MONTH_BARS = 72
+
+
+def by_year(buckets: Sequence[tuple[str, int]]) -> Sequence[tuple[str, int]]:
+    """Monthly (bucket, count) pairs summed per year when there are too many months for bars."""
+    if len(buckets) <= MAX_MONTH_BARS or len(buckets[0][0]) != 7:
+        return buckets
+    years: dict[str, int] = {}
+    for month, count in buckets:
+        years[month[:4]] = years.get(month[:4], 0) + count
+    return tuple(years.items())
+
+
 def marked(snippet: str) -> Markup:
     """A snippet with the search's ``**match**`` marks as <mark>, everything else escaped."""
     parts = snippet.split(MARK[0])
@@ -292,7 +309,11 @@ def _environment() -> Environment:
 
 def _static_files() -> dict[str, tuple[bytes, str]]:
     """The stylesheet and script, read once from the package: no request path reaches the disk."""
-    types = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+    types = {
+        ".css": "text/css; charset=utf-8",
+        ".js": "text/javascript; charset=utf-8",
+        ".svg": "image/svg+xml",
+    }
     folder = resources.files("newssearch.web").joinpath("static")
     return {
         item.name: (item.read_bytes(), types[item.name[item.name.rfind(".") :]])
@@ -380,7 +401,9 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
 
         return wrapped
 
-    def run_search(ns: Any, params: SearchParams, facets: Sequence[str]) -> SearchResult:
+    def run_search(
+        ns: Any, params: SearchParams, facets: Sequence[str], interval: str = "month"
+    ) -> SearchResult:
         return ns.search(
             params.query,
             limit=params.limit,
@@ -390,7 +413,7 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
             filters=params.api_filters(),
             date_from=params.date_from,
             date_to=params.date_to,
-            interval="auto",
+            interval=interval,
         )
 
     @html_errors
@@ -398,6 +421,9 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         params = parse_params(request)
         with pool.lease() as ns:
             result = run_search(ns, params, (*FILTER_FACETS, "date"))
+            dates = result.facets.get("date", ())
+            if 0 < len(dates) <= 2:  # a month or two: one bar per day
+                dates = run_search(ns, params, ("date",), "day").facets.get("date", ())
             unknown = []
             if result.total == 0:
                 for facet, value in params.active():
@@ -405,7 +431,7 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
                     if not ns.has_value(facet, checked):
                         unknown.append((facet, value, ns.closest_values(facet, checked)))
         bars = histogram(
-            result.facets.get("date", ()),
+            by_year(dates),
             lambda start, end: params.url(**{"from": start.isoformat(), "to": end.isoformat()}),
         )
         return page(
@@ -450,14 +476,14 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
     def entity_page(request: Request) -> Response:
         facet, name = _entity_args(request)
         with pool.lease() as ns:
-            profile = ns.entity(facet, name)
+            profile = ns.entity(facet, name, interval="month")
             closest = ns.closest_values(facet, name) if profile.articles == 0 else []
         if profile.articles == 0:
             hint = f" Meinten Sie: {', '.join(closest)}?" if closest else ""
             raise NotFound(f"{FACET_SINGULAR[facet]} „{name}“ kommt in keinem Artikel vor.{hint}")
         params = SearchParams(filters={facet: [profile.name]}, sort="date")
         bars = histogram(
-            profile.timeline,
+            by_year(profile.timeline),
             lambda start, end: params.url(**{"from": start.isoformat(), "to": end.isoformat()}),
         )
         return page("entity.html", e=profile, p=params, bars=bars, q="")
