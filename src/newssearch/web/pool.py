@@ -46,6 +46,17 @@ class SearcherPool:
         finally:
             self._idle.put(ns)
 
+    def warm(self) -> None:
+        """Open every instance's searcher and facet tables, and load the entity tagger, now.
+
+        Otherwise the first requests pay for it (reading the facet columns, loading the model).
+        """
+        for ns in self._all:
+            ns.search("*", limit=1, facets=("person", "org", "place", "topic", "source", "date"))
+        first = self._all[0].search("*", limit=1).hits
+        if first:
+            self._all[0].details(first[0].id)
+
     def close(self) -> None:
         """Release every instance's open index files."""
         for ns in self._all:
