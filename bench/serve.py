@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--keep", type=Path, help="keep (and reuse) corpus and index here")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="serve-bench-"))
     config = build(folder, args.docs)
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             str(config.index),
             "--port",
             str(port),
+            "--workers",
+            str(args.workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.2)
         # one pass over the mix's kinds first: the first facet query reads the facet columns
         warm: dict[str, list[float]] = {}
-        for kind in ENDPOINTS:
+        for kind in ENDPOINTS * (2 * args.workers):  # each process's searchers, warm
             path = next(p for k, p in mix if k == kind)
             client(port, [(kind, path)], 0.001, 0, warm, [])
         times: dict[str, list[float]] = {}
@@ -183,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.docs:,} articles, {args.clients} clients, {args.seconds:g} s, loopback: "
         f"{total:,} requests ({total / args.seconds:,.0f}/s), {len(errors)} errors; "
+        f"server processes: {args.workers}; "
         f"{os.cpu_count()} cores, 1-minute load average at the end "
         f"{os.getloadavg()[0]:.1f}"
     )

@@ -347,7 +347,9 @@ def test_reindex_during_requests_never_breaks_a_page(tmp_path: Path):
 def test_serve_command_says_where_to_open_and_warns_off_localhost(site, monkeypatch):
     _, config = site
     calls = []
-    monkeypatch.setattr("newssearch.web.serve", lambda app, host, port: calls.append((host, port)))
+    monkeypatch.setattr(
+        "newssearch.web.serve", lambda app, host, port, **kw: calls.append((host, port))
+    )
     result = CliRunner().invoke(cli, ["serve", "--index", str(config.index), "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert "Open http://127.0.0.1:8123/ in a browser" in result.output

@@ -799,15 +799,23 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
     show_default=True,
     help="TCP port to listen on.",
 )
-def serve(config: Config, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Server processes: more use more cores (each holds its own searchers in memory).",
+)
+def serve(config: Config, host: str, port: int, workers: int) -> None:
     """Serve the index read-only: search, articles and entities in a browser, and a JSON API."""
     from .web import LOCAL_HOSTS, create_app
     from .web import serve as run_server
 
     with NewsSearch(config.index, config) as ns:
         articles = ns.count()  # fails here, with the CLI's message, when there is no index
-    app = create_app(config)
-    app.state.pool.warm()
+    app = create_app(config) if workers == 1 else None
+    if app is not None:
+        app.state.pool.warm()
     shown = f"[{host}]" if ":" in host else host
     if host not in LOCAL_HOSTS:
         click.secho(
@@ -823,4 +831,4 @@ def serve(config: Config, host: str, port: int) -> None:
         f"Open http://{shown}:{port}/ in a browser "
         f"(JSON API: http://{shown}:{port}/api/search?q=...). Ctrl-C stops."
     )
-    run_server(app, host=host, port=port)
+    run_server(app, host=host, port=port, workers=workers, config=config)
