@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,9 +28,6 @@ from .models import (
 )
 from .schema import ENTITY_FIELDS, entities_by_facet, from_stored, stored_topics
 
-# The entity tagger is one model per process and keeps state while it tags, so concurrent
-# callers (a web server's threads) take turns.
-_TAGGER_LOCK = threading.Lock()
 #: Tries to open the live index when a concurrent rebuild or merge removes files under us.
 _OPEN_ATTEMPTS = 4
 
@@ -318,8 +314,7 @@ def _mentions(text: str, entities: dict[str, tuple[str, ...]]) -> tuple[Mention,
         for name in names:
             by_key[key(name)] = (facet, name)
             by_last.setdefault(key(name).split(" ")[-1], (facet, name))
-    with _TAGGER_LOCK:
-        found = extract_entities(text)
+    found = extract_entities(text)  # the tagger locks its own word table: safe from threads
     out = []
     for e in found:
         k = key(e.name)
