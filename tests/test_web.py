@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -17,11 +18,10 @@ from click.testing import CliRunner
 from newssearch import Config, NewsSearch
 from newssearch.cli import cli
 from newssearch.web import app as web_app
+from newssearch.web.charts import histogram, range_of
 from newssearch.web.pool import SearcherPool
 from tests.conftest import write_jsonl
 from tests.webserver import XSS_TITLE, get, get_json, running_server, web_corpus
-
-pytestmark = pytest.mark.slow
 
 
 def q(**params: object) -> str:
@@ -306,6 +306,7 @@ def test_pool_never_lends_one_newssearch_to_two_threads(tmp_path: Path):
     assert not clashes
 
 
+@pytest.mark.slow
 def test_reindex_during_requests_never_breaks_a_page(tmp_path: Path):
     config = Config(index=tmp_path / "index")
     records = web_corpus()
@@ -359,3 +360,16 @@ def test_serve_command_says_where_to_open_and_warns_off_localhost(site, monkeypa
     assert calls == [("127.0.0.1", 8123), ("0.0.0.0", 8000)]
     result = CliRunner().invoke(cli, ["serve", "--index", str(config.index) + "-missing"])
     assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+def test_date_buckets_as_ranges_and_bars():
+    assert range_of("2016") == (dt.date(2016, 1, 1), dt.date(2016, 12, 31))
+    assert range_of("2016-02") == (dt.date(2016, 2, 1), dt.date(2016, 2, 29))
+    assert range_of("2016-W01") == (dt.date(2016, 1, 4), dt.date(2016, 1, 10))
+    assert range_of("2016-03-31") == (dt.date(2016, 3, 31), dt.date(2016, 3, 31))
+    bars = histogram([("2016-01", 4), ("2016-02", 0), ("2016-03", 2)], lambda a, b: f"{a}/{b}")
+    assert bars[0].href == "2016-01-01/2016-01-31"
+    assert bars[1].height == 0 and bars[0].height == 2 * bars[2].height
+    months = [(f"{2000 + i // 12}-{i % 12 + 1:02d}", 1) for i in range(120)]
+    assert web_app.by_year(months)[:2] == (("2000", 12), ("2001", 12))
+    assert web_app.by_year(months[:12]) == months[:12]
