@@ -246,16 +246,19 @@ class NewsSearch:
 
     def closest_values(self, facet: str, value: str, n: int = 3) -> list[str]:
         """The facet's values spelled most like ``value`` (each word of a name counts alone too)."""
-        wanted = key(value)
+        matcher = difflib.SequenceMatcher()
+        matcher.set_seq2(key(value))  # difflib caches its analysis of the second sequence
         scored = []
         for candidate in self._known_values(facet):
             words = key(candidate)
-            score = max(
-                difflib.SequenceMatcher(None, wanted, part).ratio()
-                for part in (words, *words.split())
-            )
-            if score >= 0.75:
-                scored.append((-score, candidate))
+            best = 0.0
+            for part in (words, *words.split()):
+                matcher.set_seq1(part)
+                # the cheap upper bounds first: most names are nowhere near
+                if matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75:
+                    best = max(best, matcher.ratio())
+            if best >= 0.75:
+                scored.append((-best, candidate))
         return [candidate for _, candidate in sorted(scored)[:n]]
 
     def _known_values(self, facet: str) -> list[str]:
