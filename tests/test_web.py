@@ -54,6 +54,7 @@ def test_search_page_shows_hits_facets_histogram_and_links(site):
     assert 'value="Gipfel Merkel"' in body  # the query stays in the box
     assert re.search(r"\d+ Treffer", body)
     assert "<mark>" in body  # highlighted snippet words
+    assert "Gesucht nach: <code>gipfel</code> · <code>merkel</code>" in body  # how it was read
     assert 'href="/articles/g' in body
     # facet links add a filter; person facet values also link their entity view
     assert "/?q=Gipfel+Merkel&amp;person=Angela+Merkel" in body

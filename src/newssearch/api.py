@@ -239,6 +239,17 @@ class NewsSearch:
         }
         return EntityProfile(facet, shown, result.total, result.facets.get("date", ()), together)
 
+    def query_terms(self, query: str, fields: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The index terms ``query`` searches the text for: how it was read (stems, compound parts).
+
+        Raises :class:`QueryError` for a malformed query, as :meth:`search` does.
+        """
+        searcher = self._current_searcher()
+        parser = search.build_parser(searcher.schema, self.config.search, fields)
+        parsed = search.parse(parser, query)
+        terms = (text for field, text in parsed.iter_all_terms() if field in ("title", "body"))
+        return tuple(dict.fromkeys(t.decode("utf-8") if isinstance(t, bytes) else t for t in terms))
+
     def has_value(self, facet: str, value: str) -> bool:
         """Whether some article has this value of a filterable facet (any spelling of a name)."""
         wanted = key(value)

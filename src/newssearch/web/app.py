@@ -421,6 +421,7 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         params = parse_params(request)
         with pool.lease() as ns:
             result = run_search(ns, params, (*FILTER_FACETS, "date"))
+            terms = ns.query_terms(params.query) if params.q.strip() else ()
             dates = result.facets.get("date", ())
             if 0 < len(dates) <= 2:  # a month or two: one bar per day
                 dates = run_search(ns, params, ("date",), "day").facets.get("date", ())
@@ -441,6 +442,7 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
             result=result,
             bars=bars,
             unknown=unknown,
+            terms=terms,
             first=(result.page - 1) * result.limit + 1,
             last=(result.page - 1) * result.limit + len(result.hits),
         )
