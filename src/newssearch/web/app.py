@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
@@ -127,7 +128,7 @@ class SearchParams:
     def url(self, path: str = "/", **changes: Any) -> str:
         """This search's URL with ``changes`` (paging back to 1 unless ``page`` is given)."""
         changes.setdefault("page", None)
-        query = urlencode(self.pairs(**changes))
+        query = "&".join(_encoded(k, v) for k, v in self.pairs(**changes))
         return f"{path}?{query}" if query else path
 
     def add(self, facet: str, value: str) -> str:
@@ -153,6 +154,12 @@ class SearchParams:
             if vs
         }
         return out or None
+
+
+@functools.lru_cache(maxsize=8192)
+def _encoded(key: str, value: str) -> str:
+    """``key=value`` as urlencode writes it; a page repeats the same pairs in dozens of links."""
+    return f"{quote_plus(key)}={quote_plus(value)}"
 
 
 def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
