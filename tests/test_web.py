@@ -6,8 +6,12 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -20,8 +24,8 @@ from newssearch.cli import cli
 from newssearch.web import app as web_app
 from newssearch.web.charts import histogram, range_of
 from newssearch.web.pool import SearcherPool
-from tests.conftest import write_jsonl
-from tests.webserver import XSS_TITLE, get, get_json, running_server, web_corpus
+from tests.conftest import REPO, write_jsonl
+from tests.webserver import XSS_TITLE, free_port, get, get_json, running_server, web_corpus
 
 
 def q(**params: object) -> str:
@@ -374,3 +378,36 @@ def test_date_buckets_as_ranges_and_bars():
     months = [(f"{2000 + i // 12}-{i % 12 + 1:02d}", 1) for i in range(120)]
     assert web_app.by_year(months)[:2] == (("2000", 12), ("2001", 12))
     assert web_app.by_year(months[:12]) == months[:12]
+
+
+@pytest.mark.slow
+def test_serve_command_with_two_worker_processes_over_real_http(site):
+    _, config = site
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    args = ["serve", "--index", str(config.index), "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "newssearch", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = server.stdout.readline()
+        assert first_line.startswith("Serving 37 articles"), first_line
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, data = get_json(f"{base}/api/search?q=Gipfel", timeout=10)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
+                time.sleep(0.5)
+        assert status == 200 and data["total"] > 10
+        statuses = {get(f"{base}/?q=Gipfel")[0] for _ in range(6)}
+        assert statuses == {200}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
