@@ -411,3 +411,42 @@ def test_serve_command_with_two_worker_processes_over_real_http(site):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_rebuild_by_another_process_while_serving(tmp_path: Path):
+    """`newssearch index --rebuild` in its own process, as a user would run it, under load."""
+    config = Config(index=tmp_path / "index")
+    corpus = write_jsonl(tmp_path / "corpus" / "a.jsonl", web_corpus())
+    with NewsSearch(config.index, config) as ns:
+        ns.index([corpus])
+    failures: list[str] = []
+    stop = threading.Event()
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    with running_server(config) as base:
+
+        def client() -> None:
+            while not stop.is_set():
+                status, _, body = get(f"{base}/?q=Gipfel&person=Angela+Merkel", timeout=60)
+                if status != 200:
+                    failures.append(f"{status} {body[:200]}")
+
+        threads = [threading.Thread(target=client) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for _ in range(2):
+            command = ["index", "--rebuild", "--quiet", "--index", str(config.index), str(corpus)]
+            done = subprocess.run(
+                [sys.executable, "-m", "newssearch", *command],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert done.returncode == 0, done.stderr
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+        status, data = get_json(f"{base}/api/search?q=*")
+    assert not failures, failures[:3]
+    assert status == 200 and data["total"] == len(web_corpus())

@@ -99,11 +99,26 @@ def console_errors(driver) -> list[str]:
 def test_search_facet_chip_article_similar_pages_and_dates(browser, base, shots):
     browser.set_window_size(*WIDE)
     browser.get(base + "/")
-    box = browser.find_element(By.ID, "q")
-    box.send_keys("Gipfel", Keys.ENTER)  # the keyboard alone runs a search
+    # the keyboard alone: "/" focuses the search box, Enter runs the search
+    browser.find_element(By.TAG_NAME, "body").send_keys("/")
+    box = browser.switch_to.active_element
+    assert box.get_attribute("id") == "q"
+    box.send_keys("Gipfel", Keys.ENTER)
     wait(browser).until(ec.url_contains("q=Gipfel"))
     assert "Treffer" in browser.find_element(By.ID, "count").text
     browser.save_screenshot(str(shots / "search-wide.png"))
+
+    # Tab reaches the links; Enter on a focused facet value follows it
+    first_facet = browser.find_element(By.CSS_SELECTOR, "a.facet-value")
+    for _ in range(200):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element == first_facet:
+            break
+    assert browser.switch_to.active_element == first_facet
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(browser).until(lambda d: "page" not in params(d) and len(params(d)) > 1)
+    browser.back()
+    wait(browser).until(lambda d: len(params(d)) == 1)
 
     # click a person facet: the filter is added and shown as a chip
     facet = browser.find_element(By.CSS_SELECTOR, 'a.facet-value[data-facet="person"]')
