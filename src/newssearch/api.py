@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import datetime as dt
+import difflib
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from whoosh.index import Index
+from whoosh.index import EmptyIndexError, Index
+from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from .archive import PASSES, opensearch, resolve
 from .config import Config, load_config
 from .enrich.entities import Entity, distinct, extract_entities
 from .enrich.sections import SECTIONS, Topic, classify, display_name, label_for
-from .errors import CorpusError
+from .errors import CorpusError, IndexIncompatibleError, QueryError
 from .index import writer as indexing
-from .index.schema import ENTITY_FIELDS, from_stored
+from .index.schema import ENTITY_FIELDS, entities_by_facet, from_stored, stored_topics
 from .ingest.readers import SUFFIXES
-from .models import Article, IndexReport, SearchResult
+from .models import (
+    Article,
+    ArticleDetails,
+    EntityProfile,
+    IndexReport,
+    Mention,
+    SearchResult,
+)
 from .query import collapse, search
 from .query import facets as facets_module
 from .query.facets import FACETS, INTERVALS
 from .query.search import EXPORT_FIELDS, MARK
 from .text.analysis import analyze
+from .text.names import name_key as key
 
 __all__ = [
     "ENTITY_FIELDS",
@@ -44,6 +56,9 @@ __all__ = [
     "extract_entities",
     "label_for",
 ]
+
+#: Tries to open the live index when a concurrent rebuild or merge removes files under us.
+_OPEN_ATTEMPTS = 4
 
 
 class NewsSearch:
@@ -84,11 +99,13 @@ class NewsSearch:
 
     def close(self) -> None:
         """Release open index files."""
-        if self._searcher is not None:
-            self._searcher.close()
-        if self._ix is not None:
-            self._ix.close()
+        searcher, ix = self._searcher, self._ix
         self._ix = self._searcher = self._indexname = self._snippeter = None
+        if searcher is not None:
+            with contextlib.suppress(ReaderClosed):
+                searcher.close()
+        if ix is not None:
+            ix.close()
 
     def index(
         self,
@@ -175,7 +192,7 @@ class NewsSearch:
 
         ``sort="date"`` lists newest first; ``fields`` restricts the searched fields.
         ``facets=("person", "org", "place", "topic", "source", "date")`` counts values over
-        all matches (dates per ``interval``: year, month, week or day);
+        all matches (dates per ``interval``: auto, year, month, week or day);
         ``filters={"person": ["Wladimir Putin"]}`` (likewise ``org``, ``place``, ``topic``: all
         of the values), ``{"source": [...]}`` (any of the sources) and ``date_from``/``date_to``
         (inclusive) restrict the matches. ``collapse=True`` folds wire copies: one hit per story
@@ -291,11 +308,96 @@ class NewsSearch:
             entity_map=self._entity_map,
         )
 
+    def details(self, id: str) -> ArticleDetails | None:
+        """The stored article with its topics, entities and where its text names them, or None."""
+        fields = self._current_searcher().document(id=id)
+        if not fields:
+            return None
+        article = from_stored(fields)
+        entities = entities_by_facet(fields)
+        return ArticleDetails(
+            article, stored_topics(fields), entities, _mentions(article.text, entities)
+        )
+
+    def entity(self, facet: str, name: str, interval: str = "auto", top: int = 10) -> EntityProfile:
+        """How often a person/org/place is named over time and which names appear with it.
+
+        ``facet`` is "person", "org" or "place"; ``name`` any spelling of an indexed name
+        (case, hyphens and quotes do not count). Raises :class:`QueryError` for another facet.
+        """
+        if facet not in ENTITY_FIELDS.values():
+            raise QueryError(
+                f"unknown entity kind {facet!r}: choose from {', '.join(ENTITY_FIELDS.values())}"
+            )
+        result = self.search(
+            "*",
+            limit=1,
+            facets=(*ENTITY_FIELDS.values(), "date"),
+            filters={facet: [name]},
+            interval=interval,
+        )
+        own = key(name)
+        shown = next((n for n, _ in result.facets.get(facet, ()) if key(n) == own), name)
+        together = {
+            f: tuple((n, c) for n, c in result.facets.get(f, ()) if key(n) != own)[:top]
+            for f in ENTITY_FIELDS.values()
+        }
+        return EntityProfile(facet, shown, result.total, result.facets.get("date", ()), together)
+
+    def query_terms(self, query: str, fields: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The index terms ``query`` searches the text for: how it was read (stems, compound parts).
+
+        Raises :class:`QueryError` for a malformed query, as :meth:`search` does.
+        """
+        searcher = self._current_searcher()
+        parser = search.build_parser(searcher.schema, self.config.search, fields)
+        parsed = search.parse(parser, query)
+        terms = (text for field, text in parsed.iter_all_terms() if field in ("title", "body"))
+        return tuple(dict.fromkeys(t.decode("utf-8") if isinstance(t, bytes) else t for t in terms))
+
+    def has_value(self, facet: str, value: str) -> bool:
+        """Whether some article has this value of a filterable facet (any spelling of a name)."""
+        wanted = key(value)
+        return any(key(v) == wanted for v in self._known_values(facet))
+
+    def closest_values(self, facet: str, value: str, n: int = 3) -> list[str]:
+        """The facet's values spelled most like ``value`` (each word of a name counts alone too)."""
+        matcher = difflib.SequenceMatcher()
+        matcher.set_seq2(key(value))  # difflib caches its analysis of the second sequence
+        scored = []
+        for candidate in self._known_values(facet):
+            words = key(candidate)
+            best = 0.0
+            for part in (words, *words.split()):
+                matcher.set_seq1(part)
+                # the cheap upper bounds first: most names are nowhere near
+                if matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75:
+                    best = max(best, matcher.ratio())
+            if best >= 0.75:
+                scored.append((-best, candidate))
+        return [candidate for _, candidate in sorted(scored)[:n]]
+
+    def _known_values(self, facet: str) -> list[str]:
+        return facets_module.known_values(self._current_searcher(), facet)
+
     def count(self) -> int:
         """Number of articles in the index."""
         return self._current_searcher().doc_count()
 
     def _current_searcher(self) -> Searcher:
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                return self._open_searcher()
+            except (EmptyIndexError, IndexIncompatibleError, OSError):
+                # A rebuild or merge that committed after we read the meta/TOC removed the files
+                # they name: read them again (a really broken index fails every attempt).
+                self.close()
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _open_searcher(self) -> Searcher:
         meta = indexing.read_meta(self.index_dir)
         if (
             self._searcher is not None
@@ -307,7 +409,8 @@ class NewsSearch:
                 return self._searcher
             # A fresh reader, not Searcher.refresh(): Whoosh 2.7's reader reuse closes the reused
             # segment readers twice when a concurrent merge makes it retry (ReaderClosed).
-            self._searcher.close()
+            searcher, self._searcher = self._searcher, None
+            searcher.close()
         else:  # first use, or a rebuild switched the live index
             self.close()
             self._ix = indexing.open_index(self.index_dir, self.config.analysis)
@@ -348,3 +451,27 @@ def _check_csv_options(delimiter: str | None, encoding: str | None) -> None:
             raise CorpusError(
                 f"unknown encoding {encoding!r}: use e.g. utf-8, latin-1 or cp1252"
             ) from None
+
+
+def _mentions(text: str, entities: dict[str, tuple[str, ...]]) -> tuple[Mention, ...]:
+    """Where ``text`` names the article's indexed entities, under their indexed names.
+
+    The tagger runs again on the text; a mention counts when its name (or its last word, for a
+    surname met without the first name given in the title) matches one of the indexed names.
+    """
+    if not any(entities.values()):
+        return ()
+    by_key: dict[str, tuple[str, str]] = {}
+    by_last: dict[str, tuple[str, str]] = {}
+    for facet, names in entities.items():
+        for name in names:
+            by_key[key(name)] = (facet, name)
+            by_last.setdefault(key(name).split(" ")[-1], (facet, name))
+    found = extract_entities(text)  # the tagger locks its own word table: safe from threads
+    out = []
+    for e in found:
+        k = key(e.name)
+        match = by_key.get(k) or by_key.get(key(e.text)) or by_last.get(k.split(" ")[-1])
+        if match is not None:
+            out.append(Mention(e.start, e.end, *match))
+    return tuple(out)

@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import json
 import re
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -56,6 +57,17 @@ class NewsSearchGroup(click.Group):
         except NewsSearchError as exc:
             raise click.ClickException(str(exc)) from None
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command once, with its whole first sentence (wrapped, not cut at "...")."""
+        rows = [
+            (name, command.get_short_help_str(limit=200))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 @click.group(cls=NewsSearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newssearch")
@@ -63,18 +75,10 @@ def cli() -> None:
     """Search German news articles: index a folder, then query it.
 
     \b
-    newssearch index                  index the corpus named in config.yaml
-    newssearch query "Putins Bündnis"  ranked search with snippets
-    newssearch similar ID             articles related to one article
-    newssearch show ID                print one stored article
-    newssearch duplicates             the largest groups of wire copies
-    newssearch export --opensearch DIR  bulk files for OpenSearch/Elasticsearch
-    newssearch check                  verify the index
-    newssearch optimize               merge the index's segments (faster queries)
-    newssearch retag                  apply edited user topics (config.yaml) to the index
-    newssearch classify FILE          the section the built-in classifier gives a text
-    newssearch entities               the people, organisations and places the index names most
-    newssearch extract FILE           the entities the built-in tagger finds in a text
+    Typical use:
+      newssearch index                    (the corpus named in config.yaml)
+      newssearch query "Putins Bündnis"
+      newssearch serve                    (the same in a browser)
     """
 
 
@@ -177,17 +181,20 @@ def index(
     line and skipped; the summary accounts for every record read. A run that could index
     nothing exits with status 1.
     """
-    with NewsSearch(config.index, config) as ns:
-        with _progress_bar(enabled=not quiet and not as_json) as progress:
-            report = ns.index(
-                list(paths) or None,
-                rebuild=rebuild,
-                strict=strict,
-                progress=progress,
-                prune=prune,
-                delimiter=delimiter,
-                encoding=encoding,
-            )
+    try:
+        with NewsSearch(config.index, config) as ns:
+            with _progress_bar(enabled=not quiet and not as_json) as progress:
+                report = ns.index(
+                    list(paths) or None,
+                    rebuild=rebuild,
+                    strict=strict,
+                    progress=progress,
+                    prune=prune,
+                    delimiter=delimiter,
+                    encoding=encoding,
+                )
+    except KeyboardInterrupt:
+        _interrupted(config, rebuild)
     if rejects is not None:
         report.write_rejects(rejects)
     for note in report.notes:
@@ -256,6 +263,28 @@ def _fail_if_nothing_indexed(report: IndexReport) -> None:
 def _reason_kind(reason: str) -> str:
     """A rejection reason without the parts that differ per record (quoted values, numbers)."""
     return re.sub(r"'[^']*'|\d[\d,.]*", "…", reason).split(" (")[0]
+
+
+def _interrupted(config: Config, rebuild: bool) -> None:
+    """Say what Ctrl-C during indexing kept, and exit with 130 (as shells do for SIGINT)."""
+    try:
+        with NewsSearch(config.index, config) as ns:
+            kept = ns.count()
+    except NewsSearchError:
+        kept = 0
+    what = (
+        f"the index in {config.index} is as before this run ({plural(kept, 'article')}): "
+        "the rebuild is only switched in when complete"
+        if rebuild and kept
+        else f"the index in {config.index} keeps {plural(kept, 'article')}, as of the last "
+        "batch committed before Ctrl-C"
+    )
+    click.echo(
+        f"\nInterrupted: {what}. Run the same command again to go on: records already "
+        "indexed and unchanged are skipped.",
+        err=True,
+    )
+    raise SystemExit(130)
 
 
 class _progress_bar:
@@ -375,9 +404,9 @@ class _progress_bar:
 @click.option(
     "--interval",
     type=click.Choice(INTERVALS),
-    default="month",
+    default="auto",
     show_default=True,
-    help="Bucket size of the date facet.",
+    help="Bucket size of the date facet; auto keeps the chart to a few lines.",
 )
 @click.option(
     "--csv",
@@ -459,10 +488,18 @@ def query(
             strict=strict,
             **restrict,
         )
+        active = {k: v for k, v in filters.items() if v}
+        notes = (
+            _filter_notes(ns, text, active, field_list, {"from": date_from, "to": date_to})
+            if result.total == 0 and (active or date_from or date_to)
+            else []
+        )
     if as_json:
+        for note in notes:
+            click.echo(note, err=True)
         _echo_json(result.to_dict())
     else:
-        _print_result(result)
+        _print_result(result, notes)
 
 
 def _write_export(rows: Iterable[dict], fmt: str) -> None:
@@ -474,6 +511,28 @@ def _write_export(rows: Iterable[dict], fmt: str) -> None:
     else:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _width() -> int:
+    """Columns to fill: the terminal's (COLUMNS when set), at least 40, at most 120."""
+    return max(40, min(shutil.get_terminal_size((80, 24)).columns, 120))
+
+
+def _wrap(text: str, first: str = "", rest: str | None = None, width: int | None = None) -> str:
+    """``text`` wrapped to the terminal, ``**marks**`` kept and shown bold, not counted as width."""
+    width = width or _width()
+    rest = first if rest is None else rest
+    lines: list[list[str]] = [[]]
+    used = len(first)
+    for word in text.split():
+        shown = len(word.replace(MARK[0], ""))
+        if lines[-1] and used + 1 + shown > width:
+            lines.append([])
+            used = len(rest)
+        used += shown + (1 if lines[-1] else 0)
+        lines[-1].append(word)
+    out = [(first if i == 0 else rest) + " ".join(words) for i, words in enumerate(lines)]
+    return "\n".join(_highlight(line) for line in out)
 
 
 def _highlight(snippet: str) -> str:
@@ -491,60 +550,108 @@ def _print_facets(result: SearchResult) -> None:
     for facet, heading in ENTITY_HEADINGS.items():
         values = result.facets.get(facet)
         if values:
-            click.echo(f"{heading}: " + " · ".join(f"{name} ({count:,})" for name, count in values))
+            listed = " · ".join(f"{name} ({count:,})" for name, count in values)
+            click.echo(_wrap(listed, f"{heading}: ", "  "))
     topics = result.facets.get("topic")
     if topics:
-        click.echo(
-            "Topics: " + " · ".join(f"{display_name(name)} ({count:,})" for name, count in topics)
-        )
+        listed = " · ".join(f"{display_name(name)} ({count:,})" for name, count in topics)
+        click.echo(_wrap(listed, "Topics: ", "  "))
     sources = result.facets.get("source")
     if sources:
-        click.echo("Sources: " + " · ".join(f"{name} ({count:,})" for name, count in sources))
+        listed = " · ".join(f"{name} ({count:,})" for name, count in sources)
+        click.echo(_wrap(listed, "Sources: ", "  "))
     dates = result.facets.get("date")
     if dates:
         widest = max(count for _, count in dates)
+        label = max(len(bucket) for bucket, _ in dates)
+        room = max(10, min(40, _width() - label - len(f"{widest:,}") - 5))
         click.echo("Dates:")
         for bucket, count in dates:
-            bar = "█" * (max(1, round(30 * count / widest)) if count else 0)
-            click.echo(f"  {bucket:<10} {bar} {count:,}")
+            bar = "█" * (max(1, round(room * count / widest)) if count else 0)
+            click.echo(f"  {bucket:<{label}} {bar} {count:,}")
 
 
-def _print_result(result: SearchResult) -> None:
+def _print_result(result: SearchResult, notes: Iterable[str] = ()) -> None:
     if result.notice:
-        click.echo(f"Note: {result.notice}")
+        click.echo(_wrap(f"Note: {result.notice}", ""))
     if result.suggestion:
         click.echo(f"Did you mean: {click.style(result.suggestion, bold=True)}?")
     if result.total == 0:
-        click.echo(f"No articles match {result.query!r}.")
+        click.echo(_wrap(f"No articles match {result.query!r}."))
+        for note in notes:
+            click.echo(_wrap(note))
         return
     first, last = (
         (result.page - 1) * result.limit + 1,
         (result.page - 1) * result.limit + len(result.hits),
     )
-    matches = f"{plural(result.total, 'article')} match{'es' if result.total == 1 else ''} {result.query!r}"
+    matches = (
+        f"{plural(result.total, 'article')} match{'es' if result.total == 1 else ''} "
+        f"{result.query!r}"
+    )
     click.echo(
-        f"{matches}; showing {first}–{last} (page {result.page} of {result.pages})"
-        if result.hits
-        else f"{matches}; page {result.page} is past the last page ({result.pages})"
+        _wrap(
+            f"{matches}; showing {first}–{last} (page {result.page} of {result.pages})"
+            if result.hits
+            else f"{matches}; page {result.page} is past the last page ({result.pages})"
+        )
     )
     _print_facets(result)
     for hit in result.hits:
         click.echo()
-        score = f"  score {hit.score:.2f}" if hit.score is not None else ""
-        click.echo(f"{hit.rank:>3}. {click.style(hit.title, bold=True)}{score}")
+        score = f"score {hit.score:.2f}" if hit.score is not None else ""
+        title = " ".join(f"{MARK[0]}{w}{MARK[1]}" for w in hit.title.split())
+        click.echo(_wrap(title, f"{hit.rank:>3}. ", "     "))
         meta = " · ".join(
-            x for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id) if x
+            x
+            for x in (iso(hit.date), hit.source, *map(display_name, hit.topics), hit.id, score)
+            if x
         )
-        click.echo(f"     {meta}")
+        click.echo(_wrap(meta, "     "))
         if hit.snippet and hit.snippet != hit.title:  # a headline-only record has no snippet
-            click.echo(f"     {_highlight(hit.snippet)}")
+            click.echo(_wrap(hit.snippet, "     "))
         if hit.copy_count:
             sources = sorted({s or "?" for _, s in hit.copies})
-            click.echo(
-                f"     +{plural(hit.copy_count, 'copy').replace('copys', 'copies')}: "
-                + ", ".join(sources)
-                + (" …" if hit.copy_count > len(hit.copies) else "")
-            )
+            more = " …" if hit.copy_count > len(hit.copies) else ""
+            copies = plural(hit.copy_count, "copy").replace("copys", "copies")
+            click.echo(_wrap(f"+{copies}: " + ", ".join(sources) + more, "     "))
+
+
+def _filter_notes(
+    ns: NewsSearch,
+    text: str,
+    filters: dict[str, list[str]],
+    fields: list[str] | None,
+    dates: dict[str, dt.datetime | None],
+) -> list[str]:
+    """Why a filtered search found nothing: a value no article has, or the filters together."""
+    names = {"person": "person", "org": "organisation", "place": "place"}
+    names |= {"topic": "topic", "source": "source"}
+    notes = []
+    for facet, values in filters.items():
+        for value in values:
+            if not ns.has_value(facet, value):
+                closest = ns.closest_values(facet, value)
+                hint = (
+                    f"; did you mean {' or '.join(repr(c) for c in closest)}?"
+                    if closest
+                    else " (`newssearch entities` lists the names)"
+                    if facet in names and facet not in ("topic", "source")
+                    else ""
+                )
+                notes.append(f"warning: no article has the {names[facet]} {value!r}{hint}")
+    if not notes:
+        without = ns.search(text, limit=1, fields=fields).total
+        given = " ".join(
+            [f"--{f} {v!r}" for f, vs in filters.items() for v in vs]
+            + [f"--{name} {day:%Y-%m-%d}" for name, day in dates.items() if day]
+        )
+        notes.append(
+            f"The filters caused this: {plural(without, 'article')} match without {given}."
+            if without
+            else "No article matches even without the filters."
+        )
+    return notes
 
 
 @cli.command()
@@ -832,3 +939,53 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
         click.echo(f"{label}  {name}")
     if not found:
         click.echo("no people, organisations or places found")
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but 127.0.0.1 lets other machines read the index.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="TCP port to listen on.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Server processes: more use more cores (each holds its own searchers in memory).",
+)
+def serve(config: Config, host: str, port: int, workers: int) -> None:
+    """Serve the index read-only: search, articles and entities in a browser, and a JSON API."""
+    from .web import LOCAL_HOSTS, create_app
+    from .web import serve as run_server
+
+    with NewsSearch(config.index, config) as ns:
+        articles = ns.count()  # fails here, with the CLI's message, when there is no index
+    app = create_app(config) if workers == 1 else None
+    if app is not None:
+        app.state.pool.warm()
+    shown = f"[{host}]" if ":" in host else host
+    if host not in LOCAL_HOSTS:
+        click.secho(
+            f"WARNING: listening on {host}, not on 127.0.0.1: every machine that can reach this "
+            "one can read the whole index. There is no login. Use --host 127.0.0.1 unless that "
+            "is what you want.",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+    click.echo(
+        f"Serving {plural(articles, 'article')} from {config.index} (read-only).\n"
+        f"Open http://{shown}:{port}/ in a browser "
+        f"(JSON API: http://{shown}:{port}/api/search?q=...). Ctrl-C stops."
+    )
+    run_server(app, host=host, port=port, workers=workers, config=config)

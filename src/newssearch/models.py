@@ -267,3 +267,62 @@ def first_sentence(text: str, limit: int = 200) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where an article's text names one of its indexed entities: ``text[start:end]``."""
+
+    start: int
+    end: int
+    #: "person", "org" or "place"
+    facet: str
+    #: the name as indexed (the facet value to filter by)
+    name: str
+
+
+@dataclass(frozen=True)
+class ArticleDetails:
+    """An article with what the index knows about it: topics, entities and where they are named."""
+
+    article: Article
+    #: the predicted section first (when there is one), then the user topics that match
+    topics: tuple[str, ...] = ()
+    entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    mentions: tuple[Mention, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The article's fields plus ``topics``, ``entities`` and ``mentions``."""
+        return self.article.to_dict() | {
+            "topics": list(self.topics),
+            "entities": {facet: list(names) for facet, names in self.entities.items()},
+            "mentions": [
+                {"start": m.start, "end": m.end, "facet": m.facet, "name": m.name}
+                for m in self.mentions
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class EntityProfile:
+    """One person, organisation or place over the index: articles over time, names seen with it."""
+
+    facet: str
+    name: str
+    articles: int
+    #: (date bucket, articles) in time order
+    timeline: tuple[tuple[str, int], ...] = ()
+    #: {"person": ((name, articles together), ...), "org": ..., "place": ...}, the entity left out
+    cooccurring: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "facet": self.facet,
+            "name": self.name,
+            "articles": self.articles,
+            "timeline": [list(pair) for pair in self.timeline],
+            "cooccurring": {
+                facet: [list(pair) for pair in values] for facet, values in self.cooccurring.items()
+            },
+        }

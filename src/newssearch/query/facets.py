@@ -29,7 +29,8 @@ from ..text.names import name_key
 ENTITY_FACETS = ("person", "org", "place")
 FACETS = ("topic", *ENTITY_FACETS, "source", "date")
 FILTERS = ("topic", *ENTITY_FACETS, "source")
-INTERVALS = ("year", "month", "week", "day")
+#: "auto" picks the interval from the matches' date range so the histogram stays a few bars.
+INTERVALS = ("auto", "year", "month", "week", "day")
 
 
 class EntityMap:
@@ -193,6 +194,9 @@ def count(
         out["source"] = _top(table.values, table.count(docs), top)
     if "date" in names:
         days, n = np.unique(tables.days()[docs], return_counts=True)
+        if interval == "auto":
+            dated = days[days >= 0]
+            interval = auto_interval(int(dated[-1] - dated[0]) if len(dated) else 0)
         counts: Counter = Counter()
         bucket = _BUCKETS[interval]
         for day, k in zip(days.tolist(), n.tolist()):
@@ -200,6 +204,28 @@ def count(
                 counts[bucket(_EPOCH + dt.timedelta(days=day))] += k
         out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
+
+
+def auto_interval(span_days: int) -> str:
+    """The date bucket for a range of ``span_days``: at most about 25 bars below a year's span."""
+    if span_days > 730:
+        return "year"
+    if span_days > 90:
+        return "month"
+    if span_days > 14:
+        return "week"
+    return "day"
+
+
+def known_values(searcher: Searcher, facet: str) -> list[str]:
+    """Every value of a facet in the index (entity names as written), for did-you-mean."""
+    if facet not in FILTERS:
+        raise QueryError(f"unknown facet {facet!r}: choose from {', '.join(FILTERS)}")
+    tables = facet_tables(searcher.reader())
+    if facet in ENTITY_FACETS:
+        prefix = FIELD_LABELS[facet] + ":"
+        return [v[4:] for v in tables.table("entity").values if v.startswith(prefix)]
+    return list(tables.table(facet).values)
 
 
 def _top(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str, int], ...]:

@@ -69,9 +69,10 @@ def fold_digraphs(stem: str) -> str:
 
 def _stem_function(name: str) -> Callable[[str], str]:
     if name == "snowball":
-        from nltk.stem.snowball import GermanStemmer
+        # NLTK's algorithm without importing nltk (seconds of start-up for every query)
+        from .stemmer_de import stem
 
-        return GermanStemmer().stem
+        return stem
     if name == "cistem":
         from nltk.stem.cistem import Cistem
 
