@@ -77,6 +77,10 @@ def test_surnames_inflections_and_abbreviations_join() -> None:
         "ORG:Xinhua": 1,
         "ORG:Amtskollege Barack Obama": 1,
         "PER:Barack Obama": 6,
+        "PER:Trumps Gipfelwoche": 1,
+        "PER:Hans Peter": 2,
+        "PER:Han": 9,
+        "PER:Peter": 3,
     }
     table = resolve_names(list(values), list(values.values()))
     assert (
@@ -97,6 +101,9 @@ def test_surnames_inflections_and_abbreviations_join() -> None:
     assert canonical(table, "ORG:GER") == ""  # a sports-result code: never shown
     assert canonical(table, "LOC:Xinhua") == canonical(table, "ORG:Xinhua") == "ORG:Xinhua"
     assert canonical(table, "ORG:Amtskollege Barack Obama") == "PER:Barack Obama"
+    # a genitive phrase taken for a name belongs to its owner; a first name ending in s does not
+    assert canonical(table, "PER:Trumps Gipfelwoche") == "PER:Donald Trump"
+    assert canonical(table, "PER:Hans Peter") == "PER:Hans Peter"
 
 
 def test_an_ambiguous_surname_stays_as_it_is() -> None:
@@ -205,6 +212,9 @@ def test_any_alias_finds_the_canonical_entitys_articles(merkel_index) -> None:
     assert people["Angela Merkel"] == 4 and "Merkel" not in people
     hit = api.search("Kanzlerin lobte", limit=1).hits[0]
     assert hit.id == "m3" and hit.entities["person"] == ("Angela Merkel",)
+    related = {h.id: h.entities.get("person", ()) for h in api.similar("m1", limit=10).hits}
+    assert related and all("Merkel" not in people for people in related.values())
+    assert ("Angela Merkel",) in related.values()
 
 
 def test_facet_counts_of_canonical_names_are_exact(merkel_index) -> None:

@@ -159,6 +159,11 @@ class NewsSearch:
             interval=interval,
             entity_map=entity_map,
         )
+        return self._canonical_hits(result)
+
+    def _canonical_hits(self, result: SearchResult) -> SearchResult:
+        """``result`` with its hits' entities under the archive's canonical names."""
+        entity_map = self._entity_map
         if entity_map is None:
             return result
         hits = tuple(
@@ -197,7 +202,8 @@ class NewsSearch:
 
         Raises :class:`ArticleNotFoundError` for an unknown id.
         """
-        return search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
+        result = search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
+        return self._canonical_hits(result)
 
     def check(self) -> indexing.CheckReport:
         """Verify the index: every segment opens, ids are unique, counts match the last run."""

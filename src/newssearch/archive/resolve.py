@@ -265,6 +265,10 @@ def _join_short_names(entities: dict[str, _Entity], kind_of: Mapping[str, str]) 
             continue  # a name of the shipped or the user's list stays what the list says
         if kind_of[k] == "PER":
             words = k.split(" ")
+            owner = _owner(words, entity, entities, kind_of)
+            if owner is not None:
+                target[k] = owner  # "Trumps Mauer" -> Trump (and on to Donald Trump)
+                continue
             if len(words) > 1 and words[0] not in PARTICLES:
                 continue  # a full name stays; "Van der Bellen" joins "Alexander Van der Bellen"
             candidates = [c for c in set(by_end.get(tuple(words), ())) if c != k]
@@ -277,6 +281,22 @@ def _join_short_names(entities: dict[str, _Entity], kind_of: Mapping[str, str]) 
         if best is not None:
             target[k] = best
     return target
+
+
+def _owner(
+    words: list[str], entity: _Entity, entities: Mapping[str, _Entity], kind_of: Mapping[str, str]
+) -> str | None:
+    """The person a genitive phrase taken for a name belongs to ("Trumps Gipfelwoche" -> Trump):
+    the first word less its s is a person named far more often, the last word no person."""
+    if len(words) < 2 or len(words[0]) < 4 or not words[0].endswith("s"):
+        return None
+    owner, last = words[0][:-1], entities.get(words[-1])
+    found = entities.get(owner)
+    if found is None or kind_of[owner] != "PER" or (last and kind_of[words[-1]] == "PER"):
+        return None
+    if found.articles < max(MIN_ARTICLES, DOMINANCE * entity.articles):
+        return None
+    return owner
 
 
 def _dominant(candidates: list[str], entities: Mapping[str, _Entity]) -> str | None:
