@@ -20,7 +20,7 @@ from .api import NewsSearch
 from .config import SEARCH_FIELDS, SORTS, Config, load_config
 from .enrich.entities import distinct, extract_entities
 from .enrich.topics import classify as classify_text
-from .enrich.topics import display_name, label_for
+from .enrich.topics import SHORT_TEXT_CHARS, display_name, indexed_section, label_for
 from .errors import NewsSearchError, QueryError
 from .facets import FACETS, INTERVALS
 from .models import Progress, SearchResult, iso, plural
@@ -592,7 +592,8 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
     The classifier is the same whatever the config says (--config and --index are accepted
     for uniformity and not used).
     """
-    topics = classify_text(_read_text(file))
+    text = _read_text(file)
+    topics = classify_text(text)
     if as_json:
         _echo_json(
             [{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics]
@@ -606,6 +607,13 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
                 if display_name(topic.label) != topic.label
                 else ""
             )
+        )
+    section = indexed_section(text)
+    if len(text) < SHORT_TEXT_CHARS:
+        click.echo(
+            f"indexed as: {display_name(section)} (a short text: the short-text model is sure)"
+            if section
+            else "indexed with no section (a short text the classifier is not sure of)"
         )
 
 
