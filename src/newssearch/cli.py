@@ -568,7 +568,12 @@ def retag(config: Config, as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
     if as_json:
         _echo_json(
-            {"topics": report.topics, "retagged": report.retagged, "documents": report.documents}
+            {
+                "topics": report.topics,
+                "retagged": report.retagged,
+                "documents": report.documents,
+                "entity_names": report.entity_names,
+            }
         )
         return
     for name, count in report.topics.items():
