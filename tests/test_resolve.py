@@ -414,3 +414,21 @@ def test_top_names_of_news_and_headlines_name_distinct_entities(
         assert "Alexander Van" not in top["person"]
         merkel = ids(api, person=["Merkel"])
         assert merkel and merkel == ids(api, person=["Angela Merkel"])
+
+
+def test_an_index_run_whose_names_table_cannot_be_written_still_succeeds(tmp_path: Path) -> None:
+    corpus = write_jsonl(
+        tmp_path / "corpus" / "news.jsonl", [{"id": i, "text": t} for i, t in ARTICLES]
+    )
+    index = tmp_path / "index"
+    with NewsSearch(index, Config(index=index)) as api:
+        api.index([corpus])
+        (index / "entities.json.tmp").mkdir()  # the table's temporary file cannot be made
+        more = write_jsonl(tmp_path / "more.jsonl", [{"id": "n1", "text": "Merkel in Wien."}])
+        report = api.index([more])
+        assert report.added == 1 and not report.entity_names
+        assert any("newssearch retag" in note for note in report.notes)
+        assert ids(api, person=["Angela Merkel"])  # search works, names as indexed
+    runner = CliRunner()
+    out = runner.invoke(cli, ["retag", "--index", str(index)])
+    assert out.exit_code != 0 and "entities.json" in out.output and "Traceback" not in out.output

@@ -14,6 +14,7 @@ from . import facets as facets_module
 from . import indexing, search
 from .archive import resolve
 from .config import Config, load_config
+from .errors import NewsSearchError
 from .models import Article, IndexReport, SearchResult
 from .schema import ENTITY_FIELDS, FIELD_LABELS, from_stored
 
@@ -90,7 +91,12 @@ class NewsSearch:
             progress=progress,
             prune=prune,
         )
-        report.entity_names = self.resolve_entities().summary()
+        try:
+            report.entity_names = self.resolve_entities().summary()
+        except NewsSearchError as exc:  # the articles are in; only the names' table is stale
+            report.notes.append(
+                f"entity names were not recomputed ({exc}); run `newssearch retag` to do it"
+            )
         return report
 
     def resolve_entities(self) -> resolve.ResolveReport:

@@ -40,7 +40,7 @@ import numpy as np
 from ..config import Config, EntitiesConfig
 from ..enrich.entities import key
 from ..enrich.names import PARTICLES, NameList, shipped_names, strip_roles
-from ..errors import IndexNotFoundError
+from ..errors import IndexError_, IndexNotFoundError
 from ..facets import EntityMap, facet_tables
 from ..indexing import check_compatible, open_index, read_meta, write_lock
 from ..schema import entity_term
@@ -377,7 +377,13 @@ def resolve_index(index_dir: Path, config: Config) -> ResolveReport:
         finally:
             ix.close()
         table = resolve_names(values, counts, config.entities)
-        _write(index_dir / MAP_FILE, {"version": MAP_VERSION, "names": table})
+        try:
+            _write(index_dir / MAP_FILE, {"version": MAP_VERSION, "names": table})
+        except OSError as exc:
+            raise IndexError_(
+                f"cannot write {index_dir / MAP_FILE} ({exc.strerror or exc}): check the index "
+                "folder's permissions and free space"
+            ) from None
     raw = {entity_term(v[:3], key(v[4:])): v for v in values}
     joined = sum(1 for t, v in raw.items() if table.get(t) and key(table[t]) != key(v))
     hidden = sum(1 for t in raw if table.get(t) == "")
