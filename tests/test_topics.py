@@ -349,3 +349,13 @@ def test_a_headline_gets_a_section_only_when_the_short_text_model_is_sure(tmp_pa
         ns.index([corpus])
         topics = {h.id: h.topics for h in ns.search("*", limit=10).hits}
     assert topics == {"h0": (), "h1": ("Sport",), "h2": ("Wirtschaft",)}
+
+
+def test_cli_classify_says_what_a_short_text_is_indexed_as(tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["classify", "-"], input="Was Angela Merkel erreicht hat\n")
+    assert out.exit_code == 0, out.output
+    assert "indexed with no section" in out.output
+    sport = "Bayern München gewinnt das Derby gegen Dortmund mit 3:1\n"
+    out = runner.invoke(cli, ["classify", "-"], input=sport)
+    assert "indexed as: Sport" in out.output

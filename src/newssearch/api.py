@@ -18,8 +18,16 @@ from whoosh.searching import Searcher
 from .archive import PASSES, opensearch, resolve
 from .config import Config, load_config
 from .enrich.entities import Entity, distinct, extract_entities
-from .enrich.sections import SECTIONS, Topic, classify, display_name, label_for
-from .errors import CorpusError, IndexIncompatibleError, QueryError
+from .enrich.sections import (
+    SECTIONS,
+    SHORT_TEXT_CHARS,
+    Topic,
+    classify,
+    display_name,
+    indexed_section,
+    label_for,
+)
+from .errors import CorpusError, IndexIncompatibleError, NewsSearchError, QueryError
 from .index import writer as indexing
 from .index.schema import ENTITY_FIELDS, entities_by_facet, from_stored, stored_topics
 from .ingest.readers import SUFFIXES
@@ -45,6 +53,7 @@ __all__ = [
     "INTERVALS",
     "MARK",
     "SECTIONS",
+    "SHORT_TEXT_CHARS",
     "SUFFIXES",
     "Entity",
     "NewsSearch",
@@ -54,6 +63,7 @@ __all__ = [
     "display_name",
     "distinct",
     "extract_entities",
+    "indexed_section",
     "label_for",
 ]
 
@@ -144,7 +154,12 @@ class NewsSearch:
             delimiter=delimiter,
             encoding=encoding,
         )
-        report.entity_names = self.resolve_entities().summary()
+        try:
+            report.entity_names = self.resolve_entities().summary()
+        except NewsSearchError as exc:  # the articles are in; only the names' table is stale
+            report.notes.append(
+                f"entity names were not recomputed ({exc}); run `newssearch retag` to do it"
+            )
         return report
 
     def resolve_entities(self) -> resolve.ResolveReport:
@@ -220,6 +235,11 @@ class NewsSearch:
             collapse=collapse,
             strict=strict,
         )
+        return self._canonical_hits(result)
+
+    def _canonical_hits(self, result: SearchResult) -> SearchResult:
+        """``result`` with its hits' entities under the archive's canonical names."""
+        entity_map = self._entity_map
         if entity_map is None:
             return result
         hits = tuple(
@@ -260,7 +280,8 @@ class NewsSearch:
 
         Raises :class:`ArticleNotFoundError` for an unknown id.
         """
-        return search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
+        result = search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
+        return self._canonical_hits(result)
 
     def check(self) -> indexing.CheckReport:
         """Verify the index: every segment opens, ids are unique, counts match the last run."""

@@ -23,11 +23,13 @@ from .api import (
     FACETS,
     INTERVALS,
     MARK,
+    SHORT_TEXT_CHARS,
     SUFFIXES,
     NewsSearch,
     display_name,
     distinct,
     extract_entities,
+    indexed_section,
     label_for,
 )
 from .api import analyze as analyze_text
@@ -835,7 +837,12 @@ def retag(config: Config, as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
     if as_json:
         _echo_json(
-            {"topics": report.topics, "retagged": report.retagged, "documents": report.documents}
+            {
+                "topics": report.topics,
+                "retagged": report.retagged,
+                "documents": report.documents,
+                "entity_names": report.entity_names,
+            }
         )
         return
     for name, count in report.topics.items():
@@ -859,7 +866,8 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
     The classifier is the same whatever the config says (--config and --index are accepted
     for uniformity and not used).
     """
-    topics = classify_text(_read_text(file))
+    text = _read_text(file)
+    topics = classify_text(text)
     if as_json:
         _echo_json(
             [{"label": t.label, "name": display_name(t.label), "score": t.score} for t in topics]
@@ -873,6 +881,13 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
                 if display_name(topic.label) != topic.label
                 else ""
             )
+        )
+    section = indexed_section(text)
+    if len(text) < SHORT_TEXT_CHARS:
+        click.echo(
+            f"indexed as: {display_name(section)} (a short text: the short-text model is sure)"
+            if section
+            else "indexed with no section (a short text the classifier is not sure of)"
         )
 
 

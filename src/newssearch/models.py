@@ -232,6 +232,7 @@ class IndexReport:
             "topics": dict(self.topics),
             "retagged": self.retagged,
             "pruned": list(self.pruned),
+            "entity_names": self.entity_names,
         }
 
     def write_rejects(self, path: str | Path) -> int:

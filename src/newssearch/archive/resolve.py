@@ -39,7 +39,7 @@ import numpy as np
 
 from ..config import Config, EntitiesConfig
 from ..enrich.names import PARTICLES, NameList, shipped_names, strip_roles
-from ..errors import IndexNotFoundError
+from ..errors import IndexError_, IndexNotFoundError
 from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term
 from ..index.writer import check_compatible, open_index, read_meta, write_lock
 from ..query.facets import EntityMap, facet_tables
@@ -60,7 +60,7 @@ _ADJECTIVES = frozenset(
     demokratisch republikanisch königlich kaiserlich olympisch nördlich südlich westlich östlich
     """.split()  # noqa: SIM905
 )
-_ADJECTIVE_SUFFIXES = ("isch", "lich", "ig", "igt", "al", "iv", "ell", "är", "ös")
+_ADJECTIVE_SUFFIXES = ("isch", "lich", "ig", "igt", "al", "iv", "iell", "uell", "är", "ös")
 _ADJECTIVE_ENDING = re.compile(r"^(.+?)(en|em|er|es|e)$")
 
 #: head nouns by gender (lower-case endings): the base form's adjective ending follows them
@@ -82,6 +82,7 @@ _NEUTER = tuple(
     """
     amt ministerium gericht parlament haus institut komitee kreuz büro zentrum kabinett land
     meer reich königreich forum theater museum orchester werk team gymnasium regime emirat
+    fernsehen netz programm system bündnis kommando konsortium kartell
     """.split()  # noqa: SIM905
 )
 _ENDING = {"m": "er", "f": "e", "n": "es"}
@@ -137,8 +138,16 @@ def base_form(name: str) -> str:
             if _gender(head[:-cut]) in ("m", "n"):
                 head, gender = head[:-cut], _gender(head[:-cut])
                 break
-    ending = _ENDING.get(gender or "", "e")
-    return " ".join([*(s + ending for s in stems), head, *tail])
+    if gender is None:
+        # unknown gender or a plural: only the oblique endings go (-en, -em -> -e); a strong
+        # ending the name already has stays ("Historischer Meilenstein")
+        adjectives = [
+            w if w[len(st) :] in ("e", "er", "es") else st + "e"
+            for w, st in zip(words, stems, strict=False)
+        ]
+    else:
+        adjectives = [st + _ENDING[gender] for st in stems]
+    return " ".join([*adjectives, head, *tail])
 
 
 def _initials(name: str) -> str:
@@ -247,36 +256,76 @@ MIN_ARTICLES = 2
 def _join_short_names(entities: dict[str, _Entity], kind_of: Mapping[str, str]) -> dict[str, str]:
     """Short person names -> the longer name they stand for; abbreviations -> their expansion."""
     by_end: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    by_first: dict[str, list[str]] = defaultdict(list)
     initials: dict[str, list[str]] = defaultdict(list)
     for k, entity in entities.items():
-        words = k.split(" ")
+        words = _words(entity)
         if len(words) < 2 or entity.articles < 1:
             continue
         if kind_of[k] == "PER":
             for n in range(1, len(words)):
                 by_end[tuple(words[-n:])].append(k)
-            by_end[(words[0],)].append(k)  # Xi -> Xi Jinping
+            by_first[words[0]].append(k)
+            if " " in words[0]:  # "Frank-Walter": a "Frank" is not unambiguous either
+                by_first[words[0].split(" ")[0]].append(k)
         else:
-            display = entity.display or _commonest(entity)
-            initials[_initials(display)].append(k)
+            initials[_initials(entity.display or _commonest(entity))].append(k)
     target: dict[str, str] = {}
     for k, entity in entities.items():
         if entity.display is not None:
             continue  # a name of the shipped or the user's list stays what the list says
+        words = _words(entity)
         if kind_of[k] == "PER":
-            words = k.split(" ")
+            owner = _owner(k.split(" "), entity, entities, kind_of, by_end, by_first)
+            if owner is not None:
+                target[k] = owner  # "Trumps Mauer" -> Trump (and on to Donald Trump)
+                continue
             if len(words) > 1 and words[0] not in PARTICLES:
                 continue  # a full name stays; "Van der Bellen" joins "Alexander Van der Bellen"
-            candidates = [c for c in set(by_end.get(tuple(words), ())) if c != k]
+            best = _dominant([c for c in by_end.get(tuple(words), ()) if c != k], entities)
+            if best is None and len(words) == 1:
+                # Xi -> Xi Jinping: a first word joins only the one name it starts
+                starting = [c for c in by_first.get(words[0], ()) if c != k]
+                if len(starting) == 1 and entities[starting[0]].articles >= MIN_ARTICLES:
+                    best = starting[0]
         else:
             display = entity.display or _commonest(entity)
-            if not (2 <= len(display) <= 6 and display.isupper() and display.isalpha()):
+            # two letters spell too many names (SV, GE): the shipped list has those it means
+            if not (3 <= len(display) <= 6 and display.isupper() and display.isalpha()):
                 continue
-            candidates = [c for c in initials.get(display, ()) if c != k]
-        best = _dominant(candidates, entities)
+            best = _dominant([c for c in initials.get(display, ()) if c != k], entities)
         if best is not None:
             target[k] = best
     return target
+
+
+def _words(entity: _Entity) -> tuple[str, ...]:
+    """A name's words as keys, a hyphenated word one word ("Mikl-Leitner" is no "Leitner")."""
+    return tuple(key(w) for w in (entity.display or _commonest(entity)).split(" "))
+
+
+def _owner(
+    words: list[str],
+    entity: _Entity,
+    entities: Mapping[str, _Entity],
+    kind_of: Mapping[str, str],
+    by_end: Mapping[tuple[str, ...], list[str]],
+    by_first: Mapping[str, list[str]],
+) -> str | None:
+    """The person a genitive phrase taken for a name belongs to ("Trumps Gipfelwoche" -> Trump):
+    the first word less its s is a person named far more often and more often as a family name
+    than as a first name (Andreas Haug stays), the last word is no person."""
+    if len(words) < 2 or len(words[0]) < 4 or not words[0].endswith("s"):
+        return None
+    owner, last = words[0][:-1], entities.get(words[-1])
+    found = entities.get(owner)
+    if found is None or kind_of[owner] != "PER" or (last and kind_of[words[-1]] == "PER"):
+        return None
+    if found.articles < max(MIN_ARTICLES, DOMINANCE * entity.articles):
+        return None
+    as_family = sum(entities[c].articles for c in by_end.get((owner,), ()))
+    as_first = sum(entities[c].articles for c in by_first.get(owner, ()))
+    return owner if as_family > as_first else None
 
 
 def _dominant(candidates: list[str], entities: Mapping[str, _Entity]) -> str | None:
@@ -328,7 +377,13 @@ def resolve_index(index_dir: Path, config: Config) -> ResolveReport:
         finally:
             ix.close()
         table = resolve_names(values, counts, config.entities)
-        _write(index_dir / MAP_FILE, {"version": MAP_VERSION, "names": table})
+        try:
+            _write(index_dir / MAP_FILE, {"version": MAP_VERSION, "names": table})
+        except OSError as exc:
+            raise IndexError_(
+                f"cannot write {index_dir / MAP_FILE} ({exc.strerror or exc}): check the index "
+                "folder's permissions and free space"
+            ) from None
     raw = {entity_term(v[:3], key(v[4:])): v for v in values}
     joined = sum(1 for t, v in raw.items() if table.get(t) and key(table[t]) != key(v))
     hidden = sum(1 for t in raw if table.get(t) == "")

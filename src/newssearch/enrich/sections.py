@@ -379,6 +379,11 @@ def sections_many(texts: Sequence[str], repeats: Sequence[int] | None = None) ->
     return out
 
 
+def indexed_section(text: str) -> str | None:
+    """The section ``newssearch index`` gives a record with this text and no title (or None)."""
+    return sections_many([text])[0] if text.strip() else None
+
+
 def classify(text: str) -> list[Topic]:
     """Sections of DER STANDARD for a German news text, best first (see :data:`SECTIONS`)."""
     return section_classifier().classify(text)
