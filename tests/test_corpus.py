@@ -144,7 +144,7 @@ def test_text_files(tmp_path):
         ("c.txt", 1, "no text after the title line"),
         ("d.txt", 3, "not valid UTF-8 (column 8); save the file as UTF-8"),
     }
-    files, skipped = discover([root])
+    _files, skipped = discover([root])
     assert skipped == [str(root / "notes.pdf")]
 
 

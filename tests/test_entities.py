@@ -217,7 +217,7 @@ def _sentences_token_by_token(text, spans):
         )
         if not abbreviation and (i + 1 == len(spans) or not text[spans[i + 1][0]].islower()):
             closing = True
-    return out + [current] if current else out
+    return [*out, current] if current else out
 
 
 _PIECES = [
@@ -490,7 +490,7 @@ def _crfsuite_reference(tagger, sentences):
 def _assert_same_as_crfsuite(tagger, sentences):
     decoded = tagger.model.decode([tagger.emissions(words) for words in sentences])
     for words, (tags, marginals), (ids, ours) in zip(
-        sentences, _crfsuite_reference(tagger, sentences), decoded
+        sentences, _crfsuite_reference(tagger, sentences), decoded, strict=False
     ):
         assert [tagger.model.labels[i] for i in ids] == list(tags), words
         assert ours == pytest.approx(marginals, abs=1e-9), words
@@ -557,7 +557,7 @@ def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
         groups = [own, *(lent[off] for off in _OFFSETS)]
         assert np.array_equal(tagger._table[row], np.array([model.scores(g) for g in groups])), word
     bigrams = 0
-    for words, scores in zip(sentences, emissions):
+    for words, scores in zip(sentences, emissions, strict=False):
         features = tagger.featurizer.features(words)
         bigrams += sum(f in model.attributes for fs in features for f in fs if f.startswith("bi"))
         assert scores == pytest.approx(

@@ -185,7 +185,7 @@ def test_concurrent_writers_and_readers(tmp_path):
         for _ in range(4)
     ]
     outputs = [p.communicate(timeout=STRESS_SECONDS + 240) for p in procs]
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (_out, err) in zip(procs, outputs, strict=False):
         assert proc.returncode == 0, err
         assert "Traceback" not in err
     given = sum(int(out.split()[1]) for out, _ in outputs[:2])
@@ -207,8 +207,8 @@ def fuzz_index(tmp_path_factory):
 
 QUERY_PIECES = st.one_of(
     st.sampled_from(
-        WORDS
-        + [
+        [
+            *WORDS,
             "AND",
             "OR",
             "NOT",

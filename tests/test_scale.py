@@ -189,7 +189,8 @@ def test_workers_are_split_by_kind_of_work():
         return prepared.section, prepared.entities, [t and t.items for t in prepared.terms]
 
     assert [plain(p) for p in pool.prepare(texts, EnrichConfig(), AnalysisConfig())] == [
-        plain(pool.Prepared(section, found, terms)) for (section, terms), found in zip(words, names)
+        plain(pool.Prepared(section, found, terms))
+        for (section, terms), found in zip(words, names, strict=False)
     ]
     assert ("PER", "Angela Merkel") in names[0]
 
@@ -377,7 +378,8 @@ def test_top_values_and_gather_match_plain_python():
     values = [f"v{i:03d}" for i in range(300)]
     counts = rng.integers(0, 6, size=300)  # many ties, many zeros
     expected = sorted(
-        ((v, int(n)) for v, n in zip(values, counts) if n), key=lambda vn: (-vn[1], vn[0])
+        ((v, int(n)) for v, n in zip(values, counts, strict=False) if n),
+        key=lambda vn: (-vn[1], vn[0]),
     )[:10]
     assert list(_top(values, counts, 10)) == expected
     per_doc = [list(rng.choice(300, size=rng.integers(0, 5), replace=False)) for _ in range(50)]

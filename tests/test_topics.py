@@ -278,7 +278,7 @@ def reference_scores(clf, text: str) -> list[float]:
 
     total = list(clf.intercept)
     for (_, ids_of, _, idf, weights, _), features in zip(
-        clf.blocks, (stem_features, char_features)
+        clf.blocks, (stem_features, char_features), strict=False
     ):
         tf = Counter(ids_of.vocab[f] for f in features(text) if f in ids_of.vocab)
         w = {f: (1 + math.log(c)) * idf[f] for f, c in tf.items()}

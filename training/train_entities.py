@@ -110,7 +110,7 @@ def read_smartdata() -> list[list[tuple[str, str]]]:
                 else:
                     tags.append("O")
                     inside = None
-            out.append([(text[a:b], t) for (a, b), t in zip(sentence, tags)])
+            out.append([(text[a:b], t) for (a, b), t in zip(sentence, tags, strict=False)])
     return out
 
 
@@ -312,7 +312,10 @@ def spans(tags: list[str]) -> set[tuple[int, int, str]]:
 def score(gold_sents, predicted) -> dict[str, tuple[float, float, float, int]]:
     """Per-label and overall (P, R, F1, gold count) of predicted token spans."""
     return precision_recall(
-        ((spans([t for _, t in sent]), pred) for sent, pred in zip(gold_sents, predicted))
+        (
+            (spans([t for _, t in sent]), pred)
+            for sent, pred in zip(gold_sents, predicted, strict=False)
+        )
     )
 
 
@@ -414,7 +417,7 @@ def confident_sentences(model_path: Path, lexicon, texts, limit: int, min_margin
         if all(t == "O" for t in tags):
             continue
         if min(tagger.marginal(t, i) for i, t in enumerate(tags)) >= min_marginal:
-            out.append(list(zip(words, tags)))
+            out.append(list(zip(words, tags, strict=False)))
             if len(out) >= limit:
                 break
     return out
@@ -447,7 +450,7 @@ def train_parts(parts, model_path: Path, mode: str, params=PARAMS, extra=()) -> 
             sent
         ) in extra:  # other guidelines: a per-token flag lets the CRF keep their label priors apart
             words = [w for w, _ in sent]
-            feats = [f + ["smartdata"] for f in featurizer.features(words)]
+            feats = [[*f, "smartdata"] for f in featurizer.features(words)]
             trainer.append(feats, [train_tags(t, mode) for _, t in sent])
     trainer.set_params(params)
     trainer.train(str(model_path))

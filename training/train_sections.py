@@ -180,11 +180,11 @@ def cross_validate(texts: list[str], labels: list[str], features: dict, seeds=(0
     print(
         f"per class (shuffle {seeds[-1]}):\n| section | precision | recall | F1 | articles |\n|---|---|---|---|---|"
     )
-    for row in zip(names, p, r, f, n):
+    for row in zip(names, p, r, f, n, strict=False):
         print("| {} | {:.2f} | {:.2f} | {:.2f} | {} |".format(*row))
     print("\nconfusion matrix (rows: true, columns: predicted):")
     print("| | " + " | ".join(x[:5] for x in names) + " |\n" + "|---" * (len(names) + 1) + "|")
-    for name, row in zip(names, confusion_matrix(y, pred, labels=names)):
+    for name, row in zip(names, confusion_matrix(y, pred, labels=names), strict=False):
         print(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
 
 

@@ -92,7 +92,7 @@ def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tupl
         keep = np.flatnonzero(scores >= kth)
         docnums, scores = docnums[keep], scores[keep]
     order = np.lexsort((docnums, -scores))[:limit]
-    return [(int(d), float(s)) for d, s in zip(docnums[order], scores[order])]
+    return [(int(d), float(s)) for d, s in zip(docnums[order], scores[order], strict=False)]
 
 
 def _evaluate(m, leaf) -> Matches:

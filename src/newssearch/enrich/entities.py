@@ -460,7 +460,10 @@ class Tagger:
         keys = ((left[maybe] << 32) | right[maybe]).tolist()
         found = list(map(self._pairs.get, keys))
         if None in found:
-            found = [self._pair(key) if ids is None else ids for key, ids in zip(keys, found)]
+            found = [
+                self._pair(key) if ids is None else ids
+                for key, ids in zip(keys, found, strict=False)
+            ]
         found = np.array(found, dtype=np.intp).reshape(-1, 2)
         state = self.model.state
         for column, position in ((0, first + 1), (1, first)):
@@ -502,7 +505,7 @@ class Tagger:
             decoded = self.model.decode(emissions)
         labels = self.model.labels
         out = []
-        for words, (ids, marginals) in zip(sentences, decoded):
+        for words, (ids, marginals) in zip(sentences, decoded, strict=False):
             tags = [labels[i] for i in ids]
             spans = {
                 (start, end, label)
@@ -614,12 +617,12 @@ class Normalizer:
         labels = [label for label, _ in mentions]
         # full names by label, longest first: a short mention maps to the one that contains it
         full: dict[str, list[str]] = {}
-        for label, name in zip(labels, names):
+        for label, name in zip(labels, names, strict=False):
             if " " in name and name not in full.setdefault(label, []):
                 full[label].append(name)
         expansions = _abbreviations(names, labels)
         out = []
-        for label, name in zip(labels, names):
+        for label, name in zip(labels, names, strict=False):
             if name in expansions.get(label, {}):
                 out.append(expansions[label][name])
                 continue
@@ -641,10 +644,10 @@ class Normalizer:
 def _abbreviations(names: list[str], labels: list[str]) -> dict[str, dict[str, str]]:
     """ABBR -> expansion where an upper-case mention spells the initials of a longer one."""
     out: dict[str, dict[str, str]] = {}
-    for label, name in zip(labels, names):
+    for label, name in zip(labels, names, strict=False):
         if not (2 <= len(name) <= 6 and name.isupper() and name.isalpha()):
             continue
-        for other_label, other in zip(labels, names):
+        for other_label, other in zip(labels, names, strict=False):
             if other_label == label and " " in other and _initials(other) == name:
                 out.setdefault(label, {})[name] = other
                 break
@@ -685,7 +688,7 @@ class EntityExtractor:
             words += [tokens[a:b] for a, b in pairwise(starts)]
         tagged = iter(self.tagger.tag_many(words))
         out = []
-        for text, found in zip(texts, split):
+        for text, found in zip(texts, split, strict=False):
             spans = [(sentence, next(tagged)) for sentence in found]
             out.append(self._entities(text, spans))
         return out
@@ -721,7 +724,7 @@ class EntityExtractor:
                 found[i][1],
                 name,
             )
-            for i, name in zip(keep, names)
+            for i, name in zip(keep, names, strict=False)
             if name_key(name) not in names_list.hidden
         ]
 

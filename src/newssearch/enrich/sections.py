@@ -216,7 +216,7 @@ class _CharGrams(_Lookup):
         order = np.argsort(of, kind="stable")  # word by word, each word's grams in order
         ids = self.ids[at[found][order]].tobytes()
         ends = (np.cumsum(np.bincount(of, minlength=len(words))) * 4).tolist()
-        return [ids[start:end] for start, end in zip([0, *ends], ends)]
+        return [ids[start:end] for start, end in zip([0, *ends], ends, strict=False)]
 
 
 class SectionClassifier:
@@ -265,20 +265,20 @@ class SectionClassifier:
             ]  # int32 bytes, or None: new
             new = {
                 word: None
-                for c, ids in zip(counted, feature_ids)
+                for c, ids in zip(counted, feature_ids, strict=False)
                 if None in ids
-                for word, i in zip(c, ids)
+                for word, i in zip(c, ids, strict=False)
                 if i is None
             }
             if new:  # all new words of all texts at once
-                made = dict(zip(new, ids_of(list(new))))
+                made = dict(zip(new, ids_of(list(new)), strict=False))
                 if len(known) < WORD_CACHE:
                     known.update(islice(made.items(), WORD_CACHE - len(known)))
                 feature_ids = [
-                    [made[word] if i is None else i for word, i in zip(c, ids)]
+                    [made[word] if i is None else i for word, i in zip(c, ids, strict=False)]
                     if None in ids
                     else ids
-                    for c, ids in zip(counted, feature_ids)
+                    for c, ids in zip(counted, feature_ids, strict=False)
                 ]
             per_text = np.fromiter(map(len, feature_ids), dtype=np.intp, count=n)  # distinct words
             joined = list(chain.from_iterable(feature_ids))
@@ -310,7 +310,7 @@ class SectionClassifier:
 
     def classify(self, text: str) -> list[Topic]:
         """All labels, best first."""
-        ranked = sorted(zip(self.scores(text), self.labels), key=lambda sl: -sl[0])
+        ranked = sorted(zip(self.scores(text), self.labels, strict=False), key=lambda sl: -sl[0])
         return [Topic(label, round(score, 4)) for score, label in ranked]
 
     def best(self, text: str) -> str | None:
@@ -323,7 +323,10 @@ class SectionClassifier:
         """:meth:`best` of each text (``repeats``: see :meth:`scores_many`)."""
         scores = self.scores_many(texts, repeats)
         best = scores.argmax(axis=1)  # the first of equals, as classify()
-        return [self.labels[b] if text.strip() else None for b, text in zip(best.tolist(), texts)]
+        return [
+            self.labels[b] if text.strip() else None
+            for b, text in zip(best.tolist(), texts, strict=False)
+        ]
 
 
 @lru_cache(maxsize=1)

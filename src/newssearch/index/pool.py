@@ -67,7 +67,10 @@ def _read_once(works: list[tuple[str | None, str]]) -> tuple[list[str], list[int
     """The text enrichment reads of each (title, body), and how many times over: a body that
     repeats its title (a headline-only record) alone, twice; else :func:`full_text`, once."""
     once = [title == body for title, body in works]
-    texts = [body if same else full_text(title, body) for same, (title, body) in zip(once, works)]
+    texts = [
+        body if same else full_text(title, body)
+        for same, (title, body) in zip(once, works, strict=False)
+    ]
     return texts, [2 if same else 1 for same in once]
 
 
@@ -77,7 +80,10 @@ def prepare(
     """Enrich (title, body) pairs and, when ``analysis`` is given, make their index terms."""
     words = prepare_words(works, config, analysis)
     names = prepare_names(works, config)
-    return [Prepared(section, found, terms) for (section, terms), found in zip(words, names)]
+    return [
+        Prepared(section, found, terms)
+        for (section, terms), found in zip(words, names, strict=False)
+    ]
 
 
 def prepare_words(
@@ -97,7 +103,7 @@ def prepare_words(
     # a headline-only record is read once and its counts doubled: the same as "title\n\nbody";
     # short texts (headline-only records) get the short-text model's section where it is sure
     sections = sections_many(*_read_once(works)) if config.sections else [None] * len(works)
-    return list(zip(sections, terms))
+    return list(zip(sections, terms, strict=False))
 
 
 def prepare_names(
@@ -278,7 +284,9 @@ class Enricher:
 
     def _here(self, triples: list[tuple[T, str | None, str]]) -> Iterator[tuple[T, Prepared]]:
         works = [(title, body) for _, title, body in triples]
-        yield from zip([item for item, _, _ in triples], prepare(works, self.config, None))
+        yield from zip(
+            [item for item, _, _ in triples], prepare(works, self.config, None), strict=False
+        )
 
     def _submit(
         self, triples: list[tuple[T, str | None, str]]
@@ -309,10 +317,14 @@ class Enricher:
             words, names = results
             yield from zip(
                 items,
-                (Prepared(section, found, terms) for (section, terms), found in zip(words, names)),
+                (
+                    Prepared(section, found, terms)
+                    for (section, terms), found in zip(words, names, strict=False)
+                ),
+                strict=False,
             )
         else:
-            yield from zip(items, results[0])
+            yield from zip(items, results[0], strict=False)
 
     def close(self, cancel: bool = False) -> None:
         """Stop the workers (at once when ``cancel``: an error or Ctrl-C)."""

@@ -173,7 +173,7 @@ TOPIC_SEP = "\x1f"
 
 def topic_fields(section: str | None, user_topics: list[str]) -> dict[str, Any]:
     """The document fields for an article's section and user topics."""
-    values = [section or ""] + user_topics
+    values = [section or "", *user_topics]
     fields: dict[str, Any] = {"topic_facet": TOPIC_SEP.join(values).encode("utf-8")}
     if any(values):
         fields["topic"] = ",".join(v for v in values if v)
@@ -323,7 +323,7 @@ def to_document(
     if article.extra:
         doc["extra"] = json.dumps(dict(article.extra), ensure_ascii=False, default=str)
     if terms is not None:
-        for name, analyzed in zip(ANALYZED_FIELDS, terms):
+        for name, analyzed in zip(ANALYZED_FIELDS, terms, strict=False):
             if analyzed is not None:
                 doc["_stored_" + name] = doc[name]  # Whoosh stores this, indexes the terms
                 doc[name] = analyzed

@@ -359,7 +359,11 @@ def _read_csv(
                 ),
             )
             continue
-        data = {key: value for key, value in zip(header, row) if key and value.strip() != ""}
+        data = {
+            key: value
+            for key, value in zip(header, row, strict=False)
+            if key and value.strip() != ""
+        }
         yield (
             start,
             article_from_mapping(data, f"{cf.relative}:{start}", cf.display, start, raw, options),

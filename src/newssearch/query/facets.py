@@ -199,7 +199,7 @@ def count(
             interval = auto_interval(int(dated[-1] - dated[0]) if len(dated) else 0)
         counts: Counter = Counter()
         bucket = _BUCKETS[interval]
-        for day, k in zip(days.tolist(), n.tolist()):
+        for day, k in zip(days.tolist(), n.tolist(), strict=False):
             if day >= 0:  # -1: no date
                 counts[bucket(_EPOCH + dt.timedelta(days=day))] += k
         out["date"] = _with_gaps(sorted(counts.items()), interval)
