@@ -134,7 +134,8 @@ class NewsSearch:
         fresh index and switches to it only when it is complete. ``strict`` stops at the first
         bad record (:class:`CorpusError`). ``progress`` is called with :class:`Progress`.
         ``prune`` deletes the indexed articles whose records were not read in this run (records
-        removed from the corpus): give it the whole corpus. Their ids are in the report's ``pruned``.
+        removed from the corpus): give it the whole corpus. Their ids are in the report's
+        ``pruned``.
         ``delimiter`` and ``encoding`` set how CSV files are read (default: sniffed per file).
         """
         if delimiter is not None:
@@ -294,7 +295,7 @@ class NewsSearch:
         return from_stored(fields) if fields else None
 
     def entities(self, facets: Sequence[str] = ("person", "org", "place"), top: int = 20) -> dict:
-        """The most frequent people, organisations and places of the whole index, by article count."""
+        """The people, organisations and places named in the most articles of the index."""
         searcher = self._current_searcher()
         return facets_module.count(
             searcher,

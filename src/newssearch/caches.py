@@ -5,16 +5,18 @@ repeats, and an index's segments rarely change. Each cache is owned by the modul
 and bounded by the number here; all are per process (index workers each have their own) and
 hold nothing an index change could make wrong (keys are words, or segments by id and size).
 
-| cache | owner | key -> value | bound |
-|---|---|---|---|
-| name keys | ``text.names.name_key`` | name -> key | ``WORDS`` |
-| decompounding, stems, plain words' terms | ``text.analysis`` filters (one set per analyzer) | word -> parts/stem/terms | ``WORDS`` each |
-| analyzers | ``text.analysis.shared_analyzer`` | settings -> analyzer | ``ANALYZERS`` |
-| classifier word terms and ids | ``enrich.sections`` | word -> terms/ids | ``WORDS`` / ``CLASSIFIER_WORDS`` |
-| tagger word features and score rows | ``enrich.entities`` | word -> features/rows | ``TAGGER_FEATURES`` / ``TAGGER_WORDS`` |
-| snippet terms | ``query.search.Snippeter`` | word -> term | ``SNIPPET_TERMS`` |
-| facet columns per segment | ``query.facets.segment_values`` | (segment id, size) -> arrays | ``SEGMENTS`` |
-| field lengths per open segment | ``_whoosh_fast.vector`` | open reader -> arrays (dropped with it) | the open readers |
+- name keys: ``text.names.name_key``, name -> key, ``WORDS``;
+- decompounding, stems, plain words' terms: the ``text.analysis`` filters (one set per
+  analyzer), word -> parts/stem/terms, ``WORDS`` each;
+- analyzers: ``text.analysis.shared_analyzer``, settings -> analyzer, ``ANALYZERS``;
+- the classifier's word terms and ids: ``enrich.sections``, ``WORDS`` / ``CLASSIFIER_WORDS``;
+- the tagger's word features and score rows: ``enrich.entities``, ``TAGGER_FEATURES`` /
+  ``TAGGER_WORDS``;
+- snippet terms: ``query.search.Snippeter``, word -> term, ``SNIPPET_TERMS``;
+- facet columns per segment: ``query.facets.segment_values``, (segment id, size) -> arrays,
+  ``SEGMENTS``;
+- field lengths per open segment: ``_whoosh_fast.vector``, open reader -> arrays (dropped with
+  the reader).
 
 Thread safety: the caches are plain dicts filled with setdefault-style writes of values that
 are the same whichever thread makes them, so concurrent readers at worst repeat work.

@@ -1,4 +1,5 @@
-"""The ``newssearch`` command: a thin shell over :class:`NewsSearch` (options, printing, exit codes)."""
+"""The ``newssearch`` command: a thin shell over :class:`NewsSearch` (options, printing, exit
+codes)."""
 
 from __future__ import annotations
 
@@ -150,7 +151,9 @@ def _echo_json(data: Any) -> None:
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write every rejected record, as read, with file, line and reason to this JSON Lines file.",
+    help=(
+        "Write every rejected record, as read, with file, line and reason to this JSON Lines file."
+    ),
 )
 @click.option(
     "--delimiter",
@@ -215,7 +218,8 @@ def index(
             )
         if report.skipped_files:
             click.echo(
-                f"skipped {len(report.skipped_files):,} files of unknown type, e.g. {report.skipped_files[0]}",
+                f"skipped {len(report.skipped_files):,} files of unknown type, e.g. "
+                f"{report.skipped_files[0]}",
                 err=True,
             )
     if report.pruned and not quiet:
@@ -382,7 +386,10 @@ class _progress_bar:
     "topics",
     multiple=True,
     metavar="NAME",
-    help="Only articles with this section or user topic, e.g. Wirtschaft, Medien (repeatable: all of them).",
+    help=(
+        "Only articles with this section or user topic, e.g. Wirtschaft, Medien (repeatable: "
+        "all of them)."
+    ),
 )
 @click.option(
     "--source",
@@ -850,7 +857,8 @@ def retag(config: Config, as_json: bool) -> None:
     if not report.topics:
         click.echo("no user topics in the config (add a 'topics:' section, see the README)")
     click.echo(
-        f"{plural(report.retagged, 'article')} re-tagged of {report.documents:,} ({report.seconds:.1f}s)"
+        f"{plural(report.retagged, 'article')} re-tagged of {report.documents:,} "
+        f"({report.seconds:.1f}s)"
     )
     if report.entity_names:
         click.echo(report.entity_names)
@@ -898,7 +906,10 @@ def classify(config: Config, file: Any, as_json: bool) -> None:
     "labels",
     multiple=True,
     type=click.Choice(["PER", "ORG", "LOC"], case_sensitive=False),
-    help="Only this kind: PER people, ORG organisations, LOC places (repeatable; default: all three).",
+    help=(
+        "Only this kind: PER people, ORG organisations, LOC places (repeatable; default: all "
+        "three)."
+    ),
 )
 @click.option(
     "--top",

@@ -191,7 +191,8 @@ def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
 
 
 def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
+    factory: Any = f.default_factory
+    default = f.default if f.default is not dataclasses.MISSING else factory()
 
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{source}: '{key}' must be {expected}, got {value!r}")
@@ -237,7 +238,8 @@ def _convert(f: dataclasses.Field, value: Any, key: str, source: str) -> Any:
         for name, boost in value.items():
             if name not in SEARCH_FIELDS:
                 raise ConfigError(
-                    f"{source}: unknown field '{key}.{name}' (searchable fields: {', '.join(SEARCH_FIELDS)})"
+                    f"{source}: unknown field '{key}.{name}' "
+                    f"(searchable fields: {', '.join(SEARCH_FIELDS)})"
                 )
             if isinstance(boost, bool) or not isinstance(boost, (int, float)) or boost <= 0:
                 raise ConfigError(f"{source}: '{key}.{name}' must be a number > 0, got {boost!r}")
@@ -257,7 +259,8 @@ def _topics(value: Any, key: str, source: str) -> dict[str, str]:
     for name, query in value.items():
         if not isinstance(name, str) or not name.strip() or "," in name:
             raise ConfigError(
-                f"{source}: topic name {name!r} in '{key}' must be a non-empty string without commas"
+                f"{source}: topic name {name!r} in '{key}' must be a non-empty string without "
+                f"commas"
             )
         if not isinstance(query, str) or not query.strip():
             raise ConfigError(f"{source}: '{key}.{name}' must be a query string, got {query!r}")

@@ -29,7 +29,7 @@ class Article:
 
     @property
     def lead(self) -> str:
-        """The first sentence of the text (news leads double as a headline when there is no title)."""
+        """The first sentence of the text (a news lead stands in for a missing title)."""
         return first_sentence(self.text)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,7 +80,8 @@ class Hit:
     url: str | None = None
     #: The predicted section first (when there is one), then the user topics that match.
     topics: tuple[str, ...] = ()
-    #: The people, organisations and places the article names: {"person": (...), "org": ..., "place": ...}.
+    #: The people, organisations and places the article names: {"person": (...), "org": ...,
+    #: "place": ...}.
     entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: The story (wire copies folded) and, in collapsed results, its other matching copies:
     #: (id, source) pairs, best first.
@@ -119,7 +120,8 @@ class SearchResult:
     hits: tuple[Hit, ...]
     #: A corrected query when words of this one are absent from the index, else None.
     suggestion: str | None = None
-    #: Facet counts over all matches: {"topic": ((value, count), ...), "source": ..., "date": ((bucket, count), ...)}.
+    #: Facet counts over all matches: {"topic": ((value, count), ...), "source": ..., "date":
+    #: ((bucket, count), ...)}.
     facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     #: How a query with slips (a stray quote, a dangling AND) was read, else None.
     notice: str | None = None

@@ -64,7 +64,8 @@ class Writer(SegmentWriter):
         self.pool = _PostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)
 
     def commit(self, mergetype=None, optimize=None, merge=None, helper: bool = False) -> None:
-        """Whoosh's commit; ``helper``: a forked process may write half of the postings (nothing else is running)."""
+        """Whoosh's commit; ``helper``: a forked process may write half of the postings (nothing
+        else is running)."""
         self.codec.helper = helper
         try:
             super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
@@ -159,7 +160,8 @@ class _WriterCodec(W3Codec):
     Writing a segment's postings, Whoosh looks up the document's field length for every posting
     (for the block statistics) through a column reader, and for a field without lengths it asks
     the file system whether the column exists, every time: a seventh of the indexing process's
-    time; and its postings loop makes a dozen calls per term (see :class:`_FieldWriter`). The segments
+    time; and its postings loop makes a dozen calls per term (see :class:`_FieldWriter`).
+    The segments
     record Whoosh's own codec: indexes stay readable by plain Whoosh.
     """
 
@@ -173,7 +175,8 @@ class _WriterCodec(W3Codec):
 
 
 class _Fields(dict):
-    """Field name -> (key prefix, fixed value size, length bytes), each field started on first use as Whoosh does."""
+    """Field name -> (key prefix, fixed value size, length bytes), each field started on first use
+    as Whoosh does."""
 
     def __init__(self, writer: _FieldWriter, schema, lengths) -> None:
         super().__init__()
@@ -194,7 +197,8 @@ class _Fields(dict):
 
 
 class _FieldWriter(W3FieldWriter):
-    """Whoosh 2.7.4's segment postings writer, its per-posting and per-term calls fused into one loop.
+    """Whoosh 2.7.4's segment postings writer, its per-posting and per-term calls fused into one
+    loop.
 
     Whoosh writes a segment's postings through a chain of small calls for every posting (field
     writer, posting writer, block) and every term (a term info, block statistics, two pickles,
@@ -244,7 +248,8 @@ class _FieldWriter(W3FieldWriter):
             raise
 
     def _write(self, terms: Iterable[tuple[bytes, Any, bytes]]) -> None:
-        """Write each (key, blocks, term info head): the blocks to the postings file, a row to the term table."""
+        """Write each (key, blocks, term info head): the blocks to the postings file, a row to the
+        term table."""
         # Both files' positions are counted here rather than asked for at every write.
         postfile, tindex = self._postfile, self._tindex
         post_write, index_write = postfile.file.write, tindex.dbfile.file.write
@@ -315,7 +320,8 @@ def _extend(index, positions: list[int]) -> None:
 def _terms(
     items: Iterable[tuple], fields: _Fields, blocklimit: int, compression: int
 ) -> Iterator[tuple[bytes, bytes, bytes]]:
-    """(term-table key, posting blocks, term info without its position) of each term of sorted postings."""
+    """(term-table key, posting blocks, term info without its position) of each term of sorted
+    postings."""
     for (name, btext), group in groupby(items, key=_FIELD_AND_TERM):
         prefix, fixed, field_lengths = fields[name]
         postings = [
@@ -329,7 +335,8 @@ def _terms(
 def _helper_terms(
     items: list, split: int, fields: _Fields, blocklimit: int, compression: int
 ) -> tuple:
-    """In the helper: the terms from ``split`` on, as (all their blocks, [(key, blocks' size, head)])."""
+    """In the helper: the terms from ``split`` on, as (all their blocks, [(key, blocks' size,
+    head)])."""
     blocks, rows = [], []
     for key, made, head in _terms(items[split:], fields, blocklimit, compression):
         blocks.append(made)
@@ -383,7 +390,8 @@ class _Forked:
             status = 1
             try:
                 os.close(read)
-                gc.disable()  # short-lived: collections would only touch (and copy) the parent's pages
+                # short-lived: collections would only touch (and copy) the parent's pages
+                gc.disable()
                 view = memoryview(pickle.dumps(function(), protocol=pickle.HIGHEST_PROTOCOL))
                 while view:
                     view = view[os.write(write, view) :]
@@ -425,7 +433,8 @@ def _term_blocks(
     compression: int,
     fixed: int | None,
 ) -> tuple[bytes, bytes]:
-    """One term's posting blocks (W3PostingsWriter's format) and its term info up to the blocks' position.
+    """One term's posting blocks (W3PostingsWriter's format) and its term info up to the blocks'
+    position.
 
     ``postings``: the pool's (field, term, docnum, weight, value) tuples of one term, in docnum
     order; ``field_lengths``: the field's length byte per document. Lengths stay bytes
@@ -533,7 +542,8 @@ def _block(
     compression: int,
     last: bool,
 ) -> bytes:
-    """One posting block as W3PostingsWriter writes it: its size (negative for a term's last), header, data."""
+    """One posting block as W3PostingsWriter writes it: its size (negative for a term's last),
+    header, data."""
     data = pickle.dumps((deltas, weights, values), 2)
     comp = compression if len(data) >= RAW_BLOCK_BYTES else 0
     if comp:

@@ -1,7 +1,8 @@
 """Archive-wide passes: work over the whole index that needs the index and the query layer together.
 
 Each pass is called as ``pass_(index, config, report, new_writer)`` after a run's records are
-written (``newssearch index``) and by ``newssearch retag``; it rewrites only the articles it changes.
+written (``newssearch index``) and by ``newssearch retag``; it rewrites only the articles it
+changes.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ decides, per name, the value it is counted and filtered under:
    the archive makes that unambiguous (Merkel -> Angela Merkel); an upper-case abbreviation
    joins the one organisation or place whose initials it spells.
 
-The result is a table ``entity term -> canonical value`` (:class:`~newssearch.query.facets.EntityMap`)
+The result is a table ``entity term -> canonical value``
+(:class:`~newssearch.query.facets.EntityMap`)
 written to ``entities.json`` in the index folder; facet counts and filters read it. The index's
 documents are not rewritten, so the pass is cheap and a changed ``entities:`` setting takes
 effect with ``newssearch retag``.

@@ -102,7 +102,8 @@ class LinearChainCRF:
         return self.id_scores([[get(name, unknown) for name in names] for names in groups])
 
     def id_scores(self, ids: list[list[int]]) -> np.ndarray:
-        """:meth:`group_scores` of groups given as attribute ids (``len(attributes)``: unknown); pads ``ids``."""
+        """:meth:`group_scores` of groups given as attribute ids (``len(attributes)``: unknown);
+        pads ``ids``."""
         unknown = len(self.attributes)
         width = max(map(len, ids), default=0)
         for row in ids:
@@ -112,7 +113,8 @@ class LinearChainCRF:
         return self.state[ids].sum(axis=1) if width else np.zeros((len(ids), len(self.labels)))
 
     def decode(self, emissions: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each sentence's (tokens, labels) score matrix: (best label ids, their marginal probabilities)."""
+        """For each sentence's (tokens, labels) score matrix: (best label ids, their marginal
+        probabilities)."""
         out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.intp), np.empty(0))] * len(
             emissions
         )

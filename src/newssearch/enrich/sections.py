@@ -125,7 +125,8 @@ WORD_CACHE = caches.CLASSIFIER_WORDS
 
 
 class _Lookup:
-    """The feature ids of many words, one word at a time: each ``of_word(word)`` looked up in ``vocab``.
+    """The feature ids of many words, one word at a time: each ``of_word(word)`` looked up in
+    ``vocab``.
 
     Each word's ids come as the bytes of an int32 array: a text's words' ids are then joined
     into one numpy array by a bytes join, not integer by integer.
@@ -232,7 +233,8 @@ class SectionClassifier:
         self.blocks = []
         for block in model["blocks"]:
             vocab = {term: i for i, term in enumerate(block["vocab"])}
-            # int8 coefficients, term-major (term i's k weights at i*k ... i*k+k-1), scaled per class
+            # int8 coefficients, term-major (term i's k weights at i*k ... i*k+k-1), scaled per
+            # class
             coef = np.frombuffer(base64.b64decode(block["coef"]), dtype=np.int8).reshape(
                 len(vocab), k
             )

@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 
 class Prepared(NamedTuple):
-    """What the workers make of one article: its enrichment and, if asked, its title and body terms."""
+    """What the workers make of one article: its enrichment and, if asked, its terms."""
 
     section: str | None
     entities: tuple[tuple[str, str], ...]
@@ -172,7 +172,8 @@ def _load_models(config: EnrichConfig, analysis: AnalysisConfig | None) -> None:
 
 
 class Enricher:
-    """Prepare (item, title, body) triples in order, in worker processes when there are enough of them.
+    """Prepare (item, title, body) triples in order, in worker processes when there are enough of
+    them.
 
     ``analysis``: the index's analysis settings, for the workers to make the title's and body's
     terms too (not done when the articles are enriched in the indexing process: no gain there).
@@ -291,7 +292,8 @@ class Enricher:
     def _submit(
         self, triples: list[tuple[T, str | None, str]]
     ) -> tuple[list[T], list[Future], int]:
-        """Send a chunk to the workers: (its items, the futures of their results, its characters of text)."""
+        """Send a chunk to the workers: (its items, the futures of their results, its characters of
+        text)."""
         works = [(title, body) for _, title, body in triples]
         chars = sum(len(body) + len(title or "") for title, body in works)
         futures: list[Future]
@@ -310,7 +312,8 @@ class Enricher:
             results = [future.result() for future in futures]
         except BrokenProcessPool:
             raise EnrichmentError(
-                "an enrichment worker process died (out of memory?): the index keeps its last commit; "
+                "an enrichment worker process died (out of memory?): the index keeps its last "
+                "commit; "
                 "retry with indexing.workers: 1 in config.yaml"
             ) from None
         if len(results) == 2:

@@ -73,7 +73,8 @@ class EntityMap:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions on matches: all of the topics and entities, any of the sources, dates within [date_from, date_to]."""
+    """Restrictions on matches: all of the topics and entities, any of the sources, dates within
+    [date_from, date_to]."""
 
     sources: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
@@ -97,7 +98,8 @@ class Filters:
         unknown = sorted(set(filters) - set(FILTERS))
         if unknown:
             raise QueryError(
-                f"cannot filter by {unknown[0]!r}: filterable facets are: {', '.join(FILTERS)} (and date_from/date_to)"
+                f"cannot filter by {unknown[0]!r}: filterable facets are: {', '.join(FILTERS)} "
+                f"(and date_from/date_to)"
             )
         values = {name: _strings(filters.get(name, ()), name) for name in FILTERS}
         entities = tuple((name, value) for name in ENTITY_FACETS for value in values[name])
@@ -242,7 +244,8 @@ def _only(counts: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def _contenders(ids: np.ndarray, counts: np.ndarray, top: int) -> np.ndarray:
-    """The ``ids`` whose count can make the top ``top`` (ties included): only these are sorted in Python."""
+    """The ``ids`` whose count can make the top ``top`` (ties included): only these are sorted in
+    Python."""
     if len(ids) <= 4 * top:
         return ids
     cut = np.partition(counts[ids], len(ids) - top)[len(ids) - top]
@@ -280,7 +283,8 @@ class FacetTables:
     """
 
     def __init__(self, reader: IndexReader) -> None:
-        # weak: with one segment the leaf is the reader itself, the key these tables are cached under
+        # weak: with one segment the leaf is the reader itself, the key these tables are cached
+        # under
         self._leaves = [
             (segment_values(leaf), weakref.ref(leaf), offset)
             for leaf, offset in reader.leaf_readers()
@@ -450,7 +454,7 @@ class _SegmentValues:
         self._memo: dict = {}
 
     def memo(self, key, build):
-        """Any other per-segment array (``build()`` on first use); vector keeps field lengths here."""
+        """Any other per-segment array, made by ``build()`` on first use."""
         if key not in self._memo:
             self._memo[key] = build()
         return self._memo[key]

@@ -80,7 +80,8 @@ class Splitter:
         return list(best[-1]) if best and len(best[-1]) > 1 else []
 
     def _best(self, word: str, start: int, memo: dict) -> tuple | None:
-        # (pieces, link letters, -weakest piece's productivity, -head length, pieces); smaller is better
+        # (pieces, link letters, -weakest piece's productivity, -head length, pieces); smaller is
+        # better
         if start in memo:
             return memo[start]
         n, lex, best = len(word), self.lex, None
