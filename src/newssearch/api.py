@@ -438,6 +438,7 @@ class NewsSearch:
             self._ix = indexing.open_index(self.index_dir, self.config.analysis)
             self._indexname = self._ix.indexname
             self._snippeter = search.Snippeter(self._ix.schema["body"].analyzer)
+        assert self._ix is not None
         self._searcher = self._ix.searcher(weighting=search.scoring(self.config.search))
         self._load_entity_map()
         return self._searcher

@@ -475,7 +475,7 @@ def query(
         "org": list(orgs),
         "place": list(places),
     }
-    restrict = {
+    restrict: dict[str, Any] = {
         "filters": {k: v for k, v in filters.items() if v} or None,
         "date_from": date_from.date() if date_from else None,
         "date_to": date_to.date() if date_to else None,

@@ -13,13 +13,13 @@ import json
 import re
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
 from itertools import chain, islice
 from operator import is_not
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -139,7 +139,8 @@ class _Lookup:
     def __call__(self, words: Sequence[str]) -> list[bytes]:
         get = self.vocab.get
         return [
-            array("i", filter(_KNOWN, map(get, self.of_word(word)))).tobytes() for word in words
+            array("i", cast(Iterable[int], filter(_KNOWN, map(get, self.of_word(word))))).tobytes()
+            for word in words
         ]
 
 
@@ -230,7 +231,7 @@ class SectionClassifier:
         self.labels: tuple[str, ...] = tuple(model["labels"])
         k = len(self.labels)
         self.intercept = [float(v) for v in model["intercept"]]
-        self.blocks = []
+        self.blocks: list[tuple] = []
         for block in model["blocks"]:
             vocab = {term: i for i, term in enumerate(block["vocab"])}
             # int8 coefficients, term-major (term i's k weights at i*k ... i*k+k-1), scaled per
@@ -288,9 +289,8 @@ class SectionClassifier:
             if not sizes.any():
                 continue
             ids = np.frombuffer(b"".join(joined), dtype=np.int32)
-            counts = list(
-                chain.from_iterable(c.values() for c in counted)
-            )  # of each distinct word in its text
+            # of each distinct word in its text
+            counts: Any = list(chain.from_iterable(c.values() for c in counted))
             if repeats is not None:
                 counts = np.repeat(np.asarray(repeats, dtype=np.float64), per_text) * counts
             # one (text, feature) key each, summed over the words that have it: term frequencies

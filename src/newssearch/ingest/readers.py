@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..errors import CorpusError
 from ..models import Article, Rejection
@@ -161,7 +161,7 @@ def read_file(
         last = 0
         records: Iterator[Located]
         if name.endswith(".jsonl.gz"):
-            records = _read_jsonl(cf, gzip.GzipFile(fileobj=raw), options)
+            records = _read_jsonl(cf, cast(IO[bytes], gzip.GzipFile(fileobj=raw)), options)
         elif name.endswith(".jsonl"):
             records = _read_jsonl(cf, raw, options)
         elif name.endswith(".csv"):
@@ -390,9 +390,9 @@ def _read_text(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
         )
         return
     lines = clean_text(text).splitlines()
-    for index, line in enumerate(lines):
-        if line.strip():
-            title = line.strip()
+    for index, first in enumerate(lines):
+        if first.strip():
+            title = first.strip()
             body = "\n".join(lines[index + 1 :]).strip()
             if not body:
                 yield index + 1, Rejection(cf.display, index + 1, "no text after the title line")
@@ -659,9 +659,10 @@ def parse_date(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        parsed = _german_date(value) or _rfc822_date(value)
-        if parsed is None:
+        other = _german_date(value) or _rfc822_date(value)
+        if other is None:
             raise ValueError(f"unparseable date {value!r}") from None
+        parsed = other
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
@@ -682,6 +683,7 @@ def _german_date(value: str) -> dt.datetime | None:
     if year < 100:  # 12.10.15
         year += 2000 if year < 70 else 1900
     hour, minute, second = (int(g) if g else 0 for g in m.group(4, 5, 6))
+    assert month is not None
     try:
         return dt.datetime(year, month, int(m.group(1)), hour, minute, second)
     except ValueError:
