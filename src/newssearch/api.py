@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh.index import Index
@@ -13,6 +14,7 @@ from .archive import PASSES
 from .config import Config, load_config
 from .enrich.entities import Entity, distinct, extract_entities
 from .enrich.sections import SECTIONS, Topic, classify, display_name, label_for
+from .errors import IndexDamagedError, NewsSearchError, QueryError
 from .index import writer as indexing
 from .index.schema import ENTITY_FIELDS, from_stored
 from .models import Article, IndexReport, SearchResult
@@ -30,6 +32,7 @@ __all__ = [
     "MARK",
     "SECTIONS",
     "Entity",
+    "IndexDamagedError",
     "NewsSearch",
     "Topic",
     "analyze",
@@ -150,21 +153,22 @@ class NewsSearch:
         (inclusive) restrict the matches.
         Raises :class:`QueryError` for a malformed query or an unknown facet.
         """
-        searcher = self._current_searcher()
-        parser = search.build_parser(searcher.schema, self.config.search, fields)
-        return search.run_search(
-            searcher,
-            parser,
-            query,
-            self.config.search,
-            limit=limit,
-            page=page,
-            sort=sort,
-            snippeter=self._snippeter,
-            filters=facets_module.Filters.build(filters, date_from, date_to),
-            facet_names=tuple(facets),
-            interval=interval,
-        )
+        with self._reading(query):
+            searcher = self._current_searcher()
+            parser = search.build_parser(searcher.schema, self.config.search, fields)
+            return search.run_search(
+                searcher,
+                parser,
+                query,
+                self.config.search,
+                limit=limit,
+                page=page,
+                sort=sort,
+                snippeter=self._snippeter,
+                filters=facets_module.Filters.build(filters, date_from, date_to),
+                facet_names=tuple(facets),
+                interval=interval,
+            )
 
     def export(
         self,
@@ -176,44 +180,85 @@ class NewsSearch:
         date_to: dt.date | str | None = None,
     ) -> Iterator[dict]:
         """Every match of ``query`` (not one page), as dicts with ``search.EXPORT_FIELDS``."""
-        searcher = self._current_searcher()
-        parser = search.build_parser(searcher.schema, self.config.search, fields)
-        return search.export_rows(
-            searcher,
-            parser,
-            query,
-            self.config.search,
-            sort=sort,
-            filters=facets_module.Filters.build(filters, date_from, date_to),
-        )
+        with self._reading(query):
+            searcher = self._current_searcher()
+            parser = search.build_parser(searcher.schema, self.config.search, fields)
+            rows = search.export_rows(
+                searcher,
+                parser,
+                query,
+                self.config.search,
+                sort=sort,
+                filters=facets_module.Filters.build(filters, date_from, date_to),
+            )
+        return self._guarded(rows, query)
+
+    def _guarded(self, rows: Iterator[dict], query: str) -> Iterator[dict]:
+        """``rows``, with a damaged index's errors turned into IndexDamagedError as they come."""
+        while True:
+            with self._reading(query):
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    return
+            yield row
 
     def similar(self, id: str, limit: int = 10) -> SearchResult:
         """Articles related to article ``id`` (not itself, not near-identical copies of it).
 
         Raises :class:`ArticleNotFoundError` for an unknown id.
         """
-        return search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
+        with self._reading():
+            return search.more_like(
+                self._current_searcher(), id, self.config.search, limit=limit
+            )
 
-    def check(self) -> indexing.CheckReport:
-        """Verify the index: every segment opens, ids are unique, counts match the last run."""
+    def check(self, deep: bool = False) -> indexing.CheckReport:
+        """Verify the index: checksums of its files, every segment opens, ids are unique, counts
+        match the last run; ``deep`` also decodes every term, posting, stored field and column."""
         self.close()
-        return indexing.check_index(self.index_dir, self.config.analysis)
+        return indexing.check_index(self.index_dir, self.config.analysis, deep=deep)
 
     def get(self, id: str) -> Article | None:
         """The stored article with this id, or None."""
-        fields = self._current_searcher().document(id=id)
-        return from_stored(fields) if fields else None
+        with self._reading():
+            fields = self._current_searcher().document(id=id)
+            return from_stored(fields) if fields else None
 
     def entities(self, facets: Sequence[str] = ("person", "org", "place"), top: int = 20) -> dict:
         """The most frequent people, organisations and places of the whole index, by article count."""
-        searcher = self._current_searcher()
-        return facets_module.count(
-            searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top
-        )
+        with self._reading():
+            searcher = self._current_searcher()
+            return facets_module.count(
+                searcher, searcher.reader().all_doc_ids(), tuple(facets), top=top
+            )
 
     def count(self) -> int:
         """Number of articles in the index."""
-        return self._current_searcher().doc_count()
+        with self._reading():
+            return self._current_searcher().doc_count()
+
+    @contextmanager
+    def _reading(self, query: str | None = None) -> Iterator[None]:
+        """Turn a failure while reading the index into a clear error, never a traceback.
+
+        A damaged file shows up as any of Whoosh's, zlib's, struct's, pickle's or Unicode
+        errors; the index's checksums then name the damaged files. With no damage found, a
+        failure while running a query is a QueryError.
+        """
+        try:
+            yield
+        except NewsSearchError:
+            raise
+        except Exception as exc:
+            self.close()  # a damaged reader is not reused
+            problems = indexing.damage_found(self.index_dir)
+            if problems or query is None:
+                raise indexing.damaged(self.index_dir, exc, problems) from None
+            raise QueryError(
+                f"the query {query!r} could not be run ({type(exc).__name__}: {str(exc)[:200]}); "
+                "`newssearch check --deep` tells whether the index is damaged"
+            ) from None
 
     def _current_searcher(self) -> Searcher:
         meta = indexing.read_meta(self.index_dir)

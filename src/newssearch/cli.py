@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -141,6 +142,7 @@ def _echo_json(data: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every rejected record, as read, with file, line and reason to this JSON Lines file.",
 )
+@click.option("--force", is_flag=True, help="Let --rejects overwrite an existing file.")
 @output_options
 def index(
     config: Config,
@@ -150,6 +152,7 @@ def index(
     prune: bool,
     quiet: bool,
     rejects: Path | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
@@ -158,13 +161,23 @@ def index(
     changed records and skips unchanged ones. Bad records are reported with file and
     line and skipped; the summary accounts for every record read.
     """
+    if rejects is not None and not force and os.path.lexists(rejects):
+        raise click.ClickException(
+            f"{rejects} exists: choose another --rejects file, or add --force to overwrite it"
+        )
     with NewsSearch(config.index, config) as ns:
         with _progress_bar(enabled=not quiet and not as_json) as progress:
             report = ns.index(
                 list(paths) or None, rebuild=rebuild, strict=strict, progress=progress, prune=prune
             )
     if rejects is not None:
-        report.write_rejects(rejects)
+        try:
+            report.write_rejects(rejects, force=force)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot write {rejects}: {exc.strerror or exc}; choose another --rejects file"
+                + ("" if force else " or add --force")
+            ) from None
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
@@ -180,7 +193,8 @@ def index(
             )
         if report.skipped_files:
             click.echo(
-                f"skipped {len(report.skipped_files):,} files of unknown type, e.g. {report.skipped_files[0]}",
+                f"skipped {len(report.skipped_files):,} files (unknown type, or not a regular "
+                f"file), e.g. {report.skipped_files[0]}",
                 err=True,
             )
     if report.pruned and not quiet:
@@ -520,14 +534,17 @@ def analyze(config: Config, text: str) -> None:
 
 @cli.command()
 @common_options
+@click.option(
+    "--deep", is_flag=True, help="Also decode every term, posting, stored field and column value."
+)
 @output_options
-def check(config: Config, as_json: bool) -> None:
-    """Verify the index: open every segment, count articles, compare with the last complete run.
+def check(config: Config, deep: bool, as_json: bool) -> None:
+    """Verify the index: checksums of its files, every segment, ids, the last complete run.
 
     Exits with status 1 when a problem is found.
     """
     with NewsSearch(config.index, config) as ns:
-        report = ns.check()
+        report = ns.check(deep=deep)
     if as_json:
         _echo_json(dataclasses.asdict(report) | {"ok": report.ok})
     else:

@@ -220,9 +220,11 @@ class IndexReport:
             "pruned": list(self.pruned),
         }
 
-    def write_rejects(self, path: str | Path) -> int:
-        """Write every rejected record with its reason as JSON Lines; returns how many."""
-        with open(path, "w", encoding="utf-8") as fh:
+    def write_rejects(self, path: str | Path, force: bool = False) -> int:
+        """Write every rejected record with its reason as JSON Lines; returns how many.
+
+        An existing file is overwritten only with ``force`` (else FileExistsError)."""
+        with open(path, "w" if force else "x", encoding="utf-8") as fh:
             fh.writelines(
                 json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n"
                 for rejection in self.rejected

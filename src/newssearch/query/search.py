@@ -220,7 +220,26 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
         )
+    _check_terms(parser.schema, parsed)
     return parsed
+
+
+def _check_terms(schema, q: wq.Query) -> None:
+    """A term Whoosh would convert only while searching (a date, a number): convert it now."""
+    for sub in _all_queries(q):
+        fieldname, text = getattr(sub, "fieldname", None), getattr(sub, "text", None)
+        if not isinstance(text, str) or fieldname not in schema:
+            continue
+        field = schema[fieldname]
+        if not hasattr(field, "prepare_number") and not hasattr(field, "_parse_datestring"):
+            continue
+        try:
+            field.to_bytes(text)
+        except Exception:
+            raise QueryError(
+                f"cannot read {text!r} in {fieldname}:{text}: use date:2015, date:2015-06, "
+                "date:2015-06-30, date:[2015-01-01 to 2015-12-31] or date:>2015-06"
+            ) from None
 
 
 #: Weight of the whole compound next to its parts: enough to rank the exact compound first, small
