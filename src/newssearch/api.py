@@ -261,7 +261,7 @@ class NewsSearch:
             ) from None
 
     def _current_searcher(self) -> Searcher:
-        meta = indexing.read_meta(self.index_dir)
+        meta = indexing.live_meta(self.index_dir)
         if (
             self._searcher is not None
             and meta is not None

@@ -224,7 +224,8 @@ class IndexReport:
         """Write every rejected record with its reason as JSON Lines; returns how many.
 
         An existing file is overwritten only with ``force`` (else FileExistsError)."""
-        with open(path, "w" if force else "x", encoding="utf-8") as fh:
+        # a lone surrogate in a record is kept as its escape (valid JSON), not a crash
+        with open(path, "w" if force else "x", encoding="utf-8", errors="backslashreplace") as fh:
             fh.writelines(
                 json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n"
                 for rejection in self.rejected

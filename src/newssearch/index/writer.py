@@ -33,7 +33,8 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import EmptyReader, SegmentReader
-from whoosh.writing import LockError, SegmentWriter
+from whoosh.util.filelock import try_for
+from whoosh.writing import SegmentWriter
 
 from .._whoosh_fast import FastPathError, warn_fallback
 from .._whoosh_fast.segments import Writer
@@ -666,37 +667,50 @@ def _write_records(
         for cf in files:
             for line, record in read_file(cf, throttle.add_bytes):
                 throttle.records += 1
-                if isinstance(record, Article) and record.id in first_seen:
-                    record = Rejection(
-                        cf.display,
-                        line,
-                        f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); record skipped",
-                        json.dumps(record.to_dict(), ensure_ascii=False),
-                    )
-                elif isinstance(record, Article) and len(record.text) > max_chars:
-                    rejected_ids.add(record.id)
-                    record = Rejection(
-                        cf.display,
-                        line,
-                        f"text of {len(record.text) / 1e6:.1f} million characters is over indexing.max_text_mb "
-                        f"({settings.max_text_mb:g}); raise it in config.yaml to index this article",
-                    )
+                try:
+                    record, digest = _screen(record, cf.display, line)
+                except Exception as exc:  # whatever one record does, the run goes on
+                    record, digest = _rejection(record, cf.display, line, exc), ""
                 if isinstance(record, Rejection):
-                    report.rejected.append(record)
-                    rejected_ids.update(_id_of(record))
-                    if strict:
-                        raise CorpusError(
-                            f"{record} (stopped by --strict at the first bad record; "
-                            f"records before it: {throttle.records - 1:,}, kept in the index)"
-                        )
+                    reject(record)
                     continue
                 first_seen[record.id] = f"{cf.display}:{line}"
-                digest = content_hash(record)
                 old = existing.get(record.id)
                 if old == digest:
                     report.unchanged += 1
                     continue
                 yield (record, digest, old), record.title, record.text
+
+    def _screen(record: Article | Rejection, display: str, line: int) -> tuple[Any, str]:
+        """(the record or its Rejection, its content hash)."""
+        if isinstance(record, Rejection):
+            return record, ""
+        if record.id in first_seen:
+            return Rejection(
+                display,
+                line,
+                f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); record skipped",
+                _raw(record),
+            ), ""
+        if len(record.text) > max_chars:
+            rejected_ids.add(record.id)
+            return Rejection(
+                display,
+                line,
+                f"text of {len(record.text) / 1e6:.1f} million characters is over indexing.max_text_mb "
+                f"({settings.max_text_mb:g}); raise it in config.yaml to index this article",
+                _raw(record),
+            ), ""
+        return record, content_hash(record)  # a lone surrogate fails here: not valid Unicode
+
+    def reject(record: Rejection) -> None:
+        report.rejected.append(record)
+        rejected_ids.update(_id_of(record))
+        if strict:
+            raise CorpusError(
+                f"{record} (stopped by --strict at the first bad record; "
+                f"records before it: {throttle.records - 1:,}, kept in the index)"
+            )
 
     # user topics are (re)applied to the whole index by an archive pass after the records
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
@@ -705,9 +719,20 @@ def _write_records(
     pending = 0
     try:
         for (record, digest, old), prepared in enricher.run(changed()):
-            doc = to_document(
-                record, digest, prepared.section, entities=prepared.entities, terms=prepared.terms
-            )
+            try:
+                if prepared.error:
+                    raise EnrichmentFailed(prepared.error)
+                doc = to_document(
+                    record,
+                    digest,
+                    prepared.section,
+                    entities=prepared.entities,
+                    terms=prepared.terms,
+                )
+            except Exception as exc:  # one record's failure rejects that record only
+                reject(_rejection(record, *first_seen[record.id].rsplit(":", 1), exc))
+                rejected_ids.add(record.id)
+                continue
             if old is None:
                 writer.add_document(**doc)
                 report.added += 1
@@ -788,6 +813,40 @@ def merge_small(writer: SegmentWriter, segments: list) -> list:
 SMALL_SEGMENT = 2_000
 
 
+class EnrichmentFailed(Exception):
+    """Enriching or analysing one record failed (the message says why)."""
+
+
+def _raw(article: Article) -> str:
+    """An accepted record as JSON, for the rejects file when it is rejected later."""
+    return json.dumps(article.to_dict(), ensure_ascii=False, default=str)
+
+
+def _rejection(record: Any, display: str, line: int | str, exc: BaseException) -> Rejection:
+    """The Rejection for a record whose screening, analysis or enrichment raised ``exc``."""
+    if isinstance(exc, UnicodeEncodeError) and "surrogate" in str(exc):
+        reason = (
+            f"the record holds a lone surrogate (U+{ord(exc.object[exc.start]):04X}), which is "
+            "not valid Unicode (text cut in the middle of a character by a scraper): fix the record"
+        )
+    elif isinstance(exc, RecursionError):
+        reason = "the record is nested too deeply"
+    else:
+        reason = f"cannot index the record ({type(exc).__name__}: {str(exc)[:200]})"
+    raw = record.raw if isinstance(record, Rejection) else None
+    if raw is None and isinstance(record, Article):
+        try:
+            raw = _raw(record)
+        except Exception:
+            raw = None
+    if raw is not None:
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # the rejects file is UTF-8: keep the record, escaped
+            raw = raw.encode("utf-8", "backslashreplace").decode("utf-8")
+    return Rejection(display, int(line), reason, raw)
+
+
 def _id_of(rejection: Rejection) -> list[str]:
     """The id a rejected JSON record still names (its article must survive a prune), if any."""
     raw = rejection.raw or ""
@@ -795,7 +854,7 @@ def _id_of(rejection: Rejection) -> list[str]:
         return []
     try:
         value = json.loads(raw).get("id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return []
     return (
         [str(value)]
@@ -832,19 +891,27 @@ def _cancel(writer: SegmentWriter) -> None:
 def new_writer(ix: Index, config: Config) -> SegmentWriter:
     """A segment writer: the fast one when ``indexing.fast_writer`` is on, else Whoosh's own."""
     settings = config.indexing
+    # Whoosh's write lock is taken here, not by the writer: a writer whose construction fails
+    # (disk full) would keep it for the rest of the process.
+    lock = ix.lock("WRITELOCK")
+    if not try_for(lock.acquire, timeout=settings.lock_timeout, delay=0.1):
+        raise IndexLockedError(f"another process holds Whoosh's write lock on {ix.storage.folder}")
     try:
+        writer = None
         if settings.fast_writer:
             try:
-                return Writer(ix, limitmb=settings.memory_mb, timeout=settings.lock_timeout)
-            except LockError:
+                writer = Writer(ix, limitmb=settings.memory_mb, _lk=False)
+            except OSError:  # not a surprise of the fast path: the disk
                 raise
             except Exception as exc:  # Whoosh internals not as expected
                 warn_fallback("segment writer", exc)
-        return SegmentWriter(ix, limitmb=settings.memory_mb, timeout=settings.lock_timeout)
-    except LockError:
-        raise IndexLockedError(
-            f"another process holds Whoosh's write lock on {ix.storage.folder}"
-        ) from None
+        if writer is None:
+            writer = SegmentWriter(ix, limitmb=settings.memory_mb, _lk=False)
+    except BaseException:
+        lock.release()
+        raise
+    writer.writelock = lock  # released by the writer's commit or cancel
+    return writer
 
 
 def _run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) -> IndexReport:
