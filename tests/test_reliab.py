@@ -337,6 +337,7 @@ def test_attack_random_byte_flips(tmp_path: Path) -> None:
         changed += differs
         undetected += differs and not found
         (index / name).write_bytes(pristine[name])
+    print(f"\n200 flips: {changed} changed an answer, {undetected} of them passed check")
     assert changed > 0
     assert undetected == 0
 

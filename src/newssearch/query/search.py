@@ -201,7 +201,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
         raise QueryError(
             f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
         )
-    if text.strip() == "*":
+    if re.fullmatch(r"[\s()*]*\*[\s()*]*", text):  # *, **, (*), * *: not a wildcard per field
         # every article (to browse by filters and facets); Whoosh's parser would ask for every
         # article with some term in each searched field, looking up all the field's terms
         # (slow on a large index)
@@ -221,7 +221,14 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
         )
     _check_terms(parser.schema, parsed)
-    return parsed
+    return parsed.accept(_any_article)
+
+
+def _any_article(q: wq.Query) -> wq.Query:
+    """A bare ``*`` (every field's Every): every article, not each field's every term's postings."""
+    if isinstance(q, wq.Or) and q.subqueries and all(type(s) is wq.Every for s in q.subqueries):
+        return wq.Every()
+    return q
 
 
 def _check_terms(schema, q: wq.Query) -> None:
