@@ -209,9 +209,7 @@ class NewsSearch:
         Raises :class:`ArticleNotFoundError` for an unknown id.
         """
         with self._reading():
-            return search.more_like(
-                self._current_searcher(), id, self.config.search, limit=limit
-            )
+            return search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
 
     def check(self, deep: bool = False) -> indexing.CheckReport:
         """Verify the index: checksums of its files, every segment opens, ids are unique, counts

@@ -4,7 +4,9 @@ Whoosh never rewrites a file once its commit is done: a table of contents is nam
 generation, a segment by a random id, so a checksum recorded once stays valid for the file's
 life. Each live file gets its size and a BLAKE2b digest; a compound segment file also gets one
 digest per part (term table, postings, each column: stored fields, ids, facets, lengths), so a
-damaged file is reported by what it holds. The record is ``checksums.json`` in the index folder.
+damaged file is reported by what it holds. The record is ``<index name>_CHECKSUMS.json`` in the
+index folder (``ns1_CHECKSUMS.json``), written after every commit of a run, and removed with its
+index.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 __all__ = [
-    "CHECKSUM_FILE",
+    "checksum_file",
     "compute",
     "describe_part",
     "file_digest",
@@ -27,7 +29,12 @@ __all__ = [
     "verify",
 ]
 
-CHECKSUM_FILE = "checksums.json"
+
+def checksum_file(indexname: str) -> str:
+    """The name of the file recording the checksums of Whoosh index ``indexname``'s files."""
+    return f"{indexname}_CHECKSUMS.json"  # upper case: never taken for a segment's file
+
+
 _CHUNK = 1 << 20
 
 #: what a compound segment's part holds, by its name's ending
@@ -85,7 +92,7 @@ def live_files(index_dir: Path, indexname: str) -> dict[str, list[str]]:
     """{file name: segment ids it holds} of the live table of contents and its segments."""
     storage = FileStorage(str(index_dir))
     toc = TOC.read(storage, indexname)
-    files = {f"_{indexname}_{toc.generation}.toc": []}
+    files: dict[str, list[str]] = {f"_{indexname}_{toc.generation}.toc": []}
     prefixes = {segment.segment_id() + "." for segment in toc.segments}
     for name in os.listdir(index_dir):
         for prefix in prefixes:
@@ -112,7 +119,7 @@ def _parts(index_dir: Path, name: str) -> dict[str, tuple[int, int]]:
 
 
 def compute(index_dir: Path, indexname: str, previous: dict[str, Any]) -> dict[str, Any]:
-    """The checksum record of the live files; entries of ``previous`` for unchanged files are kept."""
+    """The checksum record of the live files (entries of ``previous`` for unchanged files kept)."""
     files: dict[str, Any] = {}
     for name in sorted(live_files(index_dir, indexname)):
         path = index_dir / name
@@ -136,8 +143,8 @@ def quick_problems(
     index_dir: Path, record: dict[str, Any], live: dict[str, list[str]]
 ) -> list[str]:
     """Problems found by sizes alone (cheap: one stat per file): missing or resized files."""
-    problems = []
-    recorded = record.get("files") if isinstance(record.get("files"), dict) else {}
+    problems: list[str] = []
+    recorded: dict[str, Any] = record["files"] if isinstance(record.get("files"), dict) else {}
     for name in live:
         entry = recorded.get(name)
         if not isinstance(entry, dict):
@@ -151,7 +158,9 @@ def quick_problems(
             problems.append(f"{name} cannot be read ({exc.strerror})")
             continue
         if size != entry.get("size"):
-            problems.append(f"{name} has {size:,} bytes, {entry.get('size')!r} were written")
+            written = entry.get("size")
+            written = f"{written:,}" if isinstance(written, int) else repr(written)
+            problems.append(f"{name} has {size:,} bytes, {written} were written")
     return problems
 
 
@@ -160,11 +169,8 @@ def verify(
 ) -> tuple[list[str], list[str]]:
     """(problems, unrecorded files): each live file read and compared with its recorded digest."""
     problems = quick_problems(index_dir, record, live)
-    if problems:
-        named = {p.split(" ", 1)[0] for p in problems}
-    else:
-        named = set()
-    recorded = record.get("files") if isinstance(record.get("files"), dict) else {}
+    named = {p.split(" ", 1)[0] for p in problems}
+    recorded: dict[str, Any] = record["files"] if isinstance(record.get("files"), dict) else {}
     unrecorded = []
     for name in sorted(live):
         entry = recorded.get(name)

@@ -50,7 +50,9 @@ class Failed(str):
     """In place of one article's result: why its enrichment or analysis raised."""
 
 
-def _each(works: list[T], batch: Callable[[list[T]], list], failed: Callable[[str], object]) -> list:
+def _each(
+    works: list[T], batch: Callable[[list[T]], list], failed: Callable[[str], object]
+) -> list:
     """``batch(works)``; if it raises, each work alone, a failing one giving ``failed(reason)``."""
     try:
         return batch(works)

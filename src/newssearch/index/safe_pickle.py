@@ -46,6 +46,8 @@ class UnsafePickleError(pickle.UnpicklingError):
 _SAFE_BASES: tuple[type, ...] = (FieldType, Schema, Format, Column, Composable, Codec, Segment)
 _OWN_PACKAGES = ("whoosh.", "newssearch.")
 
+_reconstructor = copyreg._reconstructor  # type: ignore[attr-defined]  # (not in the stubs)
+
 #: Plain names Whoosh's pickles use: containers, numbers, dates, bytes (protocol 2), regexes.
 _PLAIN: dict[tuple[str, str], Any] = {
     ("builtins", "int"): int,
@@ -62,7 +64,7 @@ _PLAIN: dict[tuple[str, str], Any] = {
     ("datetime", "timedelta"): dt.timedelta,
     ("datetime", "timezone"): dt.timezone,
     ("_codecs", "encode"): __import__("_codecs").encode,  # how protocol 2 writes bytes
-    ("copyreg", "_reconstructor"): copyreg._reconstructor,  # its classes pass through here too
+    ("copyreg", "_reconstructor"): _reconstructor,  # its classes pass through here too
     ("re", "_compile"): __import__("re")._compile,  # a tokenizer's pattern
     ("array", "array"): __import__("array").array,
     ("array", "_array_reconstructor"): __import__("array")._array_reconstructor,
@@ -76,7 +78,7 @@ _PLAIN.update(
     }
 )
 _PLAIN[("__builtin__", "long")] = int
-_PLAIN[("copy_reg", "_reconstructor")] = copyreg._reconstructor
+_PLAIN[("copy_reg", "_reconstructor")] = _reconstructor
 
 
 def allowed(module: str, name: str) -> Any:
@@ -88,7 +90,9 @@ def allowed(module: str, name: str) -> Any:
         try:
             obj = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
-            raise UnsafePickleError(f"the index names {module}.{name}, which is not here: {exc}")
+            raise UnsafePickleError(
+                f"the index names {module}.{name}, which is not here: {exc}"
+            ) from None
         if isinstance(obj, type) and issubclass(obj, _SAFE_BASES):
             return obj
     raise UnsafePickleError(

@@ -14,6 +14,7 @@ replacing ``newssearch.json`` atomically; until then readers see the old index u
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import fcntl
@@ -237,10 +238,9 @@ def _write_meta(index_dir: Path, indexname: str, analysis: AnalysisConfig) -> No
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.unlink()  # a killed run's, or a planted link: removing a link leaves its target alone
-    except FileNotFoundError:
-        pass
+    # a killed run's, or a planted link: removing a link leaves its target alone
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
     fd = _open_own(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
@@ -261,7 +261,8 @@ def check_compatible(index_dir: Path, meta: dict[str, Any], analysis: AnalysisCo
     wanted = analysis.as_dict()
     if stored != wanted:
         diff = ", ".join(
-            f"{k}: index has {stored.get(k) if isinstance(stored, dict) else None!r}, config has {v!r}"
+            f"{k}: index has {stored.get(k) if isinstance(stored, dict) else None!r}, "
+            f"config has {v!r}"
             for k, v in wanted.items()
             if not isinstance(stored, dict) or stored.get(k) != v
         )
@@ -269,11 +270,6 @@ def check_compatible(index_dir: Path, meta: dict[str, Any], analysis: AnalysisCo
             f"the index in {index_dir} was built with other analysis settings ({diff}): "
             "rebuild it with `newssearch index --rebuild`, or restore those settings"
         )
-
-
-#: A small index's files are read and checksummed whenever it is opened; larger ones are only
-#: compared by size (reading them all would cost more than most queries).
-VERIFY_ON_OPEN_BYTES = 64_000_000
 
 
 def open_index(index_dir: Path, analysis: AnalysisConfig) -> Index:
@@ -284,19 +280,31 @@ def open_index(index_dir: Path, analysis: AnalysisConfig) -> Index:
     check_compatible(index_dir, meta, analysis)
     ix = _open_whoosh(index_dir, meta)
     try:
-        record = _read_checksums(index_dir, meta["indexname"])
-        live = checksums.live_files(index_dir, meta["indexname"])
+        _verify_on_open(index_dir, meta["indexname"])
+    except BaseException:
+        ix.close()
+        raise
+    return ix
+
+
+#: A small index's files are read and checksummed whenever it is opened; larger ones are only
+#: compared by size (reading them all would cost more than most queries).
+VERIFY_ON_OPEN_BYTES = 64_000_000
+
+
+def _verify_on_open(index_dir: Path, name: str) -> None:
+    """Raise IndexDamagedError when a live file is missing, resized or (small index) altered."""
+    try:
+        record = _read_checksums(index_dir, name)
+        live = checksums.live_files(index_dir, name)
         problems = checksums.quick_problems(index_dir, record, live)
         recorded = record["files"].values()
         if not problems and sum(e.get("size", 0) for e in recorded) <= VERIFY_ON_OPEN_BYTES:
             problems, _ = checksums.verify(index_dir, record, live)
-    except Exception as exc:  # the TOC went away under us (a writer's commit): Whoosh's error
-        ix.close()
+    except Exception as exc:  # the TOC went away under us (a writer's commit), or is damaged
         raise damaged(index_dir, exc) from None
     if problems:
-        ix.close()
         raise IndexDamagedError(_damage_message(index_dir, problems))
-    return ix
 
 
 def _open_whoosh(index_dir: Path, meta: dict[str, Any]) -> Index:
@@ -417,7 +425,7 @@ def _next_indexname(index_dir: Path) -> str:
 
 
 def _remove(path: Path) -> None:
-    """Delete a file, a link (not its target) or a folder of our own; a failure is left for later."""
+    """Delete a file, a link (not its target) or a folder of ours; a failure is left for later."""
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -436,7 +444,9 @@ def clean_leftovers(index_dir: Path, keep: str | None) -> None:
     for p in list(index_dir.iterdir()):
         if p.name.startswith("."):
             continue
-        if p.name.endswith(".tmp") or (keep is not None and (m := _INDEX_FILE.match(p.name)) and m.group(1) != keep):
+        if p.name.endswith(".tmp") or (
+            keep is not None and (m := _INDEX_FILE.match(p.name)) and m.group(1) != keep
+        ):
             _remove(p)
     if keep is None or keep not in _whoosh_indexnames(index_dir):
         return
@@ -452,10 +462,8 @@ def _folder_bytes(index_dir: Path) -> int:
     total = 0
     for dirpath, _, filenames in os.walk(index_dir):
         for name in filenames:
-            try:
+            with contextlib.suppress(OSError):  # removed meanwhile
                 total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
     return total
 
 
@@ -465,7 +473,8 @@ def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         need = max(_folder_bytes(index_dir), 1_000_000)
         return IndexWriteError(
-            f"the disk holding {index_dir} is full{where}: free at least {need / 1e6:,.0f} MB (about "
+            f"the disk holding {index_dir} is full{where}: free at least {need / 1e6:,.0f} MB "
+            "(about "
             "the index's size: a batch, a merge or a rebuild may need that much again) and run "
             "again; the index is as at its last commit and this run's partial files were removed"
         )
@@ -481,17 +490,15 @@ def _clean_failure(index_dir: Path, keep: Callable[[], str | None]) -> Iterator[
     try:
         yield
     except OSError as exc:
-        try:
+        with contextlib.suppress(Exception):  # else the next writing run cleans up
             clean_leftovers(index_dir, keep())
-        except Exception:
-            pass  # the next writing run cleans up
         raise _write_error(index_dir, exc) from None
 
 
 def _read_checksums(index_dir: Path, indexname: str) -> dict[str, Any]:
     """The recorded checksums of ``indexname``'s files ({"files": {}} when there are none)."""
     try:
-        record = json.loads(_read_own(index_dir / checksums.CHECKSUM_FILE))
+        record = json.loads(_read_own(index_dir / checksums.checksum_file(indexname)))
     except (OSError, ValueError, IndexIncompatibleError):
         record = None
     if (
@@ -506,14 +513,13 @@ def _read_checksums(index_dir: Path, indexname: str) -> dict[str, Any]:
 def _record_checksums(index_dir: Path, indexname: str) -> None:
     previous = _read_checksums(index_dir, indexname)["files"]
     _write_json(
-        index_dir / checksums.CHECKSUM_FILE, checksums.compute(index_dir, indexname, previous)
+        index_dir / checksums.checksum_file(indexname),
+        checksums.compute(index_dir, indexname, previous),
     )
 
 
 _OWN_FILES = frozenset(
-    name + suffix
-    for name in (LOCK_FILE, META_FILE, MANIFEST_FILE, checksums.CHECKSUM_FILE)
-    for suffix in ("", ".tmp")
+    name + suffix for name in (LOCK_FILE, META_FILE, MANIFEST_FILE) for suffix in ("", ".tmp")
 )
 
 
@@ -616,7 +622,15 @@ def _build_index(
         else:
             name = meta["indexname"]
             ix = _open_whoosh(index_dir, meta)
-            existing = _existing_hashes(ix)
+            try:
+                _verify_on_open(index_dir, name)  # never build on damage: --rebuild is the fix
+                existing = _existing_hashes(ix)
+            except NewsSearchError:
+                ix.close()
+                raise
+            except Exception as exc:
+                ix.close()
+                raise damaged(index_dir, exc) from None
         try:
             seen = _write_records(ix, config, files, existing, report, strict, progress)
             if prune:
@@ -689,7 +703,8 @@ def _write_records(
             return Rejection(
                 display,
                 line,
-                f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); record skipped",
+                f"duplicate id {record.id!r} (first seen at {first_seen[record.id]}); "
+                "record skipped",
                 _raw(record),
             ), ""
         if len(record.text) > max_chars:
@@ -697,8 +712,8 @@ def _write_records(
             return Rejection(
                 display,
                 line,
-                f"text of {len(record.text) / 1e6:.1f} million characters is over indexing.max_text_mb "
-                f"({settings.max_text_mb:g}); raise it in config.yaml to index this article",
+                f"text of {len(record.text) / 1e6:.1f} million characters is over "
+                f"indexing.max_text_mb ({settings.max_text_mb:g}); raise it in config.yaml to index this article",
                 _raw(record),
             ), ""
         return record, content_hash(record)  # a lone surrogate fails here: not valid Unicode
@@ -730,7 +745,8 @@ def _write_records(
                     terms=prepared.terms,
                 )
             except Exception as exc:  # one record's failure rejects that record only
-                reject(_rejection(record, *first_seen[record.id].rsplit(":", 1), exc))
+                display, line = first_seen[record.id].rsplit(":", 1)
+                reject(_rejection(record, display, line, exc))
                 rejected_ids.add(record.id)
                 continue
             if old is None:
@@ -744,6 +760,7 @@ def _write_records(
                 enricher, writer, pending, report.added + report.updated, settings
             ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
+                _record_checksums(Path(ix.storage.folder), ix.indexname)
                 writer, pending = new_writer(ix, config), 0
         throttle.finish()
     except CorpusError:
@@ -882,10 +899,8 @@ def _prune(
 
 
 def _cancel(writer: SegmentWriter) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already finished by the failure
         writer.cancel()
-    except Exception:
-        pass  # already finished by the failure
 
 
 def new_writer(ix: Index, config: Config) -> SegmentWriter:
@@ -929,6 +944,7 @@ def _run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) 
         with _clean_failure(index_dir, lambda: name):
             check_compatible(index_dir, meta, config.analysis)
             clean_leftovers(index_dir, name)
+            _verify_on_open(index_dir, name)
             ix = _open_whoosh(index_dir, meta)
             try:
                 for archive_pass in passes:
@@ -980,6 +996,7 @@ def _optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
         with _clean_failure(index_dir, lambda: name):
             check_compatible(index_dir, meta, config.analysis)
             clean_leftovers(index_dir, name)
+            _verify_on_open(index_dir, name)
             ix = _open_whoosh(index_dir, meta)
             try:
                 before = _segment_count(ix)
@@ -1074,15 +1091,17 @@ def check_index(index_dir: Path, analysis: AnalysisConfig, deep: bool = False) -
         report.problems.extend(problems)
         if unrecorded:
             report.warnings.append(
-                f"{plural(len(unrecorded), 'file')} of the index ha{'s' if len(unrecorded) == 1 else 've'} "
-                "no checksum (written by an interrupted run or an older newssearch): "
+                f"{plural(len(unrecorded), 'file')} of the index "
+                f"ha{'s' if len(unrecorded) == 1 else 've'} no checksum (written by an "
+                "interrupted run or an older newssearch): "
                 + ("decoded by --deep" if deep else "`newssearch check --deep` decodes them")
                 + "; the next `newssearch index` records them"
             )
         _check_segments(ix, report, deep)
     finally:
         ix.close()
-    _check_manifest(index_dir, name, report)
+    if not report.problems:  # a damaged index's count says nothing about interrupted runs
+        _check_manifest(index_dir, name, report)
     try:
         owner = _read_own(index_dir / LOCK_FILE).strip()
     except (OSError, ValueError, IndexIncompatibleError):
@@ -1202,8 +1221,9 @@ def _check_manifest(index_dir: Path, name: str, report: CheckReport) -> None:
         )
     elif documents != report.documents:
         report.warnings.append(
-            f"the last complete run left {documents:,} articles, the index holds {report.documents:,}: "
-            "a later run was interrupted after committing part of its work; run `newssearch index` again"
+            f"the last complete run left {documents:,} articles, the index holds "
+            f"{report.documents:,}: a later run was interrupted after committing part of its work; "
+            "run `newssearch index` again"
         )
 
 

@@ -221,14 +221,18 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
         )
     _check_terms(parser.schema, parsed)
-    return parsed.accept(_any_article)
+    if any(_every_field(sub) for sub in _all_queries(parsed)):
+        parsed = parsed.accept(lambda sub: wq.Every() if _every_field(sub) else sub)
+    return parsed
 
 
-def _any_article(q: wq.Query) -> wq.Query:
-    """A bare ``*`` (every field's Every): every article, not each field's every term's postings."""
-    if isinstance(q, wq.Or) and q.subqueries and all(type(s) is wq.Every for s in q.subqueries):
-        return wq.Every()
-    return q
+def _every_field(q: wq.Query) -> bool:
+    """A bare ``*`` (every field's Every): means every article, not each field's every posting."""
+    return (
+        isinstance(q, wq.Or)
+        and bool(q.subqueries)
+        and all(type(s) is wq.Every for s in q.subqueries)
+    )
 
 
 def _check_terms(schema, q: wq.Query) -> None:
@@ -454,6 +458,7 @@ def _collect(
     the ascending docnums of all matches (else None).
     """
     deadline = time.monotonic() + time_limit
+    _expand_within(q, deadline)
     try:
         if not fast:
             return _whoosh_collect(searcher, q, limit, sort, time_limit, record)
@@ -479,6 +484,27 @@ def _collect(
         ) from None
     except RecursionError:
         raise QueryError("the query is nested too deeply") from None
+
+
+def _expand_within(q: wq.Query, deadline: float) -> None:
+    """Make every wildcard, prefix, range and fuzzy term stop its term expansion at ``deadline``.
+
+    Whoosh expands them term by term while making the matcher, before any collector's time
+    check; a short prefix (``1*``) on a large index expands to hundreds of thousands of terms.
+    """
+    for sub in _all_queries(q):
+        if isinstance(sub, wq.MultiTerm) and "_btexts" not in vars(sub):
+            sub._btexts = _timed(sub._btexts, deadline)
+
+
+def _timed(btexts, deadline: float):
+    def expand(ixreader):
+        for n, btext in enumerate(btexts(ixreader)):
+            if n % 256 == 255 and time.monotonic() > deadline:
+                raise TimeLimit
+            yield btext
+
+    return expand
 
 
 def newest(searcher: Searcher, docnums: np.ndarray, limit: int | None) -> list[tuple[int, None]]:
