@@ -469,3 +469,49 @@ def test_killed_runs_leave_the_folder_small(tmp_path: Path) -> None:
     assert writer._folder_bytes(index) <= 2 * writer._folder_bytes(fresh)
     with NewsSearch(index) as ns:
         assert ns.check().ok
+
+
+def test_restricted_unpickler_allows_the_schema_and_refuses_the_rest() -> None:
+    from newssearch import AnalysisConfig
+    from newssearch.index import safe_pickle
+    from newssearch.index.schema import build_schema
+
+    assert safe_pickle.installed()
+    schema = build_schema(AnalysisConfig())
+    assert safe_pickle.loads(pickle.dumps(schema, 2)).names() == schema.names()
+    for evil in (os.system, open, subprocess.Popen, writer.clean_leftovers):
+        with pytest.raises(safe_pickle.UnsafePickleError):
+            safe_pickle.loads(pickle.dumps(evil))
+
+
+def test_no_op_reruns_leave_no_orphans(tmp_path: Path) -> None:
+    ns, index = build(tmp_path)
+    files = sorted(p.name for p in index.iterdir())
+    for _ in range(3):
+        report = ns.index([tmp_path / "index-corpus.jsonl"])
+        assert report.unchanged == 300
+    assert sorted(p.name for p in index.iterdir()) == files
+    (index / "ns1.tmp").mkdir()  # a killed run's spill folder
+    (index / "ns1.tmp" / "spill").write_bytes(b"x" * 1000)
+    (index / "ns1_0123456789abcdef.seg").write_bytes(b"x" * 1000)  # an uncommitted segment
+    (index / "ns7_0123456789abcdef.seg").write_bytes(b"x" * 1000)  # an abandoned rebuild's
+    ns.index([tmp_path / "index-corpus.jsonl"])
+    assert sorted(p.name for p in index.iterdir()) == files
+
+
+@pytest.mark.parametrize("text", ["**", "(*)", "* *", "( * )"])
+def test_star_queries_are_every_article(tmp_path: Path, text: str) -> None:
+    from whoosh import query as wq
+
+    from newssearch.query import search
+
+    ns, _ = build(tmp_path, n=30)
+    assert ns.search(text).total == 30
+    assert ns.search(f"Wien NOT {text}").total == 0
+    searcher = ns._current_searcher()
+    parser = search.build_parser(searcher.schema, ns.config.search, None)
+    for q in (text, f"NOT {text}", f"Wien OR {text}"):
+        parsed = search.parse(parser, q)
+        assert not [
+            s for s in search._all_queries(parsed) if isinstance(s, wq.Every) and s.fieldname
+        ]
