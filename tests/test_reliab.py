@@ -90,6 +90,9 @@ def test_r1_unrecoverable_meta_is_refused_and_nothing_deleted(tmp_path: Path) ->
     assert sorted(p.name for p in index.iterdir()) == before
     result = invoke("check", "--index", str(index))
     assert result.exit_code == 1 and "restore newssearch.json" in result.output
+    report = ns.index([tmp_path / "index-corpus.jsonl"], rebuild=True)  # the fix it names
+    assert report.documents == 300 and ns.check().ok
+    assert not [p for p in index.iterdir() if p.name.startswith(("ns1", "_ns1"))]
 
 
 # -- R9: malformed meta and manifest ------------------------------------------------------------

@@ -604,7 +604,13 @@ def _build_index(
         write_lock(index_dir, config.indexing.lock_timeout, report.notes),
         _clean_failure(index_dir, lambda: live[0]),
     ):
-        meta = live_meta(index_dir, report.notes, restore=True)
+        protect = False  # an index whose meta data is lost: kept until a rebuild is complete
+        try:
+            meta = live_meta(index_dir, report.notes, restore=True)
+        except IndexIncompatibleError:
+            if not rebuild:
+                raise
+            meta, protect = None, True
         if meta is not None and not rebuild:
             check_compatible(index_dir, meta, config.analysis)
         live[0] = meta["indexname"] if meta is not None else None
@@ -614,7 +620,7 @@ def _build_index(
             ix = whoosh_index.create_in(
                 str(index_dir), build_schema(config.analysis), indexname=name
             )
-            if meta is None:  # nothing to protect: make batches visible as they commit
+            if meta is None and not protect:  # nothing to protect: batches visible as they commit
                 _write_meta(index_dir, name, config.analysis)
                 live[0] = name
             existing: dict[str, str] = {}
@@ -640,7 +646,7 @@ def _build_index(
         finally:
             report.documents = ix.doc_count()
             ix.close()
-        if rebuild and meta is not None:
+        if rebuild and (meta is not None or protect):
             _write_meta(index_dir, name, config.analysis)  # the switch to the rebuilt index
             live[0] = name
         clean_leftovers(index_dir, name)
