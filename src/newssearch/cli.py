@@ -191,10 +191,15 @@ def index(
             click.echo(
                 f"... and {more:,} more rejected records (--rejects FILE writes them all)", err=True
             )
-        if report.skipped_files:
+        # a skipped path with a reason in brackets (a FIFO, a link loop) is listed; of the
+        # files of unknown type, one example
+        unreadable = [s for s in report.skipped_files if s.endswith(")")]
+        for entry in unreadable[:MAX_LISTED_REJECTIONS]:
+            click.echo(f"skipped {entry}", err=True)
+        unknown = [s for s in report.skipped_files if not s.endswith(")")]
+        if unknown:
             click.echo(
-                f"skipped {len(report.skipped_files):,} files (unknown type, or not a regular "
-                f"file), e.g. {report.skipped_files[0]}",
+                f"skipped {plural(len(unknown), 'file')} of unknown type, e.g. {unknown[0]}",
                 err=True,
             )
     if report.pruned and not quiet:

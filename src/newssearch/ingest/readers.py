@@ -82,7 +82,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[CorpusFile], list[str]]:
             display = printable_path(full)
             problem = _not_readable(full)
             if problem:
-                skipped.append(f"{display} ({problem})")
+                if f"{display} ({problem})" not in skipped:
+                    skipped.append(f"{display} ({problem})")
                 continue
             st = full.stat()
             if (st.st_dev, st.st_ino) in seen:
@@ -117,7 +118,7 @@ def _not_readable(path: Path) -> str:
     if stat.S_ISREG(mode):
         return ""
     kind = (
-        "a FIFO (named pipe)"
+        "a FIFO"
         if stat.S_ISFIFO(mode)
         else "a socket"
         if stat.S_ISSOCK(mode)
