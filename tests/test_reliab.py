@@ -518,3 +518,25 @@ def test_star_queries_are_every_article(tmp_path: Path, text: str) -> None:
         assert not [
             s for s in search._all_queries(parsed) if isinstance(s, wq.Every) and s.fieldname
         ]
+
+
+def test_a_reader_failing_on_one_file_rejects_that_file_only(tmp_path: Path, monkeypatch) -> None:
+    from newssearch.ingest import readers
+
+    real = readers._read_jsonl
+
+    def failing(cf, stream):
+        if cf.path.name == "bad.jsonl":
+            yield from list(real(cf, stream))[:1]
+            raise ValueError("reader bug")
+        yield from real(cf, stream)
+
+    monkeypatch.setattr(readers, "_read_jsonl", failing)
+    write_jsonl(tmp_path / "c" / "bad.jsonl", records(3, "b"))
+    write_jsonl(tmp_path / "c" / "good.jsonl", records(3, "g"))
+    index = tmp_path / "index"
+    with NewsSearch(index, config(index)) as ns:
+        report = ns.index([tmp_path / "c"])
+    assert report.added == 4
+    [rejection] = report.rejected
+    assert rejection.path.endswith("bad.jsonl") and "reader bug" in rejection.reason

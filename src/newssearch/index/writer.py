@@ -49,7 +49,7 @@ from ..errors import (
     IndexWriteError,
     NewsSearchError,
 )
-from ..ingest.readers import discover, read_file
+from ..ingest.readers import CorpusFile, discover, read_file
 from ..models import Article, IndexReport, Progress, Rejection, plural
 from . import checksums, safe_pickle
 from .pool import Enricher
@@ -677,7 +677,7 @@ def _write_records(
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
-    throttle = _Throttle(progress, sum(cf.size for cf in files))
+    throttle = _Throttle(progress, sum(_size(cf) for cf in files))
     max_chars = int(settings.max_text_mb * 1_000_000)
     first_seen: dict[str, str] = {}
     rejected_ids: set[str] = set()  # records still in the corpus, though not indexable now
@@ -685,7 +685,7 @@ def _write_records(
     def changed() -> Iterator[tuple[tuple[Article, str, str | None], str | None, str]]:
         """Read every record; account for the rejected and unchanged ones, yield the rest."""
         for cf in files:
-            for line, record in read_file(cf, throttle.add_bytes):
+            for line, record in _isolated(cf, read_file(cf, throttle.add_bytes)):
                 throttle.records += 1
                 try:
                     record, digest = _screen(record, cf.display, line)
@@ -834,6 +834,33 @@ def merge_small(writer: SegmentWriter, segments: list) -> list:
 
 #: Segments smaller than this are merged at the end of a run (see merge_small).
 SMALL_SEGMENT = 2_000
+
+
+def _size(cf: CorpusFile) -> int:
+    try:
+        return cf.size
+    except OSError:  # gone since it was found: read_file says so
+        return 0
+
+
+def _isolated(cf: CorpusFile, records: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """A file's records; a reader failing on it rejects the rest of that file, not the run."""
+    while True:
+        try:
+            yield next(records)
+        except StopIteration:
+            return
+        except Exception as exc:
+            yield (
+                0,
+                Rejection(
+                    cf.display,
+                    0,
+                    f"the file could not be read to its end ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}); the rest of it was not read",
+                ),
+            )
+            return
 
 
 class EnrichmentFailed(Exception):
