@@ -419,15 +419,21 @@ def test_disk_full_is_one_clear_message_and_leaves_no_partial_files(
 
     real_write = structfile.StructFile.write
 
-    def full(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device", "ns1_x.seg")
+    writes = [0]
 
-    for attempt in range(3):
+    def full(self, data):  # the disk fills up after some writes of the run
+        writes[0] -= 1
+        if writes[0] < 0:
+            raise OSError(errno.ENOSPC, "No space left on device", "ns1_x.seg")
+        return real_write(self, data)
+
+    for attempt in range(5):  # index, optimize, --rebuild, index, optimize
+        writes[0] = [0, 40, 25, 10, 80][attempt]
         monkeypatch.setattr(structfile.StructFile, "write", full)
         with pytest.raises(IndexWriteError, match=r"disk holding .* is full.*: free at least"):
-            if attempt == 0:
-                ns.index([write_jsonl(tmp_path / "n.jsonl", records(200, "n"))])
-            elif attempt == 1:
+            if attempt % 3 == 0:
+                ns.index([write_jsonl(tmp_path / "n.jsonl", records(200 + attempt, "n"))])
+            elif attempt % 3 == 1:
                 ns.optimize()
             else:
                 ns.index([tmp_path / "index-corpus.jsonl"], rebuild=True)
