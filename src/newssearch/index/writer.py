@@ -292,19 +292,41 @@ def open_index(index_dir: Path, analysis: AnalysisConfig) -> Index:
 VERIFY_ON_OPEN_BYTES = 64_000_000
 
 
-def _verify_on_open(index_dir: Path, name: str) -> None:
-    """Raise IndexDamagedError when a live file is missing, resized or (small index) altered."""
-    try:
-        record = _read_checksums(index_dir, name)
-        live = checksums.live_files(index_dir, name)
-        problems = checksums.quick_problems(index_dir, record, live)
-        recorded = record["files"].values()
-        if not problems and sum(e.get("size", 0) for e in recorded) <= VERIFY_ON_OPEN_BYTES:
-            problems, _ = checksums.verify(index_dir, record, live)
-    except Exception as exc:  # the TOC went away under us (a writer's commit), or is damaged
-        raise damaged(index_dir, exc) from None
+def _verify_on_open(index_dir: Path, name: str, attempts: int = 3) -> None:
+    """Raise IndexDamagedError when a live file is missing, resized or (small index) altered.
+
+    A writer committing meanwhile replaces the table of contents and may delete merged segment
+    files: what fails while the generation changes is looked at again, not called damage.
+    """
+    for attempt in range(attempts):
+        generation = _generation(index_dir, name)
+        try:
+            problems = _open_problems(index_dir, name)
+            error = None
+        except Exception as exc:  # the TOC went away under us, or is damaged
+            problems, error = [], exc
+        if (not problems and error is None) or attempt == attempts - 1:
+            break
+        if _generation(index_dir, name) == generation:
+            break  # nothing changed meanwhile: it is damage
+    if error is not None:
+        raise damaged(index_dir, error) from None
     if problems:
         raise IndexDamagedError(_damage_message(index_dir, problems))
+
+
+def _generation(index_dir: Path, name: str) -> int:
+    return TOC._latest_generation(FileStorage(str(index_dir)), name)
+
+
+def _open_problems(index_dir: Path, name: str) -> list[str]:
+    record = _read_checksums(index_dir, name)
+    live = checksums.live_files(index_dir, name)
+    problems = checksums.quick_problems(index_dir, record, live)
+    recorded = record["files"].values()
+    if not problems and sum(e.get("size", 0) for e in recorded) <= VERIFY_ON_OPEN_BYTES:
+        problems, _ = checksums.verify(index_dir, record, live)
+    return problems
 
 
 def _open_whoosh(index_dir: Path, meta: dict[str, Any]) -> Index:
@@ -312,7 +334,8 @@ def _open_whoosh(index_dir: Path, meta: dict[str, Any]) -> Index:
         return whoosh_index.open_dir(str(index_dir), indexname=meta["indexname"])
     except (EmptyIndexError, IndexVersionError, KeyError) as exc:
         raise IndexIncompatibleError(
-            f"the index in {index_dir} cannot be opened ({exc}): rebuild it with `newssearch index --rebuild`"
+            f"the index in {index_dir} cannot be opened ({exc}): rebuild it with "
+            "`newssearch index --rebuild`"
         ) from None
     except (AttributeError, ImportError, ModuleNotFoundError) as exc:  # unpickling the schema
         raise IndexIncompatibleError(
@@ -390,7 +413,8 @@ def write_lock(index_dir: Path, timeout: float, notes: list[str] | None = None) 
                     raise
                 if time.monotonic() >= deadline:
                     raise IndexLockedError(
-                        f"another process ({_lock_owner(fd) or 'unknown pid'}) is writing to the index in "
+                        f"another process ({_lock_owner(fd) or 'unknown pid'}) is writing to "
+                        "the index in "
                         f"{index_dir}; waited {timeout:g}s: wait for it to finish, or raise "
                         "indexing.lock_timeout in config.yaml"
                     ) from None
@@ -398,7 +422,8 @@ def write_lock(index_dir: Path, timeout: float, notes: list[str] | None = None) 
         previous = _lock_owner(fd)
         if previous and notes is not None:
             notes.append(
-                f"cleared a stale lock left by process {previous}, which stopped without finishing; "
+                f"cleared a stale lock left by process {previous}, which stopped without "
+                "finishing; "
                 "the index was as at that run's last commit, and this run carries on from there"
             )
         os.ftruncate(fd, 0)
@@ -540,7 +565,8 @@ def _check_folder_is_ours(index_dir: Path) -> None:
     ]
     if foreign and not (index_dir / META_FILE).exists():
         raise IndexIncompatibleError(
-            f"{index_dir} is not empty and holds no newssearch index ({', '.join(sorted(foreign)[:3])} ...): "
+            f"{index_dir} is not empty and holds no newssearch index "
+            f"({', '.join(sorted(foreign)[:3])} ...): "
             "choose an empty or new folder with --index"
         )
 
@@ -719,7 +745,8 @@ def _write_records(
                 display,
                 line,
                 f"text of {len(record.text) / 1e6:.1f} million characters is over "
-                f"indexing.max_text_mb ({settings.max_text_mb:g}); raise it in config.yaml to index this article",
+                f"indexing.max_text_mb ({settings.max_text_mb:g}); raise it in config.yaml to "
+                "index this article",
                 _raw(record),
             ), ""
         return record, content_hash(record)  # a lone surrogate fails here: not valid Unicode
@@ -1015,7 +1042,7 @@ def _segment_count(ix: Index) -> int:
 
 
 def _optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
-    """Merge all segments of the index into one (faster searches; takes a while on large indexes)."""
+    """Merge all segments of the index into one (faster searches; slow on large indexes)."""
     started = time.monotonic()
     index_dir = Path(index_dir)
     if live_meta(index_dir) is None:
