@@ -167,10 +167,13 @@ def test_control_characters_become_spaces(tmp_path):
     (art,) = records(
         write_jsonl(
             tmp_path / "c.jsonl",
-            [{"id": "x\u0007", "title": "a\u0000b", "text": "Zeile\u001b[31m rot\nzwei"}],
+            [{"id": "x", "title": "a\u0000b", "text": "Zeile\u001b[31m rot\nzwei"}],
         )
     )
     assert (art.id, art.title, art.text) == ("x", "a b", "Zeile [31m rot\nzwei")
+    # in an id a control character is rejected, not cleaned: "x\u0007" and "x" are not one id
+    (rej,) = records(write_jsonl(tmp_path / "i.jsonl", [{"id": "x\u0007", "text": "t"}]))
+    assert isinstance(rej, Rejection) and "U+0007" in rej.reason
 
 
 def test_rejected_records_keep_their_raw_text(tmp_path):

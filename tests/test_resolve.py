@@ -417,14 +417,21 @@ def test_top_names_of_news_and_headlines_name_distinct_entities(
         assert merkel and merkel == ids(api, person=["Angela Merkel"])
 
 
-def test_an_index_run_whose_names_table_cannot_be_written_still_succeeds(tmp_path: Path) -> None:
+def test_an_index_run_whose_names_table_cannot_be_written_still_succeeds(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from newssearch.archive import resolve
+
+    def unwritable(path: Path, data: dict) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
     corpus = write_jsonl(
         tmp_path / "corpus" / "news.jsonl", [{"id": i, "text": t} for i, t in ARTICLES]
     )
     index = tmp_path / "index"
     with NewsSearch(index, Config(index=index)) as api:
         api.index([corpus])
-        (index / "entities.json.tmp").mkdir()  # the table's temporary file cannot be made
+        monkeypatch.setattr(resolve, "_write", unwritable)  # the table cannot be written
         more = write_jsonl(tmp_path / "more.jsonl", [{"id": "n1", "text": "Merkel in Wien."}])
         report = api.index([more])
         assert report.added == 1 and not report.entity_names

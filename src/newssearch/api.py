@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh.index import EmptyIndexError, Index
@@ -27,7 +28,13 @@ from .enrich.sections import (
     indexed_section,
     label_for,
 )
-from .errors import CorpusError, IndexIncompatibleError, NewsSearchError, QueryError
+from .errors import (
+    CorpusError,
+    IndexDamagedError,
+    IndexIncompatibleError,
+    NewsSearchError,
+    QueryError,
+)
 from .index import writer as indexing
 from .index.schema import ENTITY_FIELDS, entities_by_facet, from_stored, stored_topics
 from .ingest.readers import SUFFIXES
@@ -56,6 +63,7 @@ __all__ = [
     "SHORT_TEXT_CHARS",
     "SUFFIXES",
     "Entity",
+    "IndexDamagedError",
     "NewsSearch",
     "Topic",
     "analyze",
@@ -217,25 +225,26 @@ class NewsSearch:
         read leniently and the result's ``notice`` says how; ``strict=True`` raises
         :class:`QueryError` for them instead. Raises it for an unknown facet or field either way.
         """
-        searcher = self._current_searcher()
-        parser = search.build_parser(searcher.schema, self.config.search, fields)
-        entity_map = self._entity_map
-        result = search.run_search(
-            searcher,
-            parser,
-            query,
-            self.config.search,
-            limit=limit,
-            page=page,
-            sort=sort,
-            snippeter=self._snippeter,
-            filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
-            facet_names=tuple(facets),
-            interval=interval,
-            entity_map=entity_map,
-            collapse=collapse,
-            strict=strict,
-        )
+        with self._reading(query):
+            searcher = self._current_searcher()
+            parser = search.build_parser(searcher.schema, self.config.search, fields)
+            entity_map = self._entity_map
+            result = search.run_search(
+                searcher,
+                parser,
+                query,
+                self.config.search,
+                limit=limit,
+                page=page,
+                sort=sort,
+                snippeter=self._snippeter,
+                filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
+                facet_names=tuple(facets),
+                interval=interval,
+                entity_map=entity_map,
+                collapse=collapse,
+                strict=strict,
+            )
         return self._canonical_hits(result)
 
     def _canonical_hits(self, result: SearchResult) -> SearchResult:
@@ -260,50 +269,65 @@ class NewsSearch:
         strict: bool = False,
     ) -> Iterator[dict]:
         """Every match of ``query`` (not one page), as dicts with ``search.EXPORT_FIELDS``."""
-        searcher = self._current_searcher()
-        parser = search.build_parser(searcher.schema, self.config.search, fields)
-        entity_map = self._entity_map
-        rows = search.export_rows(
-            searcher,
-            parser,
-            query,
-            self.config.search,
-            sort=sort,
-            filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
-            strict=strict,
-        )
-        if entity_map is None:
-            return rows
-        return (_canonical_row(row, entity_map) for row in rows)
+        with self._reading(query):
+            searcher = self._current_searcher()
+            parser = search.build_parser(searcher.schema, self.config.search, fields)
+            entity_map = self._entity_map
+            rows = search.export_rows(
+                searcher,
+                parser,
+                query,
+                self.config.search,
+                sort=sort,
+                filters=facets_module.Filters.build(filters, date_from, date_to, entity_map),
+                strict=strict,
+            )
+        if entity_map is not None:
+            rows = (_canonical_row(row, entity_map) for row in rows)
+        return self._guarded(rows, query)
+
+    def _guarded(self, rows: Iterator[dict], query: str) -> Iterator[dict]:
+        """``rows``, with a damaged index's errors turned into IndexDamagedError as they come."""
+        while True:
+            with self._reading(query):
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    return
+            yield row
 
     def similar(self, id: str, limit: int = 10) -> SearchResult:
         """Articles related to article ``id`` (not itself, not near-identical copies of it).
 
         Raises :class:`ArticleNotFoundError` for an unknown id.
         """
-        result = search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
+        with self._reading():
+            result = search.more_like(self._current_searcher(), id, self.config.search, limit=limit)
         return self._canonical_hits(result)
 
-    def check(self) -> indexing.CheckReport:
-        """Verify the index: every segment opens, ids are unique, counts match the last run."""
+    def check(self, deep: bool = False) -> indexing.CheckReport:
+        """Verify the index: checksums of its files, every segment opens, ids are unique, counts
+        match the last run; ``deep`` also decodes every term, posting, stored field and column."""
         self.close()
-        return indexing.check_index(self.index_dir, self.config.analysis)
+        return indexing.check_index(self.index_dir, self.config.analysis, deep=deep)
 
     def get(self, id: str) -> Article | None:
         """The stored article with this id, or None."""
-        fields = self._current_searcher().document(id=id)
-        return from_stored(fields) if fields else None
+        with self._reading():
+            fields = self._current_searcher().document(id=id)
+            return from_stored(fields) if fields else None
 
     def entities(self, facets: Sequence[str] = ("person", "org", "place"), top: int = 20) -> dict:
         """The people, organisations and places named in the most articles of the index."""
-        searcher = self._current_searcher()
-        return facets_module.count(
-            searcher,
-            searcher.reader().all_doc_ids(),
-            tuple(facets),
-            top=top,
-            entity_map=self._entity_map,
-        )
+        with self._reading():
+            searcher = self._current_searcher()
+            return facets_module.count(
+                searcher,
+                searcher.reader().all_doc_ids(),
+                tuple(facets),
+                top=top,
+                entity_map=self._entity_map,
+            )
 
     def duplicates(self, top: int = 20) -> list[list[Article]]:
         """The ``top`` largest stories (wire copies grouped at index time), as their articles."""
@@ -404,7 +428,30 @@ class NewsSearch:
 
     def count(self) -> int:
         """Number of articles in the index."""
-        return self._current_searcher().doc_count()
+        with self._reading():
+            return self._current_searcher().doc_count()
+
+    @contextmanager
+    def _reading(self, query: str | None = None) -> Iterator[None]:
+        """Turn a failure while reading the index into a clear error, never a traceback.
+
+        A damaged file shows up as any of Whoosh's, zlib's, struct's, pickle's or Unicode
+        errors; the index's checksums then name the damaged files. With no damage found, a
+        failure while running a query is a QueryError.
+        """
+        try:
+            yield
+        except NewsSearchError:
+            raise
+        except Exception as exc:
+            self.close()  # a damaged reader is not reused
+            problems = indexing.damage_found(self.index_dir)
+            if problems or query is None:
+                raise indexing.damaged(self.index_dir, exc, problems) from None
+            raise QueryError(
+                f"the query {query!r} could not be run ({type(exc).__name__}: {str(exc)[:200]}); "
+                "`newssearch check --deep` tells whether the index is damaged"
+            ) from None
 
     def _current_searcher(self) -> Searcher:
         for attempt in range(_OPEN_ATTEMPTS):
@@ -420,7 +467,7 @@ class NewsSearch:
         raise AssertionError("unreachable")
 
     def _open_searcher(self) -> Searcher:
-        meta = indexing.read_meta(self.index_dir)
+        meta = indexing.live_meta(self.index_dir)
         if (
             self._searcher is not None
             and meta is not None

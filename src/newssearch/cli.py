@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import os
 import re
 import shutil
 import sys
@@ -165,6 +166,7 @@ def _echo_json(data: Any) -> None:
     metavar="NAME",
     help="CSV encoding, e.g. latin-1 or cp1252 (default: UTF-8, or cp1252 when not UTF-8).",
 )
+@click.option("--force", is_flag=True, help="Let --rejects overwrite an existing file.")
 @output_options
 def index(
     config: Config,
@@ -176,6 +178,7 @@ def index(
     rejects: Path | None,
     delimiter: str | None,
     encoding: str | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Index PATHS (files or folders; default: the config's corpus) into the index folder.
@@ -186,6 +189,10 @@ def index(
     line and skipped; the summary accounts for every record read. A run that could index
     nothing exits with status 1.
     """
+    if rejects is not None and not force and os.path.lexists(rejects):
+        raise click.ClickException(
+            f"{rejects} exists: choose another --rejects file, or add --force to overwrite it"
+        )
     try:
         with NewsSearch(config.index, config) as ns:
             with _progress_bar(enabled=not quiet and not as_json) as progress:
@@ -201,7 +208,13 @@ def index(
     except KeyboardInterrupt:
         _interrupted(config, rebuild)
     if rejects is not None:
-        report.write_rejects(rejects)
+        try:
+            report.write_rejects(rejects, force=force)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot write {rejects}: {exc.strerror or exc}; choose another --rejects file"
+                + ("" if force else " or add --force")
+            ) from None
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
@@ -216,10 +229,15 @@ def index(
             click.echo(
                 f"... and {more:,} more rejected records (--rejects FILE writes them all)", err=True
             )
-        if report.skipped_files:
+        # a skipped path with a reason in brackets (a FIFO, a link loop) is listed; of the
+        # files of unknown type, one example
+        unreadable = [s for s in report.skipped_files if s.endswith(")")]
+        for entry in unreadable[:MAX_LISTED_REJECTIONS]:
+            click.echo(f"skipped {entry}", err=True)
+        unknown = [s for s in report.skipped_files if not s.endswith(")")]
+        if unknown:
             click.echo(
-                f"skipped {len(report.skipped_files):,} files of unknown type, e.g. "
-                f"{report.skipped_files[0]}",
+                f"skipped {plural(len(unknown), 'file')} of unknown type, e.g. {unknown[0]}",
                 err=True,
             )
     if report.pruned and not quiet:
@@ -792,14 +810,17 @@ def analyze(config: Config, text: str) -> None:
 
 @cli.command()
 @common_options
+@click.option(
+    "--deep", is_flag=True, help="Also decode every term, posting, stored field and column value."
+)
 @output_options
-def check(config: Config, as_json: bool) -> None:
-    """Verify the index: open every segment, count articles, compare with the last complete run.
+def check(config: Config, deep: bool, as_json: bool) -> None:
+    """Verify the index: checksums of its files, every segment, ids, the last complete run.
 
     Exits with status 1 when a problem is found.
     """
     with NewsSearch(config.index, config) as ns:
-        report = ns.check()
+        report = ns.check(deep=deep)
     if as_json:
         _echo_json(dataclasses.asdict(report) | {"ok": report.ok})
     else:

@@ -9,7 +9,9 @@ so callers can catch one class and show ``str(exc)`` to a user::
     ├── IndexError_            base for problems with the index folder
     │   ├── IndexNotFoundError       no index yet at that path
     │   ├── IndexIncompatibleError   other format version or other analysis settings
-    │   └── IndexLockedError         another process holds the write lock
+    │   ├── IndexLockedError         another process holds the write lock
+    │   ├── IndexDamagedError        an index file is damaged, missing or not what it should be
+    │   └── IndexWriteError          the disk is full or another OS error stopped a write
     ├── EnrichmentError        a worker process died while enriching articles
     ├── QueryError             the query text cannot be parsed
     ├── ArticleNotFoundError   no article with that id
@@ -47,6 +49,14 @@ class IndexIncompatibleError(IndexError_):
 
 class IndexLockedError(IndexError_):
     """Another process is writing to the index and did not finish within the timeout."""
+
+
+class IndexDamagedError(IndexError_):
+    """An index file is damaged, truncated, missing or holds something an index never holds."""
+
+
+class IndexWriteError(IndexError_):
+    """Writing the index failed for a reason outside newssearch: disk full, permissions, I/O."""
 
 
 class EnrichmentError(NewsSearchError):

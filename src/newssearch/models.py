@@ -237,9 +237,12 @@ class IndexReport:
             "entity_names": self.entity_names,
         }
 
-    def write_rejects(self, path: str | Path) -> int:
-        """Write every rejected record with its reason as JSON Lines; returns how many."""
-        with open(path, "w", encoding="utf-8") as fh:
+    def write_rejects(self, path: str | Path, force: bool = False) -> int:
+        """Write every rejected record with its reason as JSON Lines; returns how many.
+
+        An existing file is overwritten only with ``force`` (else FileExistsError)."""
+        # a lone surrogate in a record is kept as its escape (valid JSON), not a crash
+        with open(path, "w" if force else "x", encoding="utf-8", errors="backslashreplace") as fh:
             fh.writelines(
                 json.dumps(rejection.to_dict(), ensure_ascii=False) + "\n"
                 for rejection in self.rejected

@@ -16,6 +16,7 @@ own collector instead. Reading posting blocks and field lengths uses internals o
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -71,17 +72,30 @@ def evaluate(searcher: Searcher, q, deadline: float | None = None) -> tuple[np.n
     """Global docnums (ascending) and scores of every match of ``q``, as Whoosh would score them.
 
     Raises Unsupported for matchers it does not know, and Whoosh's TimeLimit after ``deadline``
-    (a ``time.monotonic()`` value), checked between segments.
+    (a ``time.monotonic()`` value), checked between segments and inside long posting lists.
     """
     context = searcher.context()
     ids, scores = [], []
-    for leaf, offset in searcher.leaf_searchers():
-        found = _evaluate(q.matcher(leaf, context), leaf.reader())
-        ids.append(found.ids + offset)
-        scores.append(found.scores)
-        if deadline is not None and time.monotonic() > deadline:
-            raise TimeLimit
+    _deadline.value = deadline
+    try:
+        for leaf, offset in searcher.leaf_searchers():
+            found = _evaluate(q.matcher(leaf, context), leaf.reader())
+            ids.append(found.ids + offset)
+            scores.append(found.scores)
+            _check_deadline()
+    finally:
+        _deadline.value = None
     return np.concatenate(ids), np.concatenate(scores)
+
+
+#: the running evaluation's deadline (per thread: a process may search in several)
+_deadline = threading.local()
+
+
+def _check_deadline() -> None:
+    deadline = getattr(_deadline, "value", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeLimit
 
 
 def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tuple[int, float]]:
@@ -97,6 +111,7 @@ def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tupl
 
 def _evaluate(m, leaf) -> Matches:
     """The matches of matcher ``m`` over segment reader ``leaf``."""
+    _check_deadline()  # between the parts of a large OR (a wildcard's thousands of terms)
     kind = type(m)
     if kind is NullMatcherClass:
         return _EMPTY
@@ -248,6 +263,8 @@ def _block_postings(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     fresh = _fresh(m)
     ids, weights = [], []
     while fresh.is_active():
+        if len(ids) % 64 == 63:  # a long list: check the time limit every 64 blocks
+            _check_deadline()
         fresh._read_data()
         ids.append(
             np.cumsum(np.asarray(fresh._data[0], dtype=np.int64))

@@ -42,11 +42,11 @@ from ..config import Config, EntitiesConfig
 from ..enrich.names import PARTICLES, NameList, shipped_names, strip_roles
 from ..errors import IndexError_, IndexNotFoundError
 from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term
-from ..index.writer import check_compatible, open_index, read_meta, write_lock
+from ..index.writer import PASS_FILES, check_compatible, open_index, read_meta, write_lock
 from ..query.facets import EntityMap, facet_tables
 from ..text.names import name_key as key
 
-MAP_FILE = "entities.json"
+MAP_FILE = PASS_FILES[0]
 MAP_VERSION = 1
 
 # --- base forms of organisation and place names -----------------------------------------------

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -43,6 +43,29 @@ class Prepared(NamedTuple):
     section: str | None
     entities: tuple[tuple[str, str], ...]
     terms: tuple | None  # (title, body) as schema.analyze returns them
+    error: str | None = None  # why enriching or analysing this article failed (it is rejected)
+
+
+class Failed(str):
+    """In place of one article's result: why its enrichment or analysis raised."""
+
+
+def _each(
+    works: list[T], batch: Callable[[list[T]], list], failed: Callable[[str], object]
+) -> list:
+    """``batch(works)``; if it raises, each work alone, a failing one giving ``failed(reason)``."""
+    try:
+        return batch(works)
+    except Exception:
+        if len(works) == 1:
+            raise
+    results = []
+    for work in works:
+        try:
+            results.extend(batch([work]))
+        except Exception as exc:
+            results.append(failed(f"{type(exc).__name__}: {str(exc)[:200]}"))
+    return results
 
 
 CHUNK = (
@@ -81,15 +104,33 @@ def prepare(
     words = prepare_words(works, config, analysis)
     names = prepare_names(works, config)
     return [
-        Prepared(section, found, terms)
+        _prepared(section, found, terms)
         for (section, terms), found in zip(words, names, strict=False)
     ]
+
+
+def _prepared(section: str | None, found: tuple, terms: tuple | None) -> Prepared:
+    failed = [x for x in (section, found, terms) if isinstance(x, Failed)]
+    if failed:
+        return Prepared(None, (), None, str(failed[0]))
+    return Prepared(section, found, terms)
 
 
 def prepare_words(
     works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None
 ) -> list[tuple[str | None, tuple | None]]:
-    """The word work on (title, body) pairs: (section or None, index terms or None) of each."""
+    """The word work on (title, body) pairs: (section or None, index terms or None) of each.
+
+    An article whose work raises gets a :class:`Failed` reason in place of its terms.
+    """
+    return _each(
+        works, lambda some: _prepare_words(some, config, analysis), lambda r: (None, Failed(r))
+    )
+
+
+def _prepare_words(
+    works: list[tuple[str | None, str]], config: EnrichConfig, analysis: AnalysisConfig | None
+) -> list[tuple[str | None, tuple | None]]:
     from ..enrich.sections import sections_many
     from .schema import analyze
 
@@ -109,7 +150,16 @@ def prepare_words(
 def prepare_names(
     works: list[tuple[str | None, str]], config: EnrichConfig
 ) -> list[tuple[tuple[str, str], ...]]:
-    """The name work on (title, body) pairs: the distinct (label, name) entities of each."""
+    """The name work on (title, body) pairs: the distinct (label, name) entities of each.
+
+    An article whose work raises gets a :class:`Failed` reason in place of its entities.
+    """
+    return _each(works, lambda some: _prepare_names(some, config), Failed)
+
+
+def _prepare_names(
+    works: list[tuple[str | None, str]], config: EnrichConfig
+) -> list[tuple[tuple[str, str], ...]]:
     from ..enrich.entities import distinct, entity_extractor
 
     if not config.entities:
@@ -321,7 +371,7 @@ class Enricher:
             yield from zip(
                 items,
                 (
-                    Prepared(section, found, terms)
+                    _prepared(section, found, terms)
                     for (section, terms), found in zip(words, names, strict=False)
                 ),
                 strict=False,

@@ -11,12 +11,14 @@ import codecs
 import csv
 import datetime as dt
 import email.utils
+import errno
 import gzip
 import html
 import io
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -101,19 +103,19 @@ def has_supported_suffix(path: Path) -> bool:
 def discover(paths: Iterable[str | Path]) -> tuple[list[CorpusFile], list[str]]:
     """Expand files and folders (recursively, hidden entries skipped) into readable files.
 
-    Returns the files to read and the paths that were skipped because no reader handles them.
-    A path that does not exist is a :class:`CorpusError`.
+    Returns the files to read and the paths that were skipped: no reader handles them, or they
+    are not regular files (FIFOs, devices, sockets: reading one could hang), symlink loops,
+    dangling links, or names that are not UTF-8 (with the reason in brackets). A path that does
+    not exist is a :class:`CorpusError`.
     """
     files: list[CorpusFile] = []
     skipped: list[str] = []
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     for raw in paths:
         root = Path(raw)
-        if not root.exists():
+        if not root.exists() and not root.is_symlink():
             raise CorpusError(f"corpus path not found: {raw}")
-        if root.is_file():
-            candidates = [(root, root.name)]
-        else:
+        if root.is_dir():
             candidates = []
             for dirpath, dirnames, filenames in os.walk(root):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -121,16 +123,57 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[CorpusFile], list[str]]:
                     if not name.startswith("."):
                         full = Path(dirpath) / name
                         candidates.append((full, full.relative_to(root).as_posix()))
+        else:
+            candidates = [(root, root.name)]
         for full, relative in candidates:
-            key = full.resolve()
-            if key in seen:
+            display = printable_path(full)
+            problem = _not_readable(full)
+            if problem:
+                if f"{display} ({problem})" not in skipped:
+                    skipped.append(f"{display} ({problem})")
                 continue
-            seen.add(key)
+            st = full.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
             if has_supported_suffix(full):
-                files.append(CorpusFile(full, str(full), relative))
+                files.append(CorpusFile(full, display, relative))
             else:
-                skipped.append(str(full))
+                skipped.append(display)
     return files, skipped
+
+
+def printable_path(path: Path) -> str:
+    """The path as text that can be printed (undecodable bytes of its name shown as U+FFFD)."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def _not_readable(path: Path) -> str:
+    """Why ``path`` is not a file to read, or "" (never opens it: a FIFO would block)."""
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return "the file name is not valid UTF-8: rename it"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if path.is_symlink():
+            return "a dangling symbolic link"
+        return f"cannot read it: {exc.strerror}"
+    if stat.S_ISREG(mode):
+        return ""
+    kind = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )
+    return f"{kind}, not a regular file"
 
 
 def read_corpus(
@@ -596,6 +639,8 @@ def article_from_mapping(
         article_id = default_id
     elif isinstance(article_id, bool) or not isinstance(article_id, (str, int)):
         return reject(f"'{used['id']}' must be a string or number, got {_json_type(article_id)}")
+    elif isinstance(article_id, str) and (problem := id_problem(article_id)):
+        return reject(problem)
     values: dict[str, Any] = {}
     for name in _STRING_FIELDS:
         key = used.get(name)
@@ -648,6 +693,19 @@ _GERMAN_NUMERIC = re.compile(r"(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4}|\d{2})" + _TIM
 _GERMAN_WORDS = re.compile(
     r"(?:[A-Za-zäöü]+,?\s+)?(\d{1,2})\.?\s*([A-Za-zäÄ]+)\.?\s+(\d{4})" + _TIME + "$"
 )
+
+
+def id_problem(article_id: str) -> str:
+    """Why a given id cannot identify an article (blank, control characters), or ""."""
+    if not article_id.strip():
+        return f"'id' {article_id!r} is blank: give each record a visible id"
+    bad = _HAS_CONTROL(article_id) or re.search("[\t\n\r]", article_id.strip())
+    if bad:
+        return (
+            f"'id' {article_id!r} contains the control character U+{ord(bad.group()):04X}: "
+            "ids must be printable text"
+        )
+    return ""
 
 
 def parse_date(value: str) -> dt.datetime:

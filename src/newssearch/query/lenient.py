@@ -45,8 +45,8 @@ def tidy(
     ``date:...`` clause can be read (clauses it rejects are dropped).
     """
     notes: list[str] = []
-    if text.strip() == "*":
-        return "*", notes  # every article
+    if re.fullmatch(r"[\s()]*\*[\s()*]*", text):
+        return "*", notes  # every article: *, **, (*), * *
     text = _CONTROL.sub(" ", text.translate(_TYPOGRAPHIC_QUOTES))
     if len(text) > max_chars:
         text = text[:max_chars]

@@ -251,7 +251,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
         raise QueryError(
             f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}"
         )
-    if text.strip() == "*":
+    if re.fullmatch(r"[\s()*]*\*[\s()*]*", text):  # *, **, (*), * *: not a wildcard per field
         # every article (to browse by filters and facets); Whoosh's parser would ask for every
         # article with some term in each searched field, looking up all the field's terms
         # (slow on a large index)
@@ -268,7 +268,37 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
             "cannot read the date in the query: use date:2015, date:2015-06, date:2015-06-30, "
             "date:[2015-01-01 to 2015-12-31] or date:>2015-06"
         )
+    _check_terms(parser.schema, parsed)
+    if any(_every_field(sub) for sub in _all_queries(parsed)):
+        parsed = parsed.accept(lambda sub: wq.Every() if _every_field(sub) else sub)
     return parsed
+
+
+def _every_field(q: wq.Query) -> bool:
+    """A bare ``*`` (every field's Every): means every article, not each field's every posting."""
+    return (
+        isinstance(q, wq.Or)
+        and bool(q.subqueries)
+        and all(type(s) is wq.Every for s in q.subqueries)
+    )
+
+
+def _check_terms(schema, q: wq.Query) -> None:
+    """A term Whoosh would convert only while searching (a date, a number): convert it now."""
+    for sub in _all_queries(q):
+        fieldname, text = getattr(sub, "fieldname", None), getattr(sub, "text", None)
+        if not isinstance(text, str) or fieldname not in schema:
+            continue
+        field = schema[fieldname]
+        if not hasattr(field, "prepare_number") and not hasattr(field, "_parse_datestring"):
+            continue
+        try:
+            field.to_bytes(text)
+        except Exception:
+            raise QueryError(
+                f"cannot read {text!r} in {fieldname}:{text}: use date:2015, date:2015-06, "
+                "date:2015-06-30, date:[2015-01-01 to 2015-12-31] or date:>2015-06"
+            ) from None
 
 
 #: Weight of the whole compound next to its parts: enough to rank the exact compound first, small
@@ -508,6 +538,7 @@ def _collect(
     the ascending docnums of all matches (else None).
     """
     deadline = time.monotonic() + time_limit
+    _expand_within(q, deadline)
     try:
         try:
             if not fast:
@@ -533,6 +564,27 @@ def _collect(
         ) from None
     except RecursionError:
         raise QueryError("the query is nested too deeply") from None
+
+
+def _expand_within(q: wq.Query, deadline: float) -> None:
+    """Make every wildcard, prefix, range and fuzzy term stop its term expansion at ``deadline``.
+
+    Whoosh expands them term by term while making the matcher, before any collector's time
+    check; a short prefix (``1*``) on a large index expands to hundreds of thousands of terms.
+    """
+    for sub in _all_queries(q):
+        if isinstance(sub, wq.MultiTerm) and "_btexts" not in vars(sub):
+            sub._btexts = _timed(sub._btexts, deadline)
+
+
+def _timed(btexts, deadline: float):
+    def expand(ixreader):
+        for n, btext in enumerate(btexts(ixreader)):
+            if n % 256 == 255 and time.monotonic() > deadline:
+                raise TimeLimit
+            yield btext
+
+    return expand
 
 
 def _plain_collect(
