@@ -30,6 +30,7 @@ from .errors import (
     NewsSearchError,
     QueryError,
 )
+from .ingest.readers import read_corpus
 from .models import Article, Hit, IndexReport, Progress, Rejection, SearchResult
 from .text.analysis import analyze, build_analyzer
 from .version import __version__
@@ -68,4 +69,5 @@ __all__ = [
     "classify",
     "extract_entities",
     "load_config",
+    "read_corpus",
 ]

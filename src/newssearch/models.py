@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: Fields every article may have; anything else a reader finds is kept in ``Article.extra``.
-ARTICLE_FIELDS = ("id", "title", "text", "date", "source", "url", "author", "section")
-
 
 @dataclass(frozen=True)
 class Article:

@@ -181,7 +181,10 @@ def read_corpus(
     on_progress: Callable[[int], None] | None = None,
     options: ReadOptions = DEFAULT_OPTIONS,
 ) -> Iterator[Record]:
-    """Stream every record under ``paths``; ``on_progress(bytes)`` reports bytes consumed."""
+    """Stream every record (or Rejection) under ``paths`` without indexing: to check inputs.
+
+    ``on_progress(bytes)`` reports bytes consumed.
+    """
     files, _ = discover(paths)
     for cf in files:
         for _, record in read_file(cf, on_progress, options):

@@ -787,16 +787,7 @@ def _surface_form(searcher: Searcher, word: str, term: str, snippeter: Snippeter
             break
     # phrase mode keeps compounds whole: "Flüchtlingsheim" does not stand for "flüchtling"
     forms = {f for f in forms if [t.text for t in snippeter.analyzer(f, mode="phrase")] == [term]}
-    return min(forms, key=lambda f: (_edit_distance(word.lower(), f), f)) if forms else None
-
-
-def _edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
+    return min(forms, key=lambda f: (distance(word.lower(), f), f)) if forms else None
 
 
 def more_like(
