@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, Index, IndexVersionError
 from whoosh.reading import SegmentReader, TermNotFound
@@ -43,6 +44,7 @@ from .errors import (
     IndexNotFoundError,
     QueryError,
 )
+from .facets import column_lookup
 from .models import Article, IndexReport, Progress, Rejection, plural
 from .schema import (
     FORMAT_VERSION,
@@ -306,10 +308,14 @@ def build_index(
             ix = _open_whoosh(index_dir, meta)
             existing = _existing_hashes(ix)
         try:
-            seen = _write_records(ix, config, files, existing, report, strict, progress, options)
+            story_keys = _StoryKeys(index_dir, ix, config)
+            seen = _write_records(
+                ix, config, files, existing, report, strict, progress, options, story_keys
+            )
             if prune:
                 _prune(ix, config, existing, seen, report)
             _retag(ix, config, report, new_writer=lambda: _new_writer(ix, config))
+            story_keys.save(ix.doc_count())
         finally:
             report.documents = ix.doc_count()
             ix.close()
@@ -338,6 +344,7 @@ def _write_records(
     strict: bool,
     progress: ProgressCallback | None,
     options: ReadOptions | None = None,
+    story_keys: _StoryKeys | None = None,
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
@@ -383,7 +390,7 @@ def _write_records(
                     continue
                 yield (record, digest, old), record.title, record.text
 
-    grouper, close_lookup = _story_grouper(ix, config)
+    grouper = story_keys.grouper if story_keys is not None else None
     # user topics are (re)applied to the whole index by _retag after the records
     # the workers make the title's and body's terms too (the schema's GermanText takes them)
     enricher = Enricher(config.enrich, settings.workers, config.analysis)
@@ -423,7 +430,8 @@ def _write_records(
         writer.cancel()  # crash or Ctrl-C: the index stays as at the last batch commit
         raise
     finally:
-        close_lookup()
+        if story_keys is not None:
+            story_keys.close()
     enricher.close()
     report.workers = enricher.used_workers
     if pending:
@@ -434,35 +442,79 @@ def _write_records(
     return set(first_seen) | rejected_ids
 
 
-def _story_grouper(ix: Index, config: Config) -> tuple[StoryGrouper | None, Callable[[], None]]:
-    """The run's story grouper (None when ``enrich.stories`` is off) and how to close its reader.
+class _StoryKeys:
+    """The run's story grouper with the band keys of the index it writes to.
 
-    The grouper looks up copies among the articles indexed before this run with a reader opened
-    now (the run's own articles it remembers itself).
+    Every band key in the index is also in a sorted array beside it (``<indexname>_lsh.npz``),
+    so a new article's keys are checked against the index in one array lookup, and Whoosh is
+    asked for the articles behind a key only when the key is there. The array is saved at the
+    end of a run; when it does not match the index (a killed run, an index from before it) it
+    is made again from the index's ``lsh`` terms.
     """
-    if not config.enrich.stories:
-        return None, lambda: None
-    from .facets import column_lookup
 
-    reader = ix.reader()
-    if reader.doc_count() == 0:
-        reader.close()
-        return StoryGrouper(), lambda: None
-    ids, stories = column_lookup(reader, "id"), column_lookup(reader, "story")
-    signatures = column_lookup(reader, "minhash")
+    def __init__(self, index_dir: Path, ix: Index, config: Config) -> None:
+        self.path = index_dir / f"{ix.indexname}_lsh.npz"
+        self.grouper: StoryGrouper | None = None
+        self._reader = None
+        self._known = np.zeros(0, dtype=np.uint64)
+        if not config.enrich.stories:
+            return
+        reader = ix.reader()
+        if reader.doc_count() == 0:
+            reader.close()
+            self.grouper = StoryGrouper()
+            return
+        self._reader = reader
+        self._known = self._load(reader)
+        self._ids = column_lookup(reader, "id")
+        self._stories = column_lookup(reader, "story")
+        self._signatures = column_lookup(reader, "minhash")
+        self.grouper = StoryGrouper(self._lookup)
 
-    def lookup(term: str) -> list[tuple[str, str, bytes | None]]:
+    def _load(self, reader) -> np.ndarray:
         try:
-            docnums = reader.postings("lsh", term).all_ids()
-        except TermNotFound:
-            return []
-        return [
-            (ids(d), stories(d) or ids(d), signatures(d) or None)
-            for d in docnums
-            if not reader.is_deleted(d)
-        ]
+            with np.load(self.path) as data:
+                if int(data["documents"]) == reader.doc_count():
+                    return data["keys"]
+        except (OSError, ValueError, KeyError):
+            pass
+        return np.unique(np.fromiter((int(t, 16) for t in reader.lexicon("lsh")), dtype=np.uint64))
 
-    return StoryGrouper(lookup), reader.close
+    def _lookup(self, keys: list[int]) -> list[tuple[str, str, bytes | None]]:
+        wanted = np.asarray(keys, dtype=np.uint64)
+        known = self._known
+        if not len(known):
+            return []
+        at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+        found = []
+        for key in wanted[known[at] == wanted].tolist():
+            try:
+                docnums = self._reader.postings("lsh", format(key, "x")).all_ids()
+            except TermNotFound:
+                continue
+            found += [
+                (self._ids(d), self._stories(d) or self._ids(d), self._signatures(d) or None)
+                for d in docnums
+                if not self._reader.is_deleted(d)
+            ]
+        return found
+
+    def close(self) -> None:
+        """Release the reader of the index as it was before the run."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def save(self, documents: int) -> None:
+        """Record the index's band keys after the run (``documents``: its live articles then)."""
+        if self.grouper is None:
+            return
+        new = np.fromiter(self.grouper.keys(), dtype=np.uint64)
+        keys = np.union1d(self._known, new)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=keys, documents=np.int64(documents))
+        os.replace(tmp, self.path)
 
 
 def _joins_last_batch(
