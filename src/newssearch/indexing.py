@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -442,6 +443,12 @@ def _write_records(
     return set(first_seen) | rejected_ids
 
 
+#: Indexed articles read per band key a new article shares with them, and in all per article
+#: (see _StoryKeys._lookup).
+CANDIDATES_PER_KEY = 8
+CANDIDATES = 32
+
+
 class _StoryKeys:
     """The run's story grouper with the band keys of the index it writes to.
 
@@ -469,6 +476,8 @@ class _StoryKeys:
         self._ids = column_lookup(reader, "id")
         self._stories = column_lookup(reader, "story")
         self._signatures = column_lookup(reader, "minhash")
+        self._holding: dict[int, list[int]] = {}
+        self._candidates: dict[int, tuple[str, str, bytes | None]] = {}
         self.grouper = StoryGrouper(self._lookup)
 
     def _load(self, reader) -> np.ndarray:
@@ -486,17 +495,36 @@ class _StoryKeys:
         if not len(known):
             return []
         at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
-        found = []
+        docnums: dict[int, None] = {}
         for key in wanted[known[at] == wanted].tolist():
+            docnums.update(dict.fromkeys(self._holders(key)))
+            if len(docnums) >= CANDIDATES:
+                break
+        return [self._candidate(d) for d in docnums]
+
+    def _holders(self, key: int) -> list[int]:
+        """The first live articles holding a band key (remembered: copies share their keys)."""
+        found = self._holding.get(key)
+        if found is None:
             try:
-                docnums = self._reader.postings("lsh", format(key, "x")).all_ids()
+                postings = self._reader.postings("lsh", format(key, "x")).all_ids()
             except TermNotFound:
-                continue
-            found += [
-                (self._ids(d), self._stories(d) or self._ids(d), self._signatures(d) or None)
-                for d in docnums
-                if not self._reader.is_deleted(d)
-            ]
+                postings = iter(())
+            # the first few articles holding a key speak for its story: boilerplate shared by
+            # thousands of articles must not make every new one read them all
+            live = (d for d in postings if not self._reader.is_deleted(d))
+            found = list(itertools.islice(live, CANDIDATES_PER_KEY))
+            if len(self._holding) < 100_000:
+                self._holding[key] = found
+        return found
+
+    def _candidate(self, docnum: int) -> tuple[str, str, bytes | None]:
+        found = self._candidates.get(docnum)
+        if found is None:
+            article_id = self._ids(docnum)
+            found = (article_id, self._stories(docnum) or article_id, self._signatures(docnum))
+            if len(self._candidates) < 100_000:
+                self._candidates[docnum] = found
         return found
 
     def close(self) -> None:
