@@ -16,6 +16,7 @@ day is the rule), and the grouper's cost per article.
     python bench/dedup.py --grid                # the threshold grid on the tune half
     python bench/dedup.py --index-cost          # + indexing time with stories on and off
     python bench/dedup.py --cost-only           # only that
+    python bench/dedup.py --simhash             # SimHash (all pairs) instead, for comparison
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -166,6 +169,59 @@ def headline_joins(n: int) -> dict:
     }
 
 
+def simhash(text: str) -> int:
+    """64-bit SimHash of the text's word 4-grams (the shingles MinHash uses), for comparison."""
+    words = stories._WORD.findall(text.lower())
+    hashes = np.array([stories._word_hash(w) for w in words], dtype=np.int64).view(np.uint64)
+    k = min(stories.SHINGLE, len(hashes))
+    n = len(hashes) - k + 1
+    with np.errstate(over="ignore"):
+        shingles = hashes[:n] * stories._MIX[0]
+        for i in range(1, k):
+            shingles = shingles ^ (hashes[i : i + n] * stories._MIX[i])
+        shingles = np.unique(shingles) * np.uint64(0x9E3779B97F4A7C15)  # spread the bits
+    bits = (shingles[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+    ones = bits.sum(axis=0)
+    return int(sum(1 << i for i in range(64) if ones[i] * 2 > len(shingles)))
+
+
+def simhash_run(articles: list[dict], copies_per: int, seed: int, distances: list[int]) -> list:
+    """Recall and false joins when items within ``d`` differing bits are joined (all pairs)."""
+    rng = random.Random(seed)
+    texts = [a["text"] for a in articles]
+    items = [(a["text"], n) for n, a in enumerate(articles)]
+    for n, a in enumerate(articles):
+        for _ in range(copies_per):
+            items.append((make_copy(a["text"], texts, rng)[0], n))
+    started = time.perf_counter()
+    codes = np.array([simhash(text) for text, _ in items], dtype=np.uint64)
+    per_item = (time.perf_counter() - started) / len(items)
+    origin = np.array([o for _, o in items])
+    # Hamming distances of all pairs
+    xor = codes[:, None] ^ codes[None, :]
+    dist = np.unpackbits(xor.view(np.uint8), axis=1).reshape(len(codes), len(codes), 64).sum(2)
+    out = []
+    for d in distances:
+        parent = list(range(len(items)))
+        for i, j in zip(*np.nonzero(np.triu(dist <= d, 1)), strict=True):
+            parent[_find(parent, int(i))] = _find(parent, int(j))
+        roots = [_find(parent, i) for i in range(len(items))]
+        n = len(articles)
+        recall = np.mean([roots[i] == roots[origin[i]] for i in range(n, len(items))])
+        groups = Counter(roots[i] for i in range(n))
+        joined = sum(k * (k - 1) // 2 for k in groups.values())
+        out.append((d, float(recall), joined, n * (n - 1) // 2, per_item))
+    return out
+
+
+def _find(parent: list[int], i: int) -> int:
+    """Union-find root of ``i`` (with path halving)."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def index_cost(articles: list[dict], seed: int) -> dict:
     """Indexing originals + one copy each, stories on and off (alternating; default workers):
     wall time and the indexing process's own CPU time (where the grouper runs)."""
@@ -199,6 +255,7 @@ def main() -> None:
     parser.add_argument("--headlines", type=int, default=20_000)
     parser.add_argument("--index-cost", action="store_true")
     parser.add_argument("--cost-only", action="store_true", help="only the indexing cost")
+    parser.add_argument("--simhash", action="store_true", help="SimHash instead, for comparison")
     args = parser.parse_args()
     gnad = load_gnad()
     halves = {"tune": gnad[0::2], "held-out": gnad[1::2]}
@@ -213,6 +270,16 @@ def main() -> None:
                 f"{res['pairs']:,} pairs ({res['false_rate']:.4%}), originals alone "
                 f"{res['alone_pairs']}"
             )
+        return
+    if args.simhash:
+        for name, articles in halves.items():
+            for d, recall, joined, pairs, per_item in simhash_run(
+                articles, args.copies, args.seed, [3, 6, 9, 12, 15, 18]
+            ):
+                print(
+                    f"simhash {name}: joined within {d} bits: recall {recall:.4f}, false joins "
+                    f"{joined} of {pairs:,} ({joined / pairs:.4%}); {per_item * 1e6:.0f} µs/article"
+                )
         return
     if not args.cost_only:
         quality(halves, args)
