@@ -405,7 +405,7 @@ def _write_records(
                 prepared.section,
                 entities=prepared.entities,
                 terms=prepared.terms,
-                story=grouper.fields(record) if grouper is not None else None,
+                story=grouper.fields(record, prepared.signature) if grouper is not None else None,
             )
             if old is None:
                 writer.add_document(**doc)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..config import AnalysisConfig, EnrichConfig
 from ..errors import EnrichmentError
@@ -43,6 +43,8 @@ class Prepared(NamedTuple):
     section: str | None
     entities: tuple[tuple[str, str], ...]
     terms: tuple | None  # (title, body) as schema.analyze returns them
+    #: the body's MinHash signature (stories.signature), when stories are on and there is a body
+    signature: Any = None
 
 
 CHUNK = (
@@ -78,7 +80,20 @@ def prepare(
     """Enrich (title, body) pairs and, when ``analysis`` is given, make their index terms."""
     words = prepare_words(works, config, analysis)
     names = prepare_names(works, config)
-    return [Prepared(section, found, terms) for (section, terms), found in zip(words, names)]
+    signatures = prepare_signatures(works, config)
+    return [
+        Prepared(section, found, terms, sig)
+        for (section, terms), found, sig in zip(words, names, signatures)
+    ]
+
+
+def prepare_signatures(works: list[tuple[str | None, str]], config: EnrichConfig) -> list:
+    """The bodies' MinHash signatures for story grouping (None without a body or stories off)."""
+    from .stories import signature
+
+    if not config.stories:
+        return [None] * len(works)
+    return [signature(body) if body else None for _, body in works]
 
 
 def prepare_words(
@@ -295,6 +310,8 @@ class Enricher:
             futures = [
                 words.submit(prepare_words, works, self.config, self.analysis),
                 names.submit(prepare_names, works, self.config),
+                # the signatures go to the name workers: the word work is the larger share
+                names.submit(prepare_signatures, works, self.config),
             ]
         else:
             futures = [self._pools[0].submit(prepare, works, self.config, self.analysis)]
@@ -308,11 +325,14 @@ class Enricher:
                 "an enrichment worker process died (out of memory?): the index keeps its last commit; "
                 "retry with indexing.workers: 1 in config.yaml"
             ) from None
-        if len(results) == 2:
-            words, names = results
+        if len(results) == 3:
+            words, names, signatures = results
             yield from zip(
                 items,
-                (Prepared(section, found, terms) for (section, terms), found in zip(words, names)),
+                (
+                    Prepared(section, found, terms, sig)
+                    for (section, terms), found, sig in zip(words, names, signatures)
+                ),
             )
         else:
             yield from zip(items, results[0])

@@ -143,15 +143,18 @@ class StoryGrouper:
         self._keys: dict[int, int] = {}  # band or headline key -> entry
         self._entries: list[tuple[str, str, np.ndarray | None]] = []  # (id, story, signature)
 
-    def fields(self, article: Article) -> dict[str, Any]:
-        """The document fields of the article's story: ``story``, ``lsh`` and ``minhash``."""
+    def fields(self, article: Article, sig: np.ndarray | None = None) -> dict[str, Any]:
+        """The document fields of the article's story: ``story``, ``lsh`` and ``minhash``.
+
+        ``sig``: the body's :func:`signature` when made ahead (by an enrichment worker).
+        """
         if not article.text:
             key = headline_key(article)
             if key is None:
                 return {"story": article.id}
             keys, sig = [key], None
         else:
-            found = signature(article.text)
+            found = sig if sig is not None else signature(article.text)
             if found is None:
                 return {"story": article.id}
             sig = found
