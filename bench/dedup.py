@@ -15,6 +15,8 @@ day is the rule), and the grouper's cost per article.
     python bench/dedup.py                       # both halves, headlines, cost
     python bench/dedup.py --grid                # the threshold grid on the tune half
     python bench/dedup.py --index-cost          # + indexing time with stories on and off
+    python bench/dedup.py --cost-only           # only that
+    python bench/dedup.py --simhash             # SimHash (all pairs) instead, for comparison
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from newssearch import Config, NewsSearch  # noqa: E402
-from newssearch.config import EnrichConfig, IndexingConfig  # noqa: E402
+from newssearch.config import EnrichConfig  # noqa: E402
 from newssearch.enrich import stories  # noqa: E402
 from newssearch.models import Article  # noqa: E402
 
@@ -165,8 +169,62 @@ def headline_joins(n: int) -> dict:
     }
 
 
+def simhash(text: str) -> int:
+    """64-bit SimHash of the text's word 4-grams (the shingles MinHash uses), for comparison."""
+    words = stories._WORD.findall(text.lower())
+    hashes = np.array([stories._word_hash(w) for w in words], dtype=np.int64).view(np.uint64)
+    k = min(stories.SHINGLE, len(hashes))
+    n = len(hashes) - k + 1
+    with np.errstate(over="ignore"):
+        shingles = hashes[:n] * stories._MIX[0]
+        for i in range(1, k):
+            shingles = shingles ^ (hashes[i : i + n] * stories._MIX[i])
+        shingles = np.unique(shingles) * np.uint64(0x9E3779B97F4A7C15)  # spread the bits
+    bits = (shingles[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+    ones = bits.sum(axis=0)
+    return int(sum(1 << i for i in range(64) if ones[i] * 2 > len(shingles)))
+
+
+def simhash_run(articles: list[dict], copies_per: int, seed: int, distances: list[int]) -> list:
+    """Recall and false joins when items within ``d`` differing bits are joined (all pairs)."""
+    rng = random.Random(seed)
+    texts = [a["text"] for a in articles]
+    items = [(a["text"], n) for n, a in enumerate(articles)]
+    for n, a in enumerate(articles):
+        for _ in range(copies_per):
+            items.append((make_copy(a["text"], texts, rng)[0], n))
+    started = time.perf_counter()
+    codes = np.array([simhash(text) for text, _ in items], dtype=np.uint64)
+    per_item = (time.perf_counter() - started) / len(items)
+    origin = np.array([o for _, o in items])
+    # Hamming distances of all pairs
+    xor = codes[:, None] ^ codes[None, :]
+    dist = np.unpackbits(xor.view(np.uint8), axis=1).reshape(len(codes), len(codes), 64).sum(2)
+    out = []
+    for d in distances:
+        parent = list(range(len(items)))
+        for i, j in zip(*np.nonzero(np.triu(dist <= d, 1)), strict=True):
+            parent[_find(parent, int(i))] = _find(parent, int(j))
+        roots = [_find(parent, i) for i in range(len(items))]
+        n = len(articles)
+        recall = np.mean([roots[i] == roots[origin[i]] for i in range(n, len(items))])
+        groups = Counter(roots[i] for i in range(n))
+        joined = sum(k * (k - 1) // 2 for k in groups.values())
+        out.append((d, float(recall), joined, n * (n - 1) // 2, per_item))
+    return out
+
+
+def _find(parent: list[int], i: int) -> int:
+    """Union-find root of ``i`` (with path halving)."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def index_cost(articles: list[dict], seed: int) -> dict:
-    """Wall-clock indexing time of originals + one copy each, stories on and off (one worker)."""
+    """Indexing originals + one copy each, stories on and off (alternating; default workers):
+    wall time and the indexing process's own CPU time (where the grouper runs)."""
     rng = random.Random(seed)
     texts = [a["text"] for a in articles]
     out = {}
@@ -179,15 +237,13 @@ def index_cost(articles: list[dict], seed: int) -> dict:
                 record = {"id": a["id"] + "~", "text": copy, "source": rng.choice(SOURCES)}
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         for run_no, on in enumerate([False, True, False, True]):
-            config = Config(
-                index=Path(tmp) / f"ix{run_no}",
-                enrich=EnrichConfig(stories=on),
-                indexing=IndexingConfig(workers=1),
-            )
+            config = Config(index=Path(tmp) / f"ix{run_no}", enrich=EnrichConfig(stories=on))
             with NewsSearch(config.index, config) as ns:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 ns.index([corpus])
-                out.setdefault("on" if on else "off", []).append(time.perf_counter() - started)
+                out.setdefault("on" if on else "off", []).append(
+                    (time.perf_counter() - started, time.process_time() - cpu)
+                )
     return out
 
 
@@ -198,6 +254,8 @@ def main() -> None:
     parser.add_argument("--grid", action="store_true", help="threshold grid on the tune half")
     parser.add_argument("--headlines", type=int, default=20_000)
     parser.add_argument("--index-cost", action="store_true")
+    parser.add_argument("--cost-only", action="store_true", help="only the indexing cost")
+    parser.add_argument("--simhash", action="store_true", help="SimHash instead, for comparison")
     args = parser.parse_args()
     gnad = load_gnad()
     halves = {"tune": gnad[0::2], "held-out": gnad[1::2]}
@@ -213,6 +271,29 @@ def main() -> None:
                 f"{res['alone_pairs']}"
             )
         return
+    if args.simhash:
+        for name, articles in halves.items():
+            for d, recall, joined, pairs, per_item in simhash_run(
+                articles, args.copies, args.seed, [3, 6, 9, 12, 15, 18]
+            ):
+                print(
+                    f"simhash {name}: joined within {d} bits: recall {recall:.4f}, false joins "
+                    f"{joined} of {pairs:,} ({joined / pairs:.4%}); {per_item * 1e6:.0f} µs/article"
+                )
+        return
+    if not args.cost_only:
+        quality(halves, args)
+    if args.index_cost or args.cost_only:
+        cost = index_cost(gnad[:400], args.seed)
+        runs = {k: ", ".join(f"{w:.1f} s ({c:.1f} s)" for w, c in v) for k, v in cost.items()}
+        print(
+            "indexing 400 gnad articles + 400 copies, alternating runs, wall (indexing "
+            f"process CPU): stories off {runs['off']}; on {runs['on']}"
+        )
+
+
+def quality(halves: dict[str, list[dict]], args: argparse.Namespace) -> None:
+    """Recall and false joins on both gnad halves; joins among headlines."""
     print(
         f"rule: containment >= {stories.CONTAINMENT}, resemblance >= {stories.RESEMBLANCE} "
         f"({stories.SHORT_RESEMBLANCE} under {stories.SHORT} shingles)"
@@ -236,13 +317,6 @@ def main() -> None:
     )
     for example in h["examples"]:
         print(f"    joined: {example}")
-    if args.index_cost:
-        cost = index_cost(gnad[:400], args.seed)
-        print(
-            "indexing 400 gnad articles + 400 copies, one process, alternating runs: "
-            f"stories off {', '.join(f'{s:.1f}' for s in cost['off'])} s; "
-            f"on {', '.join(f'{s:.1f}' for s in cost['on'])} s"
-        )
 
 
 if __name__ == "__main__":

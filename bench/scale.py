@@ -46,7 +46,10 @@ PUNCT = ".,:;!?\"'()„“”‚‘’»«–-"
 
 def write_corpus(path: Path, n: int, skip: int = 0, prefix: str = "") -> None:
     """N records as JSON Lines: headlines, every tenth a gnad body with a fresh id (ids get ``prefix``)."""
-    gnad = [json.loads(line) for line in open(DATA / "corpus" / "gnad.jsonl", encoding="utf-8")]
+    gnad = [
+        json.loads(line)
+        for line in (DATA / "corpus" / "gnad.jsonl").read_text("utf-8").splitlines()
+    ]
     with (
         gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as src,
         open(path, "w", encoding="utf-8") as out,
@@ -173,7 +176,7 @@ def build_bare(corpus: Path, index_dir: Path, queue) -> None:
     started = time.monotonic()
     writer = ix.writer(limitmb=256)
     n = 0
-    for line in open(corpus, encoding="utf-8"):
+    for line in Path(corpus).read_text("utf-8").splitlines():
         r = json.loads(line)
         writer.add_document(
             id=r["id"],
@@ -205,11 +208,11 @@ def in_process(target, *args) -> dict:
 def query_mix(corpus: Path, n: int = 100) -> list[dict]:
     """A fixed mix: keywords, phrases and natural-language queries, a third with a source filter."""
     rng = random.Random(7)
-    titles = [json.loads(line).get("title") for line in open(corpus, encoding="utf-8")]
+    titles = [json.loads(line).get("title") for line in corpus.read_text("utf-8").splitlines()]
     titles = [t for t in titles if t and len(t.split()) >= 4]
     nl = [
         json.loads(line)["query"]
-        for line in open(DATA / "queries" / "known_item_dev.jsonl", encoding="utf-8")
+        for line in (DATA / "queries" / "known_item_dev.jsonl").read_text("utf-8").splitlines()
         if json.loads(line)["kind"] == "nl"
     ]
     words = [w.strip(PUNCT) for t in titles for w in t.split() if len(w) > 4 and w[:1].isupper()]

@@ -170,7 +170,7 @@ def test_other_analysis_settings_need_a_rebuild(tmp_path, news_file):
     other = Config(analysis=AnalysisConfig(stemmer="cistem"))
     with pytest.raises(
         IndexIncompatibleError,
-        match="stemmer: index has 'snowball', config has 'cistem'.*--rebuild",
+        match=r"stemmer: index has 'snowball', config has 'cistem'.*--rebuild",
     ):
         NewsSearch(tmp_path / "ix", other).search("x")
     with pytest.raises(IndexIncompatibleError):
@@ -200,7 +200,7 @@ def test_old_format_version_is_refused(tmp_path, news_file):
     meta_path = tmp_path / "ix" / "newssearch.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps(dict(meta, format_version=0)))
-    with pytest.raises(IndexIncompatibleError, match="format version 0.*--rebuild"):
+    with pytest.raises(IndexIncompatibleError, match=r"format version 0.*--rebuild"):
         NewsSearch(tmp_path / "ix").search("x")
 
 

@@ -206,7 +206,7 @@ def test_strict_stop_with_workers_keeps_every_record_before_it(tmp_path, small_p
 
 def test_workers_setting_is_checked(tmp_path):
     (tmp_path / "c.yaml").write_text("indexing:\n  workers: 0\n")
-    with pytest.raises(ConfigError, match="indexing.workers"):
+    with pytest.raises(ConfigError, match=r"indexing\.workers"):
         load_config(tmp_path / "c.yaml")
     (tmp_path / "c.yaml").write_text("indexing:\n  workers: 3\n")
     assert load_config(tmp_path / "c.yaml").indexing.workers == 3

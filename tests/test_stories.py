@@ -112,3 +112,24 @@ def test_collapse_in_api_cli_and_across_runs(shared_data, tmp_path):
     assert "3 articles match" in out and "copies" not in out
     data = json.loads(runner.invoke(cli, ["duplicates", "--index", str(index), "--json"]).output)
     assert len(data) == 1 and len(data[0]["articles"]) == 3
+
+
+def test_enrichment_workers_make_the_signatures(shared_data, monkeypatch):
+    from newssearch.config import EnrichConfig
+    from newssearch.index import pool
+
+    monkeypatch.setattr(pool, "POOL_MIN", 8)
+    monkeypatch.setattr(pool, "CHUNK", 4)
+    articles = gnad(shared_data, 12)
+    items = [(a["id"], None, a["text"]) for a in articles] + [("headline", "Nur ein Titel", "")]
+    enricher = pool.Enricher(EnrichConfig(), workers=2)
+    try:
+        prepared = dict(enricher.run(items))
+    finally:
+        enricher.close()
+    assert enricher.used_workers == 2
+    for a in articles:
+        assert (prepared[a["id"]].signature == signature(a["text"])).all()
+    assert prepared["headline"].signature is None
+    off = pool.prepare([(None, articles[0]["text"])], EnrichConfig(stories=False), None)
+    assert off[0].signature is None

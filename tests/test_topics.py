@@ -106,7 +106,8 @@ def test_model_is_plain_json_and_char_features_are_word_bounded():
 
 def test_shipped_model_fits_its_training_data(shared_data):
     rows = [
-        json.loads(line) for line in open(shared_data / "corpus" / "gnad.jsonl", encoding="utf-8")
+        json.loads(line)
+        for line in (shared_data / "corpus" / "gnad.jsonl").read_text("utf-8").splitlines()
     ]
     right = sum(classify(r["text"])[0].label == r["section"] for r in rows)
     assert (
@@ -185,9 +186,11 @@ def test_changing_topics_retags_without_the_corpus(tmp_path):
 
 
 def test_bad_topic_query_names_the_topic(tmp_path):
-    with NewsSearch(tmp_path / "ix", config_for(tmp_path, {"Kaputt": "(Wien"})) as ns:
-        with pytest.raises(ConfigError, match=r"topics\.Kaputt: unbalanced"):
-            ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
+    with (
+        NewsSearch(tmp_path / "ix", config_for(tmp_path, {"Kaputt": "(Wien"})) as ns,
+        pytest.raises(ConfigError, match=r"topics\.Kaputt: unbalanced"),
+    ):
+        ns.index([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
 
 
 @pytest.mark.parametrize(

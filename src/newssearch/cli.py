@@ -124,7 +124,7 @@ def _read_text(file: Any) -> str:
     except UnicodeDecodeError as exc:
         raise click.ClickException(
             f"{file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): convert it first"
-        )
+        ) from None
 
 
 def _echo_json(data: Any) -> None:
@@ -194,17 +194,19 @@ def index(
             f"{rejects} exists: choose another --rejects file, or add --force to overwrite it"
         )
     try:
-        with NewsSearch(config.index, config) as ns:
-            with _progress_bar(enabled=not quiet and not as_json) as progress:
-                report = ns.index(
-                    list(paths) or None,
-                    rebuild=rebuild,
-                    strict=strict,
-                    progress=progress,
-                    prune=prune,
-                    delimiter=delimiter,
-                    encoding=encoding,
-                )
+        with (
+            NewsSearch(config.index, config) as ns,
+            _progress_bar(enabled=not quiet and not as_json) as progress,
+        ):
+            report = ns.index(
+                list(paths) or None,
+                rebuild=rebuild,
+                strict=strict,
+                progress=progress,
+                prune=prune,
+                delimiter=delimiter,
+                encoding=encoding,
+            )
     except KeyboardInterrupt:
         _interrupted(config, rebuild)
     if rejects is not None:

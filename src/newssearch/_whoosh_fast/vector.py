@@ -99,7 +99,7 @@ def _check_deadline() -> None:
 
 
 def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tuple[int, float]]:
-    """The ``limit`` best (docnum, score) pairs (all when None): best first, ties by docnum (as Whoosh)."""
+    """The ``limit`` best (docnum, score) pairs (all when None), best first, ties by docnum."""
     if limit is not None and limit < len(scores):
         # everything scoring at least the limit-th best score, ties included, then exact order
         kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
@@ -207,7 +207,7 @@ def _array_union(m: ArrayUnionMatcher, leaf) -> Matches:
 
 
 def _fresh(m):
-    """A copy of matcher ``m`` at its first posting (Whoosh's own copy() is missing or keeps the position)."""
+    """A copy of matcher ``m`` at its first posting (Whoosh's copy() is missing or keeps it)."""
     kind = type(m)
     if kind is W3LeafMatcher:
         return W3LeafMatcher(

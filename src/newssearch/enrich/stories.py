@@ -132,26 +132,29 @@ def _term(key: int) -> str:
 class StoryGrouper:
     """Gives each article of an indexing run its story id: the id of the story's first article.
 
-    ``lookup`` finds the stories already in the index: called with an LSH term, it returns the
-    (id, story, signature or None) of the indexed articles holding it.
+    ``lookup`` finds the stories already in the index: called with an article's keys, it
+    returns the (id, story, signature bytes or None) of the indexed articles sharing one.
     """
 
     def __init__(
-        self, lookup: Callable[[str], Iterable[tuple[str, str, bytes | None]]] | None = None
+        self, lookup: Callable[[list[int]], Iterable[tuple[str, str, bytes | None]]] | None = None
     ) -> None:
         self.lookup = lookup
         self._keys: dict[int, int] = {}  # band or headline key -> entry
         self._entries: list[tuple[str, str, np.ndarray | None]] = []  # (id, story, signature)
 
-    def fields(self, article: Article) -> dict[str, Any]:
-        """The document fields of the article's story: ``story``, ``lsh`` and ``minhash``."""
+    def fields(self, article: Article, sig: np.ndarray | None = None) -> dict[str, Any]:
+        """The document fields of the article's story: ``story``, ``lsh`` and ``minhash``.
+
+        ``sig``: the body's :func:`signature` when made ahead (by an enrichment worker).
+        """
         if not article.text:
             key = headline_key(article)
             if key is None:
                 return {"story": article.id}
             keys, sig = [key], None
         else:
-            found = signature(article.text)
+            found = sig if sig is not None else signature(article.text)
             if found is None:
                 return {"story": article.id}
             sig = found
@@ -166,6 +169,10 @@ class StoryGrouper:
             fields["minhash"] = sig.tobytes()
         return fields
 
+    def keys(self) -> Iterable[int]:
+        """Every band or headline key of the articles grouped so far."""
+        return self._keys.keys()
+
     def _find(self, article_id: str, keys: list[int], sig: np.ndarray | None) -> str:
         """The story of the best matching earlier article, or the article's own id."""
         best, best_score = article_id, -1.0
@@ -176,11 +183,10 @@ class StoryGrouper:
                 other_id, story, other_sig = self._entries[entry]
                 candidates.setdefault(other_id, (story, other_sig))
         if self.lookup is not None:
-            for key in keys:
-                for other_id, story, raw in self.lookup(_term(key)):
-                    if other_id not in candidates:
-                        other = np.frombuffer(raw, dtype=np.uint32) if raw else None
-                        candidates[other_id] = (story, other)
+            for other_id, story, raw in self.lookup(keys):
+                if other_id not in candidates:
+                    other = np.frombuffer(raw, dtype=np.uint32) if raw else None
+                    candidates[other_id] = (story, other)
         for other_id, (story, other) in candidates.items():
             if other_id == article_id:
                 continue  # the article's own older version

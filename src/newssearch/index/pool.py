@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..config import AnalysisConfig, EnrichConfig
 from ..errors import EnrichmentError
@@ -43,7 +43,10 @@ class Prepared(NamedTuple):
     section: str | None
     entities: tuple[tuple[str, str], ...]
     terms: tuple | None  # (title, body) as schema.analyze returns them
-    error: str | None = None  # why enriching or analysing this article failed (it is rejected)
+    #: the body's MinHash signature (stories.signature), when stories are on and there is a body
+    signature: Any = None
+    #: why enriching or analysing this article failed (it is rejected)
+    error: str | None = None
 
 
 class Failed(str):
@@ -103,17 +106,29 @@ def prepare(
     """Enrich (title, body) pairs and, when ``analysis`` is given, make their index terms."""
     words = prepare_words(works, config, analysis)
     names = prepare_names(works, config)
+    signatures = prepare_signatures(works, config)
     return [
-        _prepared(section, found, terms)
-        for (section, terms), found in zip(words, names, strict=False)
+        _prepared(section, found, terms, sig)
+        for (section, terms), found, sig in zip(words, names, signatures, strict=False)
     ]
 
 
-def _prepared(section: str | None, found: tuple, terms: tuple | None) -> Prepared:
+def _prepared(
+    section: str | None, found: tuple, terms: tuple | None, signature: Any = None
+) -> Prepared:
     failed = [x for x in (section, found, terms) if isinstance(x, Failed)]
     if failed:
-        return Prepared(None, (), None, str(failed[0]))
-    return Prepared(section, found, terms)
+        return Prepared(None, (), None, error=str(failed[0]))
+    return Prepared(section, found, terms, signature=signature)
+
+
+def prepare_signatures(works: list[tuple[str | None, str]], config: EnrichConfig) -> list:
+    """The bodies' MinHash signatures for story grouping (None without a body or stories off)."""
+    from ..enrich.stories import signature
+
+    if not config.stories:
+        return [None] * len(works)
+    return [signature(body) if body else None for _, body in works]
 
 
 def prepare_words(
@@ -352,6 +367,8 @@ class Enricher:
             futures = [
                 words.submit(prepare_words, works, self.config, self.analysis),
                 names.submit(prepare_names, works, self.config),
+                # the signatures go to the name workers: the word work is the larger share
+                names.submit(prepare_signatures, works, self.config),
             ]
         else:
             futures = [self._pools[0].submit(prepare, works, self.config, self.analysis)]
@@ -366,13 +383,13 @@ class Enricher:
                 "commit; "
                 "retry with indexing.workers: 1 in config.yaml"
             ) from None
-        if len(results) == 2:
-            words, names = results
+        if len(results) == 3:
+            words, names, signatures = results
             yield from zip(
                 items,
                 (
-                    _prepared(section, found, terms)
-                    for (section, terms), found in zip(words, names, strict=False)
+                    _prepared(section, found, terms, sig)
+                    for (section, terms), found, sig in zip(words, names, signatures, strict=False)
                 ),
                 strict=False,
             )

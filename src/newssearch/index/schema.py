@@ -81,7 +81,7 @@ class _Remembering:
 
 
 class RepeatedText(_Remembering, TEXT):
-    """A TEXT field for short repeating values (source, author, names): see :class:`_Remembering`."""
+    """A TEXT field for short repeating values (source, author, names); see _Remembering."""
 
 
 class RepeatedKeyword(_Remembering, KEYWORD):
@@ -93,7 +93,7 @@ class RepeatedID(_Remembering, ID):
 
 
 class UniqueID(ID):
-    """An ID field (id, hash) whose one term is the value itself, made without Whoosh's token machinery."""
+    """An ID field (id, hash) whose one term is the value itself, made without Whoosh's tokens."""
 
     def index(self, value, **kwargs):
         """Whoosh's (bytes, frequency, weight, value) tuple of the whole value."""

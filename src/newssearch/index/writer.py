@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, Index, IndexVersionError
@@ -673,11 +675,15 @@ def _build_index(
                 ix.close()
                 raise damaged(index_dir, exc) from None
         try:
-            seen = _write_records(ix, config, files, existing, report, strict, progress, options)
+            story_keys = _StoryKeys(index_dir, ix, config)
+            seen = _write_records(
+                ix, config, files, existing, report, strict, progress, options, story_keys
+            )
             if prune:
                 _prune(ix, config, existing, seen, report)
             for archive_pass in passes:
                 archive_pass(ix, config, report, lambda: new_writer(ix, config))
+            story_keys.save(ix.doc_count())
         finally:
             report.documents = ix.doc_count()
             ix.close()
@@ -710,6 +716,7 @@ def _write_records(
     strict: bool,
     progress: ProgressCallback | None,
     options: ReadOptions | None = None,
+    story_keys: _StoryKeys | None = None,
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
@@ -739,7 +746,7 @@ def _write_records(
                     continue
                 yield (record, digest, old), record.title, record.text
 
-    grouper, close_lookup = _story_grouper(ix, config)
+    grouper = story_keys.grouper if story_keys is not None else None
 
     def _screen(record: Article | Rejection, display: str, line: int) -> tuple[Any, str]:
         """(the record or its Rejection, its content hash)."""
@@ -790,7 +797,9 @@ def _write_records(
                     prepared.section,
                     entities=prepared.entities,
                     terms=prepared.terms,
-                    story=grouper.fields(record) if grouper is not None else None,
+                    story=(
+                        grouper.fields(record, prepared.signature) if grouper is not None else None
+                    ),
                 )
             except Exception as exc:  # one record's failure rejects that record only
                 display, line = first_seen[record.id].rsplit(":", 1)
@@ -822,7 +831,8 @@ def _write_records(
         writer.cancel()  # crash or Ctrl-C: the index stays as at the last batch commit
         raise
     finally:
-        close_lookup()
+        if story_keys is not None:
+            story_keys.close()
     enricher.close()
     report.workers = enricher.used_workers
     if pending:
@@ -836,33 +846,106 @@ def _write_records(
     return set(first_seen) | rejected_ids
 
 
-def _story_grouper(ix: Index, config: Config) -> tuple[StoryGrouper | None, Callable[[], None]]:
-    """The run's story grouper (None when ``enrich.stories`` is off) and how to close its reader.
+#: Indexed articles read per band key a new article shares with them, and in all per article
+#: (see _StoryKeys._lookup).
+CANDIDATES_PER_KEY = 8
+CANDIDATES = 32
 
-    The grouper looks up copies among the articles indexed before this run with a reader opened
-    now (the run's own articles it remembers itself).
+
+class _StoryKeys:
+    """The run's story grouper with the band keys of the index it writes to.
+
+    Every band key in the index is also in a sorted array beside it (``<indexname>_lsh.npz``),
+    so a new article's keys are checked against the index in one array lookup, and Whoosh is
+    asked for the articles behind a key only when the key is there. The array is saved at the
+    end of a run; when it does not match the index (a killed run, an index from before it) it
+    is made again from the index's ``lsh`` terms.
     """
-    if not config.enrich.stories:
-        return None, lambda: None
-    reader = ix.reader()
-    if reader.doc_count() == 0:
-        reader.close()
-        return StoryGrouper(), lambda: None
-    ids, stories = column_lookup(reader, "id"), column_lookup(reader, "story")
-    signatures = column_lookup(reader, "minhash")
 
-    def lookup(term: str) -> list[tuple[str, str, bytes | None]]:
+    def __init__(self, index_dir: Path, ix: Index, config: Config) -> None:
+        self.path = index_dir / f"{ix.indexname}_lsh.npz"
+        self.grouper: StoryGrouper | None = None
+        self._reader = None
+        self._known = np.zeros(0, dtype=np.uint64)
+        if not config.enrich.stories:
+            return
+        reader = ix.reader()
+        if reader.doc_count() == 0:
+            reader.close()
+            self.grouper = StoryGrouper()
+            return
+        self._reader = reader
+        self._known = self._load(reader)
+        self._ids = column_lookup(reader, "id")
+        self._stories = column_lookup(reader, "story")
+        self._signatures = column_lookup(reader, "minhash")
+        self._holding: dict[int, list[int]] = {}
+        self._candidates: dict[int, tuple[str, str, bytes | None]] = {}
+        self.grouper = StoryGrouper(self._lookup)
+
+    def _load(self, reader) -> np.ndarray:
         try:
-            docnums = reader.postings("lsh", term).all_ids()
-        except TermNotFound:
-            return []
-        return [
-            (ids(d), stories(d) or ids(d), signatures(d) or None)
-            for d in docnums
-            if not reader.is_deleted(d)
-        ]
+            with np.load(self.path) as data:
+                if int(data["documents"]) == reader.doc_count():
+                    return data["keys"]
+        except (OSError, ValueError, KeyError):
+            pass
+        return np.unique(np.fromiter((int(t, 16) for t in reader.lexicon("lsh")), dtype=np.uint64))
 
-    return StoryGrouper(lookup), reader.close
+    def _lookup(self, keys: list[int]) -> list[tuple[str, str, bytes | None]]:
+        wanted = np.asarray(keys, dtype=np.uint64)
+        known = self._known
+        if not len(known):
+            return []
+        at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+        docnums: dict[int, None] = {}
+        for key in wanted[known[at] == wanted].tolist():
+            docnums.update(dict.fromkeys(self._holders(key)))
+            if len(docnums) >= CANDIDATES:
+                break
+        return [self._candidate(d) for d in docnums]
+
+    def _holders(self, key: int) -> list[int]:
+        """The first live articles holding a band key (remembered: copies share their keys)."""
+        found = self._holding.get(key)
+        if found is None:
+            try:
+                postings = self._reader.postings("lsh", format(key, "x")).all_ids()
+            except TermNotFound:
+                postings = iter(())
+            # the first few articles holding a key speak for its story: boilerplate shared by
+            # thousands of articles must not make every new one read them all
+            live = (d for d in postings if not self._reader.is_deleted(d))
+            found = list(itertools.islice(live, CANDIDATES_PER_KEY))
+            if len(self._holding) < 100_000:
+                self._holding[key] = found
+        return found
+
+    def _candidate(self, docnum: int) -> tuple[str, str, bytes | None]:
+        found = self._candidates.get(docnum)
+        if found is None:
+            article_id = self._ids(docnum)
+            found = (article_id, self._stories(docnum) or article_id, self._signatures(docnum))
+            if len(self._candidates) < 100_000:
+                self._candidates[docnum] = found
+        return found
+
+    def close(self) -> None:
+        """Release the reader of the index as it was before the run."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def save(self, documents: int) -> None:
+        """Record the index's band keys after the run (``documents``: its live articles then)."""
+        if self.grouper is None:
+            return
+        new = np.fromiter(self.grouper.keys(), dtype=np.uint64)
+        keys = np.union1d(self._known, new)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=keys, documents=np.int64(documents))
+        os.replace(tmp, self.path)
 
 
 def _joins_last_batch(

@@ -199,7 +199,7 @@ def read_file(
     """Stream (line, record) for one file, reporting consumed bytes as it goes."""
     name = cf.path.name.lower()
     try:
-        raw = open(cf.path, "rb")
+        raw = open(cf.path, "rb")  # noqa: SIM115 (closed by the with below, after the checks)
     except OSError as exc:
         yield 0, Rejection(cf.display, 0, f"cannot open file: {exc.strerror or exc}")
         return

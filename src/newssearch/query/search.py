@@ -412,8 +412,8 @@ def run_search(
         if folded is not None and docnum in folded.copies:
             copies = folded.copies[docnum]
             shown = [searcher.stored_fields(d) for d in copies[: folding.MAX_COPIES]]
-            hit = replace(hit, copies=tuple((f["id"], f.get("source")) for f in shown))
-            hit = replace(hit, copy_count=len(copies))
+            listed = tuple((f["id"], f.get("source")) for f in shown)
+            hit = replace(hit, copies=listed, copy_count=len(copies))
         hits.append(hit)
     return SearchResult(
         query=text,
