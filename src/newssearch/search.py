@@ -139,6 +139,59 @@ class GermanQueryParser(QueryParser):
         self.add_plugin(MultifieldPlugin(fieldnames, fieldboosts=fieldboosts))
         self.fieldnames, self.fieldboosts = list(fieldnames), dict(fieldboosts)
 
+    #: The index's reader, when set: lets names in the genitive meet their base form.
+    reader = None
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        """Whoosh's term query, with a name's other form ("Trumps" / "Trump") as an alternative
+        when the index has it."""
+        q = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if q is None or not tokenize or self.reader is None:
+            return q
+        other = self._other_form(fieldname, text)
+        if other is None:
+            return q
+        return wq.Or([q, termclass(fieldname, other, boost=boost * GENITIVE)])
+
+    def _other_form(self, fieldname: str, word: str) -> str | None:
+        """The term of ``word`` without/with a final -s when that is a name the index knows.
+
+        Snowball leaves the -s after vowels and some consonants ("Trumps", "Obamas"), and the
+        decompounder may split such a name ("Randalls" -> rand + all).
+        """
+        field = self.schema[fieldname] if fieldname in self.schema else None
+        if field is None or not field.analyzer or len(word) < 4 or not word[0].isupper():
+            return None
+        mine = list(field.process_text(word, mode="query"))
+        if word.endswith("s") and not word.endswith("ss"):
+            other = list(field.process_text(word[:-1], mode="query"))
+            if len(other) != 1 or (mine != [other[0] + "s"] and len(mine) < 2):
+                return None
+            base = self.reader.doc_frequency(fieldname, other[0])
+            if base and all(base >= self.reader.doc_frequency(fieldname, t) for t in mine):
+                return other[0]  # "Trumps" -> trump: the name is more frequent than the form
+            return None
+        other = list(field.process_text(word + "s", mode="query"))
+        if len(mine) == 1 and other == [mine[0] + "s"]:
+            if self.reader.doc_frequency(fieldname, other[0]):
+                return other[0]  # "Trump" -> trumps
+        return None
+
+    def multitoken_query(self, spec, texts, fieldname, termclass, boost):
+        """A compound's or hyphenated word's parts as alternatives, not all required.
+
+        The whole compound ranks first by :func:`_compound_bonus`; requiring every part lost
+        passages that use one of them (docs/ranking.md).
+        """
+        if spec == "and":
+            return wq.Or([termclass(fieldname, t, boost=boost) for t in texts])
+        return super().multitoken_query(spec, texts, fieldname, termclass, boost)
+
+
+#: Weight of a name's other form ("Trumps" for "Trump") beside the form typed: both count
+#: when an article has both, so the other one counts half.
+GENITIVE = 0.5
+
 
 def build_parser(
     schema, config: SearchConfig, fields: Sequence[str] | None = None
@@ -342,6 +395,7 @@ def run_search(
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
+    parser.reader = searcher.reader()
     q, notice = _prepare(parser, text, sort, filters, strict)
     if q is None:
         return SearchResult(query=text, total=0, page=page, limit=limit, hits=(), notice=notice)
