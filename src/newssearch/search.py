@@ -159,22 +159,24 @@ class GermanQueryParser(QueryParser):
         Snowball leaves the -s after vowels and some consonants ("Trumps", "Obamas"), and the
         decompounder may split such a name ("Randalls" -> rand + all).
         """
-        field = self.schema[fieldname] if fieldname in self.schema else None
-        if field is None or not field.analyzer or len(word) < 4 or not word[0].isupper():
+        if fieldname not in self.schema or len(word) < 4 or not word[0].isupper():
             return None
+        field = self.schema[fieldname]
+        if not field.analyzer:
+            return None
+        frequency = self.reader.doc_frequency
         mine = list(field.process_text(word, mode="query"))
         if word.endswith("s") and not word.endswith("ss"):
             other = list(field.process_text(word[:-1], mode="query"))
             if len(other) != 1 or (mine != [other[0] + "s"] and len(mine) < 2):
                 return None
-            base = self.reader.doc_frequency(fieldname, other[0])
-            if base and all(base >= self.reader.doc_frequency(fieldname, t) for t in mine):
+            base = frequency(fieldname, other[0])
+            if base and all(base >= frequency(fieldname, t) for t in mine):
                 return other[0]  # "Trumps" -> trump: the name is more frequent than the form
             return None
         other = list(field.process_text(word + "s", mode="query"))
-        if len(mine) == 1 and other == [mine[0] + "s"]:
-            if self.reader.doc_frequency(fieldname, other[0]):
-                return other[0]  # "Trump" -> trumps
+        if len(mine) == 1 and other == [mine[0] + "s"] and frequency(fieldname, other[0]):
+            return other[0]  # "Trump" -> trumps
         return None
 
     def multitoken_query(self, spec, texts, fieldname, termclass, boost):
@@ -216,7 +218,7 @@ def build_parser(
 
 
 def check_syntax(text: str) -> str:
-    """Normalise typographic quotes and reject unbalanced quotes, brackets and dangling operators."""
+    """Normalise typographic quotes; reject unbalanced quotes, brackets and dangling operators."""
     text = text.translate(_TYPOGRAPHIC_QUOTES)
     if not text.strip():
         raise QueryError("the query is empty: give some words to search for")
@@ -231,7 +233,8 @@ def check_syntax(text: str) -> str:
         elif char in pairs:
             if not stack or stack[-1] != pairs[char]:
                 raise QueryError(
-                    f"unbalanced '{char}' in the query: remove it or add the opening '{pairs[char]}'"
+                    f"unbalanced '{char}' in the query: "
+                    f"remove it or add the opening '{pairs[char]}'"
                 )
             stack.pop()
     if stack:
@@ -396,7 +399,7 @@ def run_search(
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
     parser.reader = searcher.reader()
-    q, notice = _prepare(parser, text, sort, filters, strict)
+    q, notice = _prepare_read(parser, text, sort, filters, strict)
     if q is None:
         return SearchResult(query=text, total=0, page=page, limit=limit, hits=(), notice=notice)
     offset = (page - 1) * limit
@@ -424,6 +427,17 @@ def run_search(
 
 
 def _prepare(
+    parser: GermanQueryParser,
+    text: str,
+    sort: str,
+    filters: facets.Filters | None,
+    strict: bool = False,
+) -> wq.Query | None:
+    """The parsed query with its filters, after checking the sort order (None: nothing left)."""
+    return _prepare_read(parser, text, sort, filters, strict)[0]
+
+
+def _prepare_read(
     parser: GermanQueryParser,
     text: str,
     sort: str,
@@ -471,7 +485,7 @@ def export_rows(
     strict: bool = False,
 ):
     """Every match (not one page) as a dict of EXPORT_FIELDS, best or newest first."""
-    q, _ = _prepare(parser, text, sort, filters, strict)
+    q = _prepare(parser, text, sort, filters, strict)
     if q is None:
         return
     ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit)
@@ -705,7 +719,8 @@ def _closest(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> 
 
 
 def _surface_form(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> str | None:
-    """The written word closest to ``word`` that yields ``term`` (terms are stems; users want words)."""
+    """The written word closest to ``word`` that yields ``term`` (terms are stems; users want
+    words)."""
     postings = searcher.reader().postings("body", term)
     forms: set[str] = set()
     for _ in range(20):  # the first articles with the term; it may appear only inside compounds
