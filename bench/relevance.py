@@ -14,6 +14,7 @@ choices are made on the TUNE parts only; the HELD-OUT parts are reported beside 
     python bench/relevance.py --sets known_item  # one set
     python bench/relevance.py --keep /tmp/rel    # reuse the newssearch indexes built there
     python bench/relevance.py --variants         # also the known-item analysis/query variants
+    python bench/relevance.py --append "?"       # every query ending in a question mark
 
 Needs the ``bench`` extra (``pip install -e .[bench]``: bm25s, PyStemmer).
 """
@@ -217,7 +218,7 @@ def open_index(qs: QuerySet, keep: Path | None, tmp: Path, search: SearchConfig)
     return ns
 
 
-def compare(names: list[str], keep: Path | None, search: SearchConfig) -> int:
+def compare(names: list[str], keep: Path | None, search: SearchConfig, append: str = "") -> int:
     """The main table: per set and part, baseline and newssearch MRR@10 / S@10 and the ratio."""
     print(
         "| set | part | queries | BM25 MRR@10 | newssearch MRR@10 | ratio | BM25 S@10 "
@@ -228,6 +229,8 @@ def compare(names: list[str], keep: Path | None, search: SearchConfig) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             qs = SETS[name]()
+            for q in qs.queries:
+                q["query"] += append
             base = scores(qs, baseline_rankings(qs))
             with open_index(qs, keep, Path(tmp), search) as ns:
                 ranked, ms = newssearch_rankings(ns, qs)
@@ -277,11 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
     parser.add_argument("--keep", type=Path, help="build/reuse the newssearch indexes here")
     parser.add_argument("--variants", action="store_true", help="also the known-item variants")
+    parser.add_argument(
+        "--append", default="", help='text added to every query, e.g. "?" to ask questions'
+    )
     args = parser.parse_args(argv)
     if not (DATA / "corpus" / "gnad.jsonl").exists():
         print(f"shared data not found in {DATA} (set NEWSSEARCH_DATA)", file=sys.stderr)
         return 2
-    compare(args.sets, args.keep, SearchConfig())
+    compare(args.sets, args.keep, SearchConfig(), args.append)
     return variants() if args.variants else 0
 
 

@@ -105,9 +105,8 @@ def test_query_syntax_error_exits_2(runner, indexed):
     assert "unbalanced quote" in result.output and "Traceback" not in result.output
     result = runner.invoke(cli, ["query", "--index", str(indexed), '"offen'])
     assert result.exit_code == 0 and "Note: the unpaired quote" in result.output
-    out = json.loads(
-        runner.invoke(cli, ["query", "--index", str(indexed), "--json", '"offen']).output
-    )
+    args = ["query", "--index", str(indexed), "--json", '"offen']
+    out = json.loads(runner.invoke(cli, args).output)
     assert out["notice"].startswith("the unpaired quote")
 
 

@@ -22,7 +22,7 @@ def news_index(tmp_path_factory, shared_data_module):
     """gnad + SmartData + the headlines on jobless figures and trams, and the test NEWS."""
     shared = shared_data_module
     folder = tmp_path_factory.mktemp("reading")
-    wanted = re.compile(r"arbeitslos|straßenbahn", re.IGNORECASE)
+    wanted = re.compile(r"arbeitslos|straßenbahn|zöll", re.IGNORECASE)
     with gzip.open(shared / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as fh:
         headlines = [r for r in map(json.loads, fh) if wanted.search(r["title"])]
     records = [{"id": r["id"], "title": r["title"], "text": r["title"]} for r in headlines] + NEWS
@@ -99,6 +99,15 @@ def test_a_question_mark_is_punctuation(news_index, question):
     assert with_mark.total == without.total > 0
     assert [h.id for h in with_mark.hits] == [h.id for h in without.hits]
     assert with_mark.notice is None  # punctuation is not a slip worth a note
+
+
+def test_a_name_in_the_genitive_meets_the_name(news_index):
+    # Snowball keeps the -s of "Trumps"; headlines say "Trumps Strafzölle"
+    trumps = {h.id for h in news_index.search("Trumps AND Zölle", limit=100).hits}
+    trump = {h.id for h in news_index.search("Trump AND Zölle", limit=100).hits}
+    assert trumps == trump
+    titles = [news_index.get(i).title for i in trump]
+    assert any("Trumps " in t for t in titles) and any("Trump " in t for t in titles)
 
 
 def test_wildcards_stay_deliberate(news_index):
@@ -193,3 +202,63 @@ def test_any_text_gets_an_answer_by_default(news_index, text):
     result = news_index.search(text, facets=("source",))
     assert result.total >= len(result.hits)
     assert result.notice is None or isinstance(result.notice, str)
+
+
+TITLE_PAIRS = [
+    ("Flüchtlinge", "Grenze"),
+    ("Strache", "FPÖ"),
+    ("Google", "Android"),
+    ("Erdogan", "Türkei"),
+]
+
+
+@pytest.fixture(scope="module")
+def titled_index(tmp_path_factory, shared_data_module):
+    """gnad + SmartData (no titles) and real headlines naming one or both words of each pair."""
+    shared = shared_data_module
+    folder = tmp_path_factory.mktemp("titles")
+    with gzip.open(shared / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as fh:
+        headlines = [json.loads(line) for line in fh]
+    records, kinds = [], {}
+    for a, b in TITLE_PAIRS:
+        has_a, has_b = (re.compile(rf"\b{w}\b").search for w in (a, b))
+        one = [h for h in headlines if has_a(h["title"]) and not has_b(h["title"])]
+        both = [h for h in headlines if has_a(h["title"]) and has_b(h["title"])]
+        # the shortest titles with one word: the case a title boost overrates
+        for h in sorted(one, key=lambda h: len(h["title"]))[:20]:
+            kinds[h["id"]] = (a, "one")
+            records.append(h)
+        for h in both[:5]:
+            kinds[h["id"]] = (a, "both")
+            records.append(h)
+    # a headline-only record: the title is all its text
+    records = [{"id": h["id"], "title": h["title"], "text": h["title"]} for h in records]
+    files = [
+        shared / "corpus" / "gnad.jsonl",
+        shared / "ner" / "smartdata_train.jsonl",
+        write_jsonl(folder / "headlines.jsonl", records),
+    ]
+    config = Config(index=folder / "ix", enrich=EnrichConfig(sections=False, entities=False))
+    ns = NewsSearch(folder / "ix", config)
+    ns.index(files)
+    yield ns, kinds
+    ns.close()
+
+
+@pytest.mark.parametrize("a, b", TITLE_PAIRS)
+def test_title_boost_is_modest(titled_index, a, b):
+    ns, kinds = titled_index
+    hits = ns.search(f"{a} {b}", limit=100).hits
+    rank = {h.id: h.rank for h in hits}
+    has_both = [
+        h.rank
+        for h in hits
+        if h.id not in kinds and all(re.search(rf"\b{w}\b", ns.get(h.id).text) for w in (a, b))
+    ]
+    one_word_titles = [r for i, r in rank.items() if kinds.get(i) == (a, "one")]
+    whole_titles = [r for i, r in rank.items() if kinds.get(i) == (a, "both")]
+    assert has_both and one_word_titles and whole_titles
+    # an article whose text has both words beats every short title with one of them
+    assert min(has_both) < min(one_word_titles)
+    # a title with the whole query still comes first or second
+    assert min(whole_titles) <= 2

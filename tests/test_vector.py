@@ -145,7 +145,7 @@ def both(
     Whoosh's collector with its first-document bug in ``AndNot`` corrected."""
     searcher = ns._current_searcher()
     parser = search_module.build_parser(searcher.schema, ns.config.search, fields)
-    q, _ = search_module._prepare(parser, text, "relevance", Filters.build(filters, None, None))
+    q = search_module._prepare(parser, text, "relevance", Filters.build(filters, None, None))
     docnums, scores = vector.evaluate(searcher, q)
     fast = (vector.top(docnums, scores, limit), len(docnums), docnums)
     with mock.patch.object(
@@ -219,7 +219,7 @@ def test_newest_first_as_whoosh_sorts_by_date(index, filters):
     searcher = index._current_searcher()
     parser = search_module.build_parser(searcher.schema, index.config.search)
     for text in QUERIES:
-        q, _ = search_module._prepare(parser, text, "date", Filters.build(filters, None, None))
+        q = search_module._prepare(parser, text, "date", Filters.build(filters, None, None))
         docnums, _ = vector.evaluate(searcher, q)
         slow, _, docs = search_module._whoosh_collect(searcher, q, None, "date", 60, record=True)
         if set(docs.tolist()) == set(docnums.tolist()):  # where Whoosh's matches are right

@@ -144,6 +144,61 @@ class GermanQueryParser(QueryParser):
         self.add_plugin(MultifieldPlugin(fieldnames, fieldboosts=fieldboosts))
         self.fieldnames, self.fieldboosts = list(fieldnames), dict(fieldboosts)
 
+    #: The index's reader, when set: lets names in the genitive meet their base form.
+    reader = None
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        """Whoosh's term query, with a name's other form ("Trumps" / "Trump") as an alternative
+        when the index has it."""
+        q = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if q is None or not tokenize or self.reader is None:
+            return q
+        other = self._other_form(fieldname, text)
+        if other is None:
+            return q
+        return wq.Or([q, termclass(fieldname, other, boost=boost * GENITIVE)])
+
+    def _other_form(self, fieldname: str, word: str) -> str | None:
+        """The term of ``word`` without/with a final -s when that is a name the index knows.
+
+        Snowball leaves the -s after vowels and some consonants ("Trumps", "Obamas"), and the
+        decompounder may split such a name ("Randalls" -> rand + all).
+        """
+        if fieldname not in self.schema or len(word) < 4 or not word[0].isupper():
+            return None
+        field = self.schema[fieldname]
+        if not field.analyzer:
+            return None
+        frequency = self.reader.doc_frequency
+        mine = list(field.process_text(word, mode="query"))
+        if word.endswith("s") and not word.endswith("ss"):
+            other = list(field.process_text(word[:-1], mode="query"))
+            if len(other) != 1 or (mine != [other[0] + "s"] and len(mine) < 2):
+                return None
+            base = frequency(fieldname, other[0])
+            if base and all(base >= frequency(fieldname, t) for t in mine):
+                return other[0]  # "Trumps" -> trump: the name is more frequent than the form
+            return None
+        other = list(field.process_text(word + "s", mode="query"))
+        if len(mine) == 1 and other == [mine[0] + "s"] and frequency(fieldname, other[0]):
+            return other[0]  # "Trump" -> trumps
+        return None
+
+    def multitoken_query(self, spec, texts, fieldname, termclass, boost):
+        """A compound's or hyphenated word's parts as alternatives, not all required.
+
+        The whole compound ranks first by :func:`_compound_bonus`; requiring every part lost
+        passages that use one of them (docs/ranking.md).
+        """
+        if spec == "and":
+            return wq.Or([termclass(fieldname, t, boost=boost) for t in texts])
+        return super().multitoken_query(spec, texts, fieldname, termclass, boost)
+
+
+#: Weight of a name's other form ("Trumps" for "Trump") beside the form typed: both count
+#: when an article has both, so the other one counts half.
+GENITIVE = 0.5
+
 
 def build_parser(
     schema, config: SearchConfig, fields: Sequence[str] | None = None
@@ -168,7 +223,7 @@ def build_parser(
 
 
 def check_syntax(text: str) -> str:
-    """Normalise typographic quotes and reject unbalanced quotes, brackets and dangling operators."""
+    """Normalise typographic quotes; reject unbalanced quotes, brackets and dangling operators."""
     text = text.translate(_TYPOGRAPHIC_QUOTES)
     if not text.strip():
         raise QueryError("the query is empty: give some words to search for")
@@ -183,7 +238,8 @@ def check_syntax(text: str) -> str:
         elif char in pairs:
             if not stack or stack[-1] != pairs[char]:
                 raise QueryError(
-                    f"unbalanced '{char}' in the query: remove it or add the opening '{pairs[char]}'"
+                    f"unbalanced '{char}' in the query: "
+                    f"remove it or add the opening '{pairs[char]}'"
                 )
             stack.pop()
     if stack:
@@ -380,7 +436,8 @@ def run_search(
     limit = limit or config.limit
     if limit < 1 or page < 1:
         raise QueryError("limit and page must be 1 or more")
-    q, notice = _prepare(parser, text, sort, filters, strict)
+    parser.reader = searcher.reader()
+    q, notice = _prepare_read(parser, text, sort, filters, strict)
     if q is None:
         return SearchResult(query=text, total=0, page=page, limit=limit, hits=(), notice=notice)
     offset = (page - 1) * limit
@@ -433,6 +490,17 @@ def _prepare(
     sort: str,
     filters: facets.Filters | None,
     strict: bool = False,
+) -> wq.Query | None:
+    """The parsed query with its filters, after checking the sort order (None: nothing left)."""
+    return _prepare_read(parser, text, sort, filters, strict)[0]
+
+
+def _prepare_read(
+    parser: GermanQueryParser,
+    text: str,
+    sort: str,
+    filters: facets.Filters | None,
+    strict: bool = False,
 ) -> tuple[wq.Query | None, str | None]:
     """The parsed query with its filters (None: nothing to search) and the reading's notice."""
     if sort not in SORTS:
@@ -479,7 +547,7 @@ def export_rows(
     The query runs now (a bad query raises here, not on the first row); rows are read as
     they are taken. Rows taken after the searcher was closed raise :class:`QueryError`.
     """
-    q, _ = _prepare(parser, text, sort, filters, strict)
+    q = _prepare(parser, text, sort, filters, strict)
     if q is None:
         return iter(())
     ranked, _, _ = _collect(searcher, q, None, sort, config.time_limit, fast=config.fast)
@@ -776,7 +844,8 @@ def _closest(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> 
 
 
 def _surface_form(searcher: Searcher, word: str, term: str, snippeter: Snippeter) -> str | None:
-    """The written word closest to ``word`` that yields ``term`` (terms are stems; users want words)."""
+    """The written word closest to ``word`` that yields ``term`` (terms are stems; users want
+    words)."""
     postings = searcher.reader().postings("body", term)
     forms: set[str] = set()
     for _ in range(20):  # the first articles with the term; it may appear only inside compounds

@@ -116,9 +116,9 @@ class DecompoundFilter(_SettingsFilter):
     """Adds the parts of German compounds (Kooperationsabkommen → kooperation, abkommen).
 
     Documents keep the whole word and get the parts' lemmas at the same position. Queries get
-    only the parts, all required (the field's ``multitoken_query="and"``), so
-    "Kooperationsabkommen" finds the compound and "Abkommen zur Kooperation" alike (measured:
-    better than querying whole word OR parts). An elided head is restored: "Staats- und
+    only the parts, which the query parser joins as alternatives (``search.GermanQueryParser``),
+    so "Kooperationsabkommen" finds the compound and "Abkommen zur Kooperation" alike, the
+    compound first. An elided head is restored: "Staats- und
     Parteichef" also yields "staatschef". Parts that are stop words are dropped. Phrases
     (mode "phrase", see ``search.GermanPhrasePlugin``) keep compounds whole.
     """
