@@ -189,6 +189,8 @@ class Lexicon:
         self.names: dict[tuple[str, ...], str] = {
             tuple(f[0].split(" ")): f[1] for f in sections.get("names", ())
         }
+        #: lower-cased word -> frequency band in general German text (absent: rare or unknown)
+        self.freq: dict[str, str] = {f[0]: f[1] for f in sections.get("freq", ())}
 
     @classmethod
     def load(cls, path=None) -> Lexicon:
@@ -258,16 +260,25 @@ class Featurizer:
             own.append("hyphen")
             own.append("last=" + lower.rsplit("-", 1)[1])
         context = ["w=" + lower, "sh=" + word_shape[:4], "s3=" + lower[-3:]]
-        clusters = lex.clusters.get(word) or lex.clusters.get(lower)
+        if lex.freq:
+            # how common the word is in general German: a frequent word written with a capital is
+            # more often a sentence start or a noun than a name
+            band = lex.freq.get(lower, "0")
+            own.append(("czf=" if word[:1].isupper() else "zf=") + band)
+            context.append("zf=" + band)
+        # "MANAGUA (AP)": a word in capitals is looked up as the name it spells
+        title = word.capitalize() if word.isupper() and len(word) > 2 else word
+        clusters = lex.clusters.get(word) or lex.clusters.get(title) or lex.clusters.get(lower)
         if clusters:
             for i, c in enumerate(clusters):
                 own.append(f"c{i}={c}")
                 context.append(f"c{i}={c}")
         else:
             own.append("c=none")
-        for key in (word, word[:-1] if word.endswith("s") else None):
+        name = word if word in lex.gazetteer else title
+        for key in (name, name[:-1] if name.endswith("s") else None):
             if key:
-                suffix = "" if key == word else "-s"
+                suffix = "" if key == name else "-s"
                 for g in lex.gazetteer.get(key, ()):
                     own.append("g=" + g + suffix)
                     context.append("g=" + g + suffix)
