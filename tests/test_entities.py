@@ -20,7 +20,9 @@ from newssearch import (
 )
 from newssearch.cli import cli
 from newssearch.enrich.entities import (
+    Featurizer,
     Lexicon,
+    split_at_dashes,
     Normalizer,
     distinct,
     key,
@@ -189,6 +191,24 @@ def test_lexicon_reads_its_sections():
     assert lexicon.clusters == {"Merkel": ("1", "2", "3")}
     assert lexicon.gazetteer == {"Wien": ("LOC",), "Kreml": ("ORG", "LOC")}
     assert lexicon.nouns == {"haus", "baum"} and lexicon.names == {("Angela", "Merkel"): "PER"}
+    assert lexicon.freq == {}
+    assert Lexicon(text + "## freq: word<TAB>band\nhaus\t11\n").freq == {"haus": "11"}
+
+
+def test_features_read_words_in_capitals_as_names():
+    """A dateline's "MANAGUA" gets the gazetteer kinds and clusters of "Managua"; an abbreviation
+    that is itself listed keeps its own; frequency bands mark common words."""
+    lexicon = Lexicon(
+        "## clusters: word<TAB>k\nManagua\t7\n## gazetteer: word<TAB>kinds\nManagua\tgeo\n"
+        "NATO\tsd-org\n## freq: word<TAB>band\nhaus\t11\n"
+    )
+    featurizer = Featurizer(lexicon)
+    own, context = featurizer.word_parts("MANAGUA")
+    assert {"g=geo", "c0=7", "allcaps", "czf=0"} <= set(own) and "g=geo" in context
+    assert "g=sd-org" in featurizer.word_parts("NATO")[0]
+    assert "czf=11" in featurizer.word_parts("Haus")[0]
+    assert "zf=11" in featurizer.word_parts("haus")[0]
+    assert not any(f.startswith(("g=", "c0=")) for f in featurizer.word_parts("Haus")[0])
 
 
 def _sentences_token_by_token(text, spans):
@@ -594,3 +614,10 @@ def test_numpy_crf_tagger_shared_between_threads():
     with ThreadPoolExecutor(4) as threads:
         got = list(threads.map(fresh.tag_many, batches))
     assert got == [shipped.tag_many(b) for b in batches]
+
+
+def test_spans_are_cut_at_a_lone_dash():
+    words = "Dynamo Dresden - Hamburger SV 2 : 1".split()
+    assert split_at_dashes(words, [(0, 5, "ORG")]) == [(0, 2, "ORG"), (3, 5, "ORG")]
+    assert split_at_dashes(words, [(0, 2, "ORG")]) == [(0, 2, "ORG")]
+    assert split_at_dashes(["-"], [(0, 1, "ORG")]) == []

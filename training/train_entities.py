@@ -178,9 +178,42 @@ def build_clusters(train_sents, corpus: str = "licensed") -> dict[str, tuple[str
     return clusters
 
 
-def build_gazetteer() -> dict[str, set[str]]:
-    """Word -> gazetteer kinds (first, last, place, geo, geo-part, sd-per, sd-org, sd-loc)."""
+def add_person_names(gaz: dict[str, set[str]]) -> None:
+    """First names and surnames of all of Faker's locales in Latin script (``faker``, MIT):
+    international names the Wiktionary lists lack; their own kinds, as they are noisier."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as person
+
+    def names(value) -> list:
+        return list(value) if isinstance(value, (dict, list, tuple, set)) else []
+
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider")
+        for attribute, kind in (
+            ("first_names", "fk-first"),
+            ("first_names_male", "fk-first"),
+            ("first_names_female", "fk-first"),
+            ("last_names", "fk-last"),
+        ):
+            for name in names(provider.__dict__.get(attribute)):
+                if (
+                    isinstance(name, str)
+                    and name.isalpha()
+                    and name[:1].isupper()
+                    and len(name) > 1
+                    and all(ord(c) < 0x250 for c in name)
+                ):
+                    gaz[name].add(kind)
+
+
+def build_gazetteer(faker: bool = True) -> dict[str, set[str]]:
+    """Word -> gazetteer kinds (first, last, place, geo, geo-part, sd-per, sd-org, sd-loc,
+    fk-first, fk-last)."""
     gaz: dict[str, set[str]] = defaultdict(set)
+    if faker:
+        add_person_names(gaz)
     source = resources.files("german_nouns").joinpath("nouns.csv")
     kinds = {"Vorname": "first", "Nachname": "last", "Toponym": "place"}
     with source.open(encoding="utf-8") as fh:
@@ -536,6 +569,7 @@ def main() -> int:
     parser.add_argument(
         "--no-freq", action="store_true", help="leave the wordfreq frequency bands out"
     )
+    parser.add_argument("--no-faker", action="store_true", help="leave Faker's person names out")
     parser.add_argument("--tag", default="", help="name of this experiment's files in the cache")
     parser.add_argument(
         "--auto", action="store_true", help="self-mined gazetteers from the unlabelled text"
@@ -571,7 +605,7 @@ def main() -> int:
         write_lexicon(
             lexicon_path,
             build_clusters(train_sents, args.corpus),
-            build_gazetteer(),
+            build_gazetteer(not args.no_faker),
             common_nouns(),
             known_names(everything),
             None if args.no_freq else word_frequencies(),

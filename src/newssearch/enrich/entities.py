@@ -323,6 +323,27 @@ def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     return out
 
 
+_DASHES_ALONE = {"-", "–", "—"}
+
+
+def split_at_dashes(
+    words: Sequence[str], spans: Sequence[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Spans cut at a dash standing alone: "Dynamo Dresden - Hamburger SV" names two teams (a
+    name with a lone dash inside is rare in the annotated text)."""
+    out = []
+    for first, end, label in spans:
+        start = first
+        for i in range(first, end):
+            if words[i] in _DASHES_ALONE:
+                if start < i:
+                    out.append((start, i, label))
+                start = i + 1
+        if start < end:
+            out.append((start, end, label))
+    return out
+
+
 class Tagger:
     """The CRF tagger: token sequences in, (first, last + 1, label) spans out.
 
@@ -514,7 +535,7 @@ class Tagger:
             tags = [labels[i] for i in ids]
             spans = {
                 (start, end, label)
-                for start, end, label in bio_spans(tags)
+                for start, end, label in split_at_dashes(words, bio_spans(tags))
                 if not self.threshold or marginals[start:end].min() >= self.threshold
             }
             if self.featurizer.lexicon.names:
