@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", type=Path, help="a CRF model file instead of the shipped one")
     parser.add_argument(
-        "--lexicon", type=Path, help="a lexicon (entities_de.tsv.gz format) instead of the shipped one"
+        "--lexicon",
+        type=Path,
+        help="a lexicon (entities_de.tsv.gz format) instead of the shipped one",
     )
     parser.add_argument(
         "--part",
@@ -131,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give GermEval .tsv files or --held-out")
     shipped = entities.entity_extractor()
     model = args.model or shipped.tagger.model_path
-    lexicon = entities.Lexicon.load(args.lexicon) if args.lexicon else shipped.tagger.featurizer.lexicon
+    lexicon = (
+        entities.Lexicon.load(args.lexicon) if args.lexicon else shipped.tagger.featurizer.lexicon
+    )
     if args.held_out:
         # the shipped name list comes from all GermEval sentences: use the training split's only
         lexicon = copy.copy(lexicon)

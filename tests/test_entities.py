@@ -22,11 +22,11 @@ from newssearch.cli import cli
 from newssearch.enrich.entities import (
     Featurizer,
     Lexicon,
-    split_at_dashes,
     Normalizer,
     distinct,
     key,
     sentences,
+    split_at_dashes,
     tokenize,
 )
 
@@ -617,7 +617,7 @@ def test_numpy_crf_tagger_shared_between_threads():
 
 
 def test_spans_are_cut_at_a_lone_dash():
-    words = "Dynamo Dresden - Hamburger SV 2 : 1".split()
+    words = ["Dynamo", "Dresden", "-", "Hamburger", "SV", "2", ":", "1"]
     assert split_at_dashes(words, [(0, 5, "ORG")]) == [(0, 2, "ORG"), (3, 5, "ORG")]
     assert split_at_dashes(words, [(0, 2, "ORG")]) == [(0, 2, "ORG")]
     assert split_at_dashes(["-"], [(0, 1, "ORG")]) == []

