@@ -1,8 +1,8 @@
-"""Score ``newssearch.extract_entities`` on GermEval-format sentences: exact span + label, PER/LOC/ORG.
+"""Score ``newssearch.extract_entities`` on GermEval-format sentences (exact span + label).
 
     python bench/entities.py FILE.tsv [FILE.tsv ...]       # the shipped model on any GermEval file
     python bench/entities.py --held-out --model training/cache/held-out.crfsuite
-                                                           # held-out sentences, model that never saw them
+                                    # held-out sentences, a model that never saw them
 
 Each sentence's tokens are joined with spaces and passed to the public ``extract_entities``
 (tokenizer, sentence splitter, tagger, confidence cut-off); a predicted mention counts when its
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
-from newssearch.enrich import entities
-from train_entities import known_names, precision_recall, read_germeval, split
+from newssearch.enrich import entities  # noqa: E402
+from train_entities import known_names, precision_recall, read_germeval, split  # noqa: E402
 
 LABELS = ("PER", "LOC", "ORG")
 
@@ -44,7 +44,7 @@ def gold_spans(tokens: list[tuple[str, str]]) -> tuple[str, set[tuple[int, int, 
 
 
 def part(sentences: list, which: str) -> list:
-    """All sentences, the even ones ("tune": looked at for error analysis) or the odd ones ("hold")."""
+    """All sentences, the even ones ("tune": looked at for errors) or the odd ones ("hold")."""
     return {"all": sentences, "tune": sentences[0::2], "hold": sentences[1::2]}[which]
 
 
@@ -65,7 +65,7 @@ def news_sentences(limit: int) -> list[list[str]]:
     out: list[list[str]] = []
     path = ROOT.parent / "shared" / "data" / "corpus" / "gnad.jsonl"
     with path.open(encoding="utf-8") as fh:
-        for line, _ in zip(fh, range(limit)):
+        for line, _ in zip(fh, range(limit), strict=False):
             text = json.loads(line)["text"]
             spans = entities.tokenize(text)
             out += [[text[a:b] for a, b in sent] for sent in entities.sentences(text, spans)]
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "--part",
         choices=("all", "tune", "hold"),
         default="all",
-        help="of the FILES' sentences: all, the even ones (looked at) or the odd ones (never looked at)",
+        help="of the FILES' sentences: all, the even ones (looked at) or the odd ones (never)",
     )
     parser.add_argument(
         "--threshold", type=float, default=entities.THRESHOLD, help="span confidence cut-off"

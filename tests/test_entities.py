@@ -142,11 +142,17 @@ def test_distinct_keeps_one_label_per_name():
 
 
 def test_tokens_and_sentences():
-    text = "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: nichts!\n\nNeu."
+    text = (
+        "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: "
+        "nichts!\n\nNeu."
+    )
     words = [text[a:b] for a, b in tokenize(text)]
     assert "Jinping" in words and "Baden-Württemberger" in words and "(" in words
     # as GermEval tokenises: elided compounds, abbreviations, initials, numbers with suffixes
-    text2 = "Staats- und Parteichef W. Hirschfeld (geb. 1980) sah z.B. die 1980er Jahre, Friedrich II. und -Richtlinien."
+    text2 = (
+        "Staats- und Parteichef W. Hirschfeld (geb. 1980) sah z.B. die 1980er Jahre, "
+        "Friedrich II. und -Richtlinien."
+    )
     assert [text2[a:b] for a, b in tokenize(text2)] == [
         "Staats-",
         "und",
@@ -183,7 +189,8 @@ def test_tokens_and_sentences():
 
 def test_lexicon_reads_its_sections():
     text = (
-        "# a lexicon\n## clusters: word<TAB>k64<TAB>k256<TAB>k1024\nMerkel\t1\t2\t3\n# a comment row\n"
+        "# a lexicon\n## clusters: word<TAB>k64<TAB>k256<TAB>k1024\nMerkel\t1\t2\t3\n# a "
+        "comment row\n"
         "## gazetteer: word<TAB>kinds\nWien\tLOC\nKreml\tORG,LOC\n## nouns: forms\nhaus\nbaum\n\n"
         "## names: tokens<TAB>label\nAngela Merkel\tPER\n"
     )
@@ -212,7 +219,7 @@ def test_features_read_words_in_capitals_as_names():
 
 
 def _sentences_token_by_token(text, spans):
-    """The sentence splitter's rules applied to every token in turn: the reference for the one that skips."""
+    """The sentence splitter's rules applied to every token: the reference for the fast one."""
     from newssearch.enrich.entities import _ABBREVIATIONS, _CLOSERS, _SENTENCE_END
 
     out, current, closing = [], [], False
@@ -237,7 +244,7 @@ def _sentences_token_by_token(text, spans):
         )
         if not abbreviation and (i + 1 == len(spans) or not text[spans[i + 1][0]].islower()):
             closing = True
-    return out + [current] if current else out
+    return [*out, current] if current else out
 
 
 _PIECES = [
@@ -288,24 +295,28 @@ ARTICLES = [
     {
         "id": "e1",
         "title": "Merkel trifft Macron in Paris",
-        "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel Macron getroffen. "
+        "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel "
+        "Macron getroffen. "
         "Merkel und Macron sprachen über die Europäische Union und die NATO.",
     },
     {
         "id": "e2",
         "title": "Putin empfängt Xi in Moskau",
-        "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef Xi Jinping in Moskau empfangen. "
+        "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef "
+        "Xi Jinping in Moskau empfangen. "
         "Putins Sprecher sagte, der Kreml sei zufrieden.",
     },
     {
         "id": "e3",
         "title": "Merkel in Moskau",
-        "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO beobachtet das Treffen.",
+        "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO "
+        "beobachtet das Treffen.",
     },
     {
         "id": "e4",
         "title": "Siemens baut in Berlin",
-        "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte 500 neue Stellen an.",
+        "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte "
+        "500 neue Stellen an.",
     },
     {
         "id": "e5",
@@ -460,7 +471,8 @@ def test_extraction_never_fails_and_offsets_hold(text):
 def test_extraction_on_odd_german_text():
     text = (
         "Dr. Angela Merkel (CDU) traf am 3. Oktober 2016 in Berlin-Mitte den U.S.-Präsidenten. "
-        "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 #Merkel @spdde"
+        "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 "
+        "#Merkel @spdde"
     )
     found = extract_entities(text)
     names = {(e.label, e.name) for e in found}
@@ -478,7 +490,8 @@ def test_cli_extract_refuses_non_utf8(tmp_path):
 # --- the numpy CRF against CRFsuite's own tagger ----------------------------------------------
 
 SENTENCES = [
-    "Bundeskanzlerin Angela Merkel traf am Montag in Berlin den französischen Präsidenten Emmanuel Macron .",
+    "Bundeskanzlerin Angela Merkel traf am Montag in Berlin den französischen Präsidenten "
+    "Emmanuel Macron .",
     "Die Europäische Zentralbank in Frankfurt am Main hält den Leitzins stabil .",
     "Siemens und die Deutsche Bahn streiten vor dem Landgericht München über Millionen .",
     "Wien",
@@ -508,7 +521,7 @@ def _crfsuite_reference(tagger, sentences):
 def _assert_same_as_crfsuite(tagger, sentences):
     decoded = tagger.model.decode([tagger.emissions(words) for words in sentences])
     for words, (tags, marginals), (ids, ours) in zip(
-        sentences, _crfsuite_reference(tagger, sentences), decoded
+        sentences, _crfsuite_reference(tagger, sentences), decoded, strict=False
     ):
         assert [tagger.model.labels[i] for i in ids] == list(tags), words
         assert ours == pytest.approx(marginals, abs=1e-9), words
@@ -557,7 +570,7 @@ def test_crf_group_scores_equal_scores_to_the_last_bit():
 
 
 def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
-    """New words scored in batches (slices of 2 here) and with the bigram filter: CRFsuite's sums per token."""
+    """New words scored in slices (of 2 here), with the bigram filter: CRFsuite's sums per token."""
     import numpy as np
 
     from newssearch.enrich.entities import _OFFSETS, Tagger, entity_extractor
@@ -575,7 +588,7 @@ def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
         groups = [own, *(lent[off] for off in _OFFSETS)]
         assert np.array_equal(tagger._table[row], np.array([model.scores(g) for g in groups])), word
     bigrams = 0
-    for words, scores in zip(sentences, emissions):
+    for words, scores in zip(sentences, emissions, strict=False):
         features = tagger.featurizer.features(words)
         bigrams += sum(f in model.attributes for fs in features for f in fs if f.startswith("bi"))
         assert scores == pytest.approx(

