@@ -82,80 +82,6 @@ _UPPER = re.compile(r"[A-ZÄÖÜ]")
 _LOWER = re.compile(r"[a-zäöüß]")
 _DIGIT = re.compile(r"[0-9]")
 _REPEAT = re.compile(r"(.)\1+")
-# the last part of an organisation's name ("Bundesverband", "Innenministerium", "Deutsche Bank")
-# and legal forms ("Siemens AG"): a word ending so, or next to one, is likely part of an ORG
-_ORG_HEADS = (
-    "partei",
-    "verband",
-    "verein",
-    "bank",
-    "ministerium",
-    "amt",
-    "gericht",
-    "gerichtshof",
-    "kommission",
-    "rat",
-    "institut",
-    "universität",
-    "hochschule",
-    "akademie",
-    "stiftung",
-    "gesellschaft",
-    "gewerkschaft",
-    "konzern",
-    "union",
-    "bund",
-    "liga",
-    "club",
-    "klub",
-    "agentur",
-    "behörde",
-    "parlament",
-    "regierung",
-    "versicherung",
-    "werke",
-    "holding",
-    "zeitung",
-    "verlag",
-    "rundfunk",
-    "sender",
-    "senat",
-    "kammer",
-    "fraktion",
-    "ausschuss",
-    "komitee",
-    "organisation",
-    "vereinigung",
-    "allianz",
-    "bewegung",
-    "airlines",
-    "zentrale",
-    "dienst",
-)
-_LEGAL_FORMS = {
-    "ag",
-    "gmbh",
-    "se",
-    "kg",
-    "kgaa",
-    "ohg",
-    "ev",
-    "e.v",
-    "eg",
-    "inc",
-    "ltd",
-    "corp",
-    "co",
-    "plc",
-    "llc",
-    "sa",
-    "spa",
-    "nv",
-    "bv",
-    "ab",
-    "asa",
-    "oyj",
-}
 _OFFSETS = (-2, -1, 1, 2)
 #: (offset, prefix): a word lends a word ``off`` away its context features as f"{-off}{feature}"
 _LENT = tuple((off, str(-off)) for off in _OFFSETS)
@@ -359,13 +285,6 @@ class Featurizer:
         if "-" in word:
             for g in lex.gazetteer.get(word.rsplit("-", 1)[1], ()):
                 own.append("g-last=" + g)
-        if word[:1].isupper():
-            if lower.rstrip(".") in _LEGAL_FORMS:
-                own.append("legal")
-                context.append("legal")
-            elif lower.endswith(_ORG_HEADS):
-                own.append("orghead")
-                context.append("orghead")
         return own, context
 
     def features(self, words: Sequence[str]) -> list[list[str]]:
