@@ -2,8 +2,9 @@
 
 The tagger is a linear-chain CRF (python-crfsuite) trained by ``training/train_entities.py`` on
 GermEval 2014 (dev + public test). Its features are word form, shape and affixes, word clusters
-learned from the shared news text, and gazetteers (Wiktionary first names, surnames and place
-names, GeoNames cities, ISO countries and regions); names GermEval annotates are a back-off list.
+learned from CC BY text (GermEval, SmartData), word frequency bands (wordfreq), and gazetteers
+(Wiktionary and Faker first names and surnames, Wiktionary place names, GeoNames cities, ISO
+countries and regions); names GermEval annotates are a back-off list.
 Model and features ship in ``data/entities_de.*``; at run time the model is decoded with numpy,
 many sentences at once (:mod:`.crf`: the same tags as CRFsuite's own tagger). Mentions are then
 normalised to one name per entity per article (:class:`Normalizer`).
@@ -82,6 +83,10 @@ _UPPER = re.compile(r"[A-ZÄÖÜ]")
 _LOWER = re.compile(r"[a-zäöüß]")
 _DIGIT = re.compile(r"[0-9]")
 _REPEAT = re.compile(r"(.)\1+")
+#: frequency band (twice the Zipf value) from which a capitalised non-noun counts as common
+_COMMON_BAND = 7
+#: gazetteer kinds that list a word as a name of its own (not as a part of one)
+_NAME_KINDS = {"first", "last", "place", "geo", "fk-first", "fk-last"}
 _OFFSETS = (-2, -1, 1, 2)
 #: (offset, prefix): a word lends a word ``off`` away its context features as f"{-off}{feature}"
 _LENT = tuple((off, str(-off)) for off in _OFFSETS)
@@ -266,6 +271,15 @@ class Featurizer:
             band = lex.freq.get(lower, "0")
             own.append(("czf=" if word[:1].isupper() else "zf=") + band)
             context.append("zf=" + band)
+            if (
+                word[:1].isupper()
+                and int(band) >= _COMMON_BAND
+                and lower not in lex.nouns
+                and _NAME_KINDS.isdisjoint(lex.gazetteer.get(word, ()))
+            ):
+                # common, not a noun, not a listed name: "Neue", "Deutsche", "Wer" at a
+                # sentence start, which is written lower case elsewhere
+                own.append("common-word")
         # "MANAGUA (AP)": a word in capitals is looked up as the name it spells
         title = word.capitalize() if word.isupper() and len(word) > 2 else word
         clusters = lex.clusters.get(word) or lex.clusters.get(title) or lex.clusters.get(lower)
@@ -593,6 +607,8 @@ _BARE_EVIDENCE = {
     "LOC": {"place", "geo", "sd-loc"},
     "ORG": {"sd-org"},
 }
+#: frequency band (twice the Zipf value) from which a word counts as known for base_form
+_KNOWN_BAND = 6
 _S_NAMES = {"PER": {"first", "last"}, "LOC": {"place", "geo"}, "ORG": set()}
 
 
@@ -626,6 +642,8 @@ class Normalizer:
         if (
             _BARE_EVIDENCE.get(label, set()) & set(self.lexicon.gazetteer.get(bare, ()))
             or bare in self.lexicon.clusters
+            # the clusters' vocabulary is small now (CC BY text only): common words count too
+            or int(self.lexicon.freq.get(bare.lower(), 0)) >= _KNOWN_BAND
         ):
             return bare_name
         return name
