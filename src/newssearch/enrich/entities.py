@@ -83,10 +83,6 @@ _UPPER = re.compile(r"[A-ZÄÖÜ]")
 _LOWER = re.compile(r"[a-zäöüß]")
 _DIGIT = re.compile(r"[0-9]")
 _REPEAT = re.compile(r"(.)\1+")
-#: frequency band (twice the Zipf value) from which a capitalised non-noun counts as common
-_COMMON_BAND = 7
-#: gazetteer kinds that list a word as a name of its own (not as a part of one)
-_NAME_KINDS = {"first", "last", "place", "geo", "fk-first", "fk-last"}
 _OFFSETS = (-2, -1, 1, 2)
 #: (offset, prefix): a word lends a word ``off`` away its context features as f"{-off}{feature}"
 _LENT = tuple((off, str(-off)) for off in _OFFSETS)
@@ -271,15 +267,6 @@ class Featurizer:
             band = lex.freq.get(lower, "0")
             own.append(("czf=" if word[:1].isupper() else "zf=") + band)
             context.append("zf=" + band)
-            if (
-                word[:1].isupper()
-                and int(band) >= _COMMON_BAND
-                and lower not in lex.nouns
-                and _NAME_KINDS.isdisjoint(lex.gazetteer.get(word, ()))
-            ):
-                # common, not a noun, not a listed name: "Neue", "Deutsche", "Wer" at a
-                # sentence start, which is written lower case elsewhere
-                own.append("common-word")
         # "MANAGUA (AP)": a word in capitals is looked up as the name it spells
         title = word.capitalize() if word.isupper() and len(word) > 2 else word
         clusters = lex.clusters.get(word) or lex.clusters.get(title) or lex.clusters.get(lower)
