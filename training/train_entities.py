@@ -214,8 +214,6 @@ def build_gazetteer(faker: bool = True) -> dict[str, set[str]]:
     """Word -> gazetteer kinds (first, last, place, geo, geo-part, sd-per, sd-org, sd-loc,
     fk-first, fk-last)."""
     gaz: dict[str, set[str]] = defaultdict(set)
-    if faker:
-        add_person_names(gaz)
     source = resources.files("german_nouns").joinpath("nouns.csv")
     kinds = {"Vorname": "first", "Nachname": "last", "Toponym": "place"}
     with source.open(encoding="utf-8") as fh:
@@ -229,6 +227,15 @@ def build_gazetteer(faker: bool = True) -> dict[str, set[str]]:
                     for form in forms:
                         if " " not in form.strip():
                             gaz[form.strip()].add(name)
+    if faker:
+        # "Corona", "Admiral", "Baum": Faker's lists hold words that are German common nouns;
+        # those count as names only where Wiktionary lists them as names too
+        people: dict[str, set[str]] = defaultdict(set)
+        add_person_names(people)
+        nouns = common_nouns()
+        for word, person_kinds in people.items():
+            if word.lower() not in nouns or gaz.get(word, set()) & {"first", "last"}:
+                gaz[word] |= person_kinds
     add_places(gaz)
     smart = {
         "person": "sd-per",
