@@ -642,3 +642,20 @@ def test_genitive_evidence_from_word_frequencies():
     normalizer = Normalizer(lexicon)
     assert normalizer.base_form("Trumps", set(), "PER") == "Trump"
     assert normalizer.base_form("Zorbs", set(), "PER") == "Zorbs"
+
+
+def test_shipped_lexicon_states_shippable_sources():
+    """The clusters line of the shipped lexicon names only text whose licence allows shipping
+    (a rebuild with ``--corpus news`` says "research only" there, and must not ship)."""
+    import gzip
+    from importlib import resources
+
+    source = resources.files("newssearch").joinpath("data", "entities_de.tsv.gz")
+    with source.open("rb") as raw:
+        header = [
+            line
+            for line in gzip.decompress(raw.read()).decode("utf-8").splitlines()[:5]
+            if line.startswith("# Clusters:")
+        ]
+    assert header and "CC BY 4.0" in header[0]
+    assert "research only" not in header[0] and "headlines" not in header[0]
