@@ -494,10 +494,10 @@ class Tagger:
                 self._pair(key) if ids is None else ids
                 for key, ids in zip(keys, found, strict=False)
             ]
-        found = np.array(found, dtype=np.intp).reshape(-1, 2)
+        pair_ids = np.array(found, dtype=np.intp).reshape(-1, 2)
         state = self.model.state
         for column, position in ((0, first + 1), (1, first)):
-            ids = found[:, column]
+            ids = pair_ids[:, column]
             has = ids >= 0
             out[position[has]] += state[ids[has]]
         return np.split(out, ends[:-1])
@@ -703,7 +703,7 @@ class EntityExtractor:
 
     def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
         """:meth:`extract` for many texts, their sentences tagged in one batch (faster)."""
-        split: list[list[Sequence[tuple[int, int]]]] = []
+        split: list[list[list[tuple[int, int]]]] = []
         words: list[Sequence[str]] = []  # of each sentence, text after text
         for text in texts:
             spans = tokenize(text)
@@ -714,8 +714,8 @@ class EntityExtractor:
         tagged = iter(self.tagger.tag_many(words))
         out = []
         for text, found in zip(texts, split, strict=False):
-            spans = [(sentence, next(tagged)) for sentence in found]
-            out.append(self._entities(text, spans))
+            sentence_spans = [(sentence, next(tagged)) for sentence in found]
+            out.append(self._entities(text, sentence_spans))
         return out
 
     def _entities(
