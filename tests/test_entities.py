@@ -20,10 +20,12 @@ from newssearch import (
 )
 from newssearch.cli import cli
 from newssearch.enrich.entities import (
+    Featurizer,
     Lexicon,
     Normalizer,
     distinct,
     sentences,
+    split_at_dashes,
     tokenize,
 )
 from newssearch.text.names import name_key
@@ -140,11 +142,17 @@ def test_distinct_keeps_one_label_per_name():
 
 
 def test_tokens_and_sentences():
-    text = "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: nichts!\n\nNeu."
+    text = (
+        "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: "
+        "nichts!\n\nNeu."
+    )
     words = [text[a:b] for a, b in tokenize(text)]
     assert "Jinping" in words and "Baden-Württemberger" in words and "(" in words
     # as GermEval tokenises: elided compounds, abbreviations, initials, numbers with suffixes
-    text2 = "Staats- und Parteichef W. Hirschfeld (geb. 1980) sah z.B. die 1980er Jahre, Friedrich II. und -Richtlinien."
+    text2 = (
+        "Staats- und Parteichef W. Hirschfeld (geb. 1980) sah z.B. die 1980er Jahre, "
+        "Friedrich II. und -Richtlinien."
+    )
     assert [text2[a:b] for a, b in tokenize(text2)] == [
         "Staats-",
         "und",
@@ -181,7 +189,8 @@ def test_tokens_and_sentences():
 
 def test_lexicon_reads_its_sections():
     text = (
-        "# a lexicon\n## clusters: word<TAB>k64<TAB>k256<TAB>k1024\nMerkel\t1\t2\t3\n# a comment row\n"
+        "# a lexicon\n## clusters: word<TAB>k64<TAB>k256<TAB>k1024\nMerkel\t1\t2\t3\n# a "
+        "comment row\n"
         "## gazetteer: word<TAB>kinds\nWien\tLOC\nKreml\tORG,LOC\n## nouns: forms\nhaus\nbaum\n\n"
         "## names: tokens<TAB>label\nAngela Merkel\tPER\n"
     )
@@ -189,10 +198,28 @@ def test_lexicon_reads_its_sections():
     assert lexicon.clusters == {"Merkel": ("1", "2", "3")}
     assert lexicon.gazetteer == {"Wien": ("LOC",), "Kreml": ("ORG", "LOC")}
     assert lexicon.nouns == {"haus", "baum"} and lexicon.names == {("Angela", "Merkel"): "PER"}
+    assert lexicon.freq == {}
+    assert Lexicon(text + "## freq: word<TAB>band\nhaus\t11\n").freq == {"haus": "11"}
+
+
+def test_features_read_words_in_capitals_as_names():
+    """A dateline's "MANAGUA" gets the gazetteer kinds and clusters of "Managua"; an abbreviation
+    that is itself listed keeps its own; frequency bands mark common words."""
+    lexicon = Lexicon(
+        "## clusters: word<TAB>k\nManagua\t7\n## gazetteer: word<TAB>kinds\nManagua\tgeo\n"
+        "NATO\tsd-org\n## freq: word<TAB>band\nhaus\t11\n"
+    )
+    featurizer = Featurizer(lexicon)
+    own, context = featurizer.word_parts("MANAGUA")
+    assert {"g=geo", "c0=7", "allcaps", "czf=0"} <= set(own) and "g=geo" in context
+    assert "g=sd-org" in featurizer.word_parts("NATO")[0]
+    assert "czf=11" in featurizer.word_parts("Haus")[0]
+    assert "zf=11" in featurizer.word_parts("haus")[0]
+    assert not any(f.startswith(("g=", "c0=")) for f in featurizer.word_parts("Haus")[0])
 
 
 def _sentences_token_by_token(text, spans):
-    """The sentence splitter's rules applied to every token in turn: the reference for the one that skips."""
+    """The sentence splitter's rules applied to every token: the reference for the fast one."""
     from newssearch.enrich.entities import _ABBREVIATIONS, _CLOSERS, _SENTENCE_END
 
     out, current, closing = [], [], False
@@ -268,24 +295,28 @@ ARTICLES = [
     {
         "id": "e1",
         "title": "Merkel trifft Macron in Paris",
-        "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel Macron getroffen. "
+        "text": "Bundeskanzlerin Angela Merkel hat in Paris den französischen Präsidenten Emmanuel "
+        "Macron getroffen. "
         "Merkel und Macron sprachen über die Europäische Union und die NATO.",
     },
     {
         "id": "e2",
         "title": "Putin empfängt Xi in Moskau",
-        "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef Xi Jinping in Moskau empfangen. "
+        "text": "Der russische Präsident Wladimir Putin hat den chinesischen Staatschef "
+        "Xi Jinping in Moskau empfangen. "
         "Putins Sprecher sagte, der Kreml sei zufrieden.",
     },
     {
         "id": "e3",
         "title": "Merkel in Moskau",
-        "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO beobachtet das Treffen.",
+        "text": "Angela Merkel ist nach Moskau gereist. Dort traf sie Wladimir Putin. Die NATO "
+        "beobachtet das Treffen.",
     },
     {
         "id": "e4",
         "title": "Siemens baut in Berlin",
-        "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte 500 neue Stellen an.",
+        "text": "Der Konzern Siemens investiert in Berlin. Siemens-Chef Joe Kaeser kündigte "
+        "500 neue Stellen an.",
     },
     {
         "id": "e5",
@@ -442,7 +473,8 @@ def test_extraction_never_fails_and_offsets_hold(text):
 def test_extraction_on_odd_german_text():
     text = (
         "Dr. Angela Merkel (CDU) traf am 3. Oktober 2016 in Berlin-Mitte den U.S.-Präsidenten. "
-        "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 #Merkel @spdde"
+        "„Wir schaffen das“, sagte sie.\n\nBERLIN — Die SPD-Chefin Andrea Nahles' Pläne … 😀 "
+        "#Merkel @spdde"
     )
     found = extract_entities(text)
     names = {(e.label, e.name) for e in found}
@@ -460,7 +492,8 @@ def test_cli_extract_refuses_non_utf8(tmp_path):
 # --- the numpy CRF against CRFsuite's own tagger ----------------------------------------------
 
 SENTENCES = [
-    "Bundeskanzlerin Angela Merkel traf am Montag in Berlin den französischen Präsidenten Emmanuel Macron .",
+    "Bundeskanzlerin Angela Merkel traf am Montag in Berlin den französischen Präsidenten "
+    "Emmanuel Macron .",
     "Die Europäische Zentralbank in Frankfurt am Main hält den Leitzins stabil .",
     "Siemens und die Deutsche Bahn streiten vor dem Landgericht München über Millionen .",
     "Wien",
@@ -539,7 +572,7 @@ def test_crf_group_scores_equal_scores_to_the_last_bit():
 
 
 def test_word_table_scores_words_as_their_feature_groups(monkeypatch):
-    """New words scored in batches (slices of 2 here) and with the bigram filter: CRFsuite's sums per token."""
+    """New words scored in slices (of 2 here), with the bigram filter: CRFsuite's sums per token."""
     import numpy as np
 
     from newssearch.enrich.entities import _OFFSETS, Tagger, entity_extractor
@@ -596,3 +629,35 @@ def test_numpy_crf_tagger_shared_between_threads():
     with ThreadPoolExecutor(4) as threads:
         got = list(threads.map(fresh.tag_many, batches))
     assert got == [shipped.tag_many(b) for b in batches]
+
+
+def test_spans_are_cut_at_a_lone_dash():
+    words = ["Dynamo", "Dresden", "-", "Hamburger", "SV", "2", ":", "1"]
+    assert split_at_dashes(words, [(0, 5, "ORG")]) == [(0, 2, "ORG"), (3, 5, "ORG")]
+    assert split_at_dashes(words, [(0, 2, "ORG")]) == [(0, 2, "ORG")]
+    assert split_at_dashes(["-"], [(0, 1, "ORG")]) == []
+
+
+def test_genitive_evidence_from_word_frequencies():
+    """With a small cluster vocabulary, a common word (frequency band) still counts as known."""
+    lexicon = Lexicon("## freq: word<TAB>band\ntrump\t9\nzorb\t3\n")
+    normalizer = Normalizer(lexicon)
+    assert normalizer.base_form("Trumps", set(), "PER") == "Trump"
+    assert normalizer.base_form("Zorbs", set(), "PER") == "Zorbs"
+
+
+def test_shipped_lexicon_states_shippable_sources():
+    """The clusters line of the shipped lexicon names only text whose licence allows shipping
+    (a rebuild with ``--corpus news`` says "research only" there, and must not ship)."""
+    import gzip
+    from importlib import resources
+
+    source = resources.files("newssearch").joinpath("data", "entities_de.tsv.gz")
+    with source.open("rb") as raw:
+        header = [
+            line
+            for line in gzip.decompress(raw.read()).decode("utf-8").splitlines()[:5]
+            if line.startswith("# Clusters:")
+        ]
+    assert header and "CC BY 4.0" in header[0]
+    assert "research only" not in header[0] and "headlines" not in header[0]

