@@ -261,7 +261,8 @@ def _block_postings(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
         raise Unsupported("byte ids")
     # a fresh reader of the same list: the tree's own matcher may have moved on (phrases do)
     fresh = _fresh(m)
-    ids, weights = [], []
+    ids: list = []
+    weights: list = []
     while fresh.is_active():
         if len(ids) % 64 == 63:  # a long list: check the time limit every 64 blocks
             _check_deadline()

@@ -909,13 +909,15 @@ class _StoryKeys:
         """The first live articles holding a band key (remembered: copies share their keys)."""
         found = self._holding.get(key)
         if found is None:
+            assert self._reader is not None  # lookups only run with an index to look in
             try:
                 postings = self._reader.postings("lsh", format(key, "x")).all_ids()
             except TermNotFound:
                 postings = iter(())
             # the first few articles holding a key speak for its story: boilerplate shared by
             # thousands of articles must not make every new one read them all
-            live = (d for d in postings if not self._reader.is_deleted(d))
+            reader = self._reader
+            live = (d for d in postings if not reader.is_deleted(d))
             found = list(itertools.islice(live, CANDIDATES_PER_KEY))
             if len(self._holding) < 100_000:
                 self._holding[key] = found

@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from whoosh import query as wq
@@ -145,7 +146,7 @@ class GermanQueryParser(QueryParser):
         self.fieldnames, self.fieldboosts = list(fieldnames), dict(fieldboosts)
 
     #: The index's reader, when set: lets names in the genitive meet their base form.
-    reader = None
+    reader: Any = None
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         """Whoosh's term query, with a name's other form ("Trumps" / "Trump") as an alternative

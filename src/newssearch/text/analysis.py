@@ -308,7 +308,8 @@ def word_terms(analyzer: CompositeAnalyzer, word: str) -> tuple[str, ...]:
     if chain is None:
         return tuple(t.text for t in analyzer(word, mode="index"))
     if word.isalnum():
-        # a word the fused loop has met in a text alone is one token read alone too: its terms are kept
+        # a word the fused loop has met in a text alone is one token read alone too: its terms
+        # are kept
         terms = _plain_words(chain).get(word)
         if terms is not None:
             return terms
@@ -326,7 +327,7 @@ class _Chain(NamedTuple):
 
 
 def _fused_chain(analyzer: CompositeAnalyzer) -> _Chain | None:
-    """The settings of a :func:`build_analyzer` chain, for the fused loop; None for any other analyzer."""
+    """The settings of a :func:`build_analyzer` chain, for the fused loop; None for others."""
     items: Any = getattr(analyzer, "items", ())
     if (
         len(items) < 4
@@ -374,7 +375,8 @@ def _index_terms(chain: _Chain, text: str) -> Iterator[tuple[str, int]]:
         if modifier is None:
             terms = plain.get(word)
             if terms is not None:
-                if shift:  # each of the word's terms moves on by the shift, as the shared Token's position does
+                # each term moves on by the shift, as the shared Token's position does
+                if shift:
                     for k, term in enumerate(terms, 1):
                         yield term, pos + k * shift
                 else:
@@ -445,7 +447,7 @@ def build_analyzer(config: AnalysisConfig | None = None) -> CompositeAnalyzer:
 
 @lru_cache(maxsize=caches.ANALYZERS)
 def shared_analyzer(config: AnalysisConfig) -> CompositeAnalyzer:
-    """One analyzer per settings in a process: the index schema and the classifier share its caches."""
+    """One analyzer per settings in a process: the schema and the classifier share its caches."""
     return build_analyzer(config)
 
 
