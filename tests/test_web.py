@@ -25,7 +25,16 @@ from newssearch.web import app as web_app
 from newssearch.web.charts import histogram, range_of
 from newssearch.web.pool import SearcherPool
 from tests.conftest import REPO, write_jsonl
-from tests.webserver import XSS_TITLE, free_port, get, get_json, running_server, web_corpus
+from tests.webserver import (
+    WEB_CONFIG_YAML,
+    XSS_TITLE,
+    free_port,
+    get,
+    get_json,
+    running_server,
+    web_config,
+    web_corpus,
+)
 
 
 def q(**params: object) -> str:
@@ -37,7 +46,7 @@ def q(**params: object) -> str:
 def site(tmp_path_factory: pytest.TempPathFactory):
     """(base URL, config) of a server over a fresh index of the web corpus."""
     root = tmp_path_factory.mktemp("web")
-    config = Config(index=root / "index")
+    config = web_config(root / "index")
     corpus = write_jsonl(root / "corpus" / "web.jsonl", web_corpus())
     with NewsSearch(config.index, config) as ns:
         ns.index([corpus])
@@ -327,7 +336,7 @@ def test_pool_never_lends_one_newssearch_to_two_threads(tmp_path: Path):
 
 @pytest.mark.slow
 def test_reindex_during_requests_never_breaks_a_page(tmp_path: Path):
-    config = Config(index=tmp_path / "index")
+    config = web_config(tmp_path / "index")
     records = web_corpus()
     first = write_jsonl(tmp_path / "corpus" / "a.jsonl", records[:20])
     more = write_jsonl(tmp_path / "corpus" / "b.jsonl", records[20:])
@@ -430,7 +439,7 @@ def test_serve_command_with_two_worker_processes_over_real_http(site):
 @pytest.mark.slow
 def test_rebuild_by_another_process_while_serving(tmp_path: Path):
     """`newssearch index --rebuild` in its own process, as a user would run it, under load."""
-    config = Config(index=tmp_path / "index")
+    config = web_config(tmp_path / "index")
     corpus = write_jsonl(tmp_path / "corpus" / "a.jsonl", web_corpus())
     with NewsSearch(config.index, config) as ns:
         ns.index([corpus])
@@ -449,7 +458,10 @@ def test_rebuild_by_another_process_while_serving(tmp_path: Path):
         for t in threads:
             t.start()
         for _ in range(2):
-            command = ["index", "--rebuild", "--quiet", "--index", str(config.index), str(corpus)]
+            settings = tmp_path / "config.yaml"
+            settings.write_text(WEB_CONFIG_YAML)
+            command = ["index", "--rebuild", "--quiet", "--config", str(settings)]
+            command += ["--index", str(config.index), str(corpus)]
             done = subprocess.run(
                 [sys.executable, "-m", "newssearch", *command],
                 env=env,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from newssearch import Config, NewsSearch
+from newssearch import NewsSearch
 from tests.conftest import write_jsonl
-from tests.webserver import running_server, web_corpus
+from tests.webserver import running_server, web_config, web_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ WIDE = (1400, 1000)
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("browser")
-    config = Config(index=root / "index")
+    config = web_config(root / "index")
     corpus = write_jsonl(root / "corpus" / "web.jsonl", web_corpus())
     with NewsSearch(config.index, config) as ns:
         ns.index([corpus])

@@ -11,17 +11,28 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from newssearch import Config
+from newssearch import Config, EnrichConfig
 from newssearch.web import create_app
 
 PEOPLE = ["Angela Merkel", "Wladimir Putin", "Emmanuel Macron", "Xi Jinping"]
 PLACES = ["Berlin", "Moskau", "Paris", "Peking"]
 SOURCES = ["Der Standard", "Süddeutsche Zeitung", "FAZ"]
 XSS_TITLE = "<script>alert(1)</script>"
+
+
+def web_config(index: Path) -> Config:
+    """The test server's config: no story grouping (the web corpus is one template with other
+    names, dates and places, which as news would be wire copies of one story)."""
+    return Config(index=index, enrich=EnrichConfig(stories=False))
+
+
+#: The same for a `newssearch` command run in its own process.
+WEB_CONFIG_YAML = "enrich:\n  stories: false\n"
 
 
 def web_corpus(n: int = 36) -> list[dict]:

@@ -763,6 +763,8 @@ class EntityExtractor:
             )
             for i, name in zip(keep, names, strict=False)
             if name_key(name) not in names_list.hidden
+            # a lone first name ("Andreas") names nobody a reader could look up
+            and not (found[i][2] == "PER" and " " not in name and self._first_name(name))
         ]
 
     def _first_name(self, word: str) -> bool:
