@@ -328,6 +328,12 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
     _check_terms(parser.schema, parsed)
     if any(_every_field(sub) for sub in _all_queries(parsed)):
         parsed = parsed.accept(lambda sub: wq.Every() if _every_field(sub) else sub)
+        # "x NOT *" excludes every article; Whoosh's own AndNot lets x through
+        parsed = parsed.accept(
+            lambda sub: (
+                wq.NullQuery if isinstance(sub, wq.AndNot) and type(sub.b) is wq.Every else sub
+            )
+        )
     return parsed
 
 
@@ -336,7 +342,10 @@ def _every_field(q: wq.Query) -> bool:
     return (
         isinstance(q, wq.Or)
         and bool(q.subqueries)
-        and all(type(s) is wq.Every for s in q.subqueries)
+        and all(
+            type(s) is wq.Every or (type(s) is wq.Wildcard and set(s.text) == {"*"})
+            for s in q.subqueries
+        )
     )
 
 
@@ -697,7 +706,8 @@ def _whoosh_collect(
         # and the facets (in the test, one query counted 38 of its 200 matches)
         collector.replace = 0
     recording = _Recorder(collector) if record else None
-    timed = TimeLimitCollector(recording or collector, timelimit=time_limit)
+    # no SIGALRM: searches also run in the web server's threads, where signals cannot be set
+    timed = TimeLimitCollector(recording or collector, timelimit=time_limit, use_alarm=False)
     searcher.search_with_collector(q, timed)
     results = timed.results()
     total = len(recording.docnums) if recording is not None else len(results)
