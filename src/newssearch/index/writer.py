@@ -1428,8 +1428,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _plain(config: Config) -> Config:
-    return config.replace(indexing=dataclasses.replace(config.indexing, fast_writer=False))
+def _with_plain_fallback(
+    run: Callable[..., Any], index_dir: Path, config: Config, *args: Any
+) -> Any:
+    """``run(index_dir, config, *args)``; if the fast segment writer fails, again with Whoosh's."""
+    try:
+        return run(index_dir, config, *args)
+    except FastPathError as exc:
+        warn_fallback("segment writer", exc)
+        plain = config.replace(indexing=dataclasses.replace(config.indexing, fast_writer=False))
+        return run(index_dir, plain, *args)
 
 
 def build_index(
@@ -1450,28 +1458,15 @@ def build_index(
     the fast segment writer fails, the run is redone with Whoosh's own writer: batches already
     committed are unchanged records by then, so the second run only reads them.
     """
-    paths = list(paths)
-    args = (paths, rebuild, strict, progress, prune, passes, delimiter, encoding)
-    try:
-        return _build_index(index_dir, config, *args)
-    except FastPathError as exc:
-        warn_fallback("segment writer", exc)
-        return _build_index(index_dir, _plain(config), *args)
+    args = (list(paths), rebuild, strict, progress, prune, passes, delimiter, encoding)
+    return _with_plain_fallback(_build_index, index_dir, config, *args)
 
 
 def optimize_index(index_dir: Path, config: Config) -> OptimizeReport:
     """Merge all segments of the index into one (faster searches; slow on large indexes)."""
-    try:
-        return _optimize_index(index_dir, config)
-    except FastPathError as exc:
-        warn_fallback("segment writer", exc)
-        return _optimize_index(index_dir, _plain(config))
+    return _with_plain_fallback(_optimize_index, index_dir, config)
 
 
 def run_passes(index_dir: Path, config: Config, passes: Sequence[ArchivePass]) -> IndexReport:
     """Run archive-wide passes over an existing index without reading the corpus."""
-    try:
-        return _run_passes(index_dir, config, passes)
-    except FastPathError as exc:
-        warn_fallback("segment writer", exc)
-        return _run_passes(index_dir, _plain(config), passes)
+    return _with_plain_fallback(_run_passes, index_dir, config, passes)

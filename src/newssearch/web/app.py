@@ -562,19 +562,7 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
                 f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}"
             )
         with pool.lease() as ns:
-            return ns.search(
-                params.query,
-                limit=params.limit,
-                page=params.page,
-                sort=params.sort,
-                facets=names,
-                filters=params.api_filters(),
-                date_from=params.date_from,
-                date_to=params.date_to,
-                interval=interval,
-                collapse=not params.all_copies,
-                strict=params.strict,
-            ).to_dict()
+            return run_search(ns, params, names, interval).to_dict()
 
     @json_errors
     def api_article(request: Request) -> Any:
