@@ -133,3 +133,45 @@ def test_enrichment_workers_make_the_signatures(shared_data, monkeypatch):
     assert prepared["headline"].signature is None
     off = pool.prepare([(None, articles[0]["text"])], EnrichConfig(stories=False), None)
     assert off[0].signature is None
+
+
+def test_later_runs_find_stories_through_the_key_file_or_its_rebuild(shared_data, tmp_path):
+    """Band keys live beside the index, not in it; a lost or stale key file is made again."""
+    articles = gnad(shared_data, 3, skip=200)
+    first = write_jsonl(
+        tmp_path / "a.jsonl",
+        [{"id": a["id"], "text": a["text"], "source": "Der Standard"} for a in articles]
+        + [{"id": "h1", "title": "Nachrichten des Tages", "date": "2016-03-01"}],
+    )
+    index = tmp_path / "ix"
+    with NewsSearch(index, Config(index=index)) as ns:
+        ns.index([first])
+    (keys,) = index.glob("*_STORYKEYS.npz")
+    from whoosh import index as whoosh_index
+
+    schema = whoosh_index.open_dir(str(index), indexname=keys.name.split("_")[0]).schema
+    assert "lsh" not in schema  # 32 band keys per article are not index terms
+    for run, lose_file in enumerate((False, True)):
+        if lose_file:
+            keys.unlink()  # as a run killed between its commit and the file's save leaves it
+        later = write_jsonl(
+            tmp_path / f"b{run}.jsonl",
+            [
+                {"id": f"copy{run}", "text": agency_copy(articles[run]["text"])},
+                {"id": f"h{run + 2}", "title": "Nachrichten des Tages", "date": "2016-03-01"},
+                {
+                    "id": f"other{run}",
+                    "title": "Nachrichten des Tages",
+                    "date": f"2016-03-0{run + 2}",
+                },
+            ],
+        )
+        with NewsSearch(index, Config(index=index)) as ns:
+            ns.index([later])
+            groups = {frozenset(a.id for a in group) for group in ns.duplicates(top=100)}
+        assert keys.exists()
+        assert {articles[0]["id"], "copy0"} in groups
+        assert {"h1", "h2", *(["h3"] if run else [])} in groups
+        if run:
+            assert {articles[1]["id"], "copy1"} in groups
+        assert not any(f"other{run}" in group for group in groups)

@@ -3,10 +3,11 @@
 Each body becomes a MinHash signature of its word 4-grams (shingles); locality-sensitive
 hashing over bands of the signature finds candidate copies, and a candidate joins when the
 signatures agree on enough of their values (an estimate of the shingle sets' Jaccard
-similarity). The band keys are index terms (field ``lsh``) and the signature a column, so a
-copy indexed in a later run finds its story in the index. A headline-only record (no body) is
-a copy only of a record with the same title on the same day: a title alone repeats ("Nachrichten
-des Tages" is a new article every day). Measurements: bench/dedup.py, bench/dedup-results.md.
+similarity). The signature is a column of the index and the band keys sit in an array beside
+it (:mod:`newssearch.index.storykeys`), so a copy indexed in a later run finds its story there.
+A headline-only record (no body) is a copy only of a record with the same title on the same
+day: a title alone repeats ("Nachrichten des Tages" is a new article every day).
+Measurements: bench/dedup.py, bench/dedup-results.md.
 """
 
 from __future__ import annotations
@@ -125,10 +126,6 @@ def headline_key(article: Article) -> int | None:
     return zlib.crc32(f"{norm}|{article.date.date().isoformat()}".encode()) | (1 << 40)
 
 
-def _term(key: int) -> str:
-    return format(key, "x")
-
-
 class StoryGrouper:
     """Gives each article of an indexing run its story id: the id of the story's first article.
 
@@ -142,9 +139,10 @@ class StoryGrouper:
         self.lookup = lookup
         self._keys: dict[int, int] = {}  # band or headline key -> entry
         self._entries: list[tuple[str, str, np.ndarray | None]] = []  # (id, story, signature)
+        self._paired = 0  # entries whose keys pairs() has given
 
     def fields(self, article: Article, sig: np.ndarray | None = None) -> dict[str, Any]:
-        """The document fields of the article's story: ``story``, ``lsh`` and ``minhash``.
+        """The document fields of the article's story: ``story`` and ``minhash``.
 
         ``sig``: the body's :func:`signature` when made ahead (by an enrichment worker).
         """
@@ -164,14 +162,15 @@ class StoryGrouper:
         self._entries.append((article.id, story, sig))
         for key in keys:
             self._keys.setdefault(key, entry)
-        fields: dict[str, Any] = {"story": story, "lsh": " ".join(_term(k) for k in keys)}
+        fields: dict[str, Any] = {"story": story}
         if sig is not None:
             fields["minhash"] = sig.tobytes()
         return fields
 
-    def keys(self) -> Iterable[int]:
-        """Every band or headline key of the articles grouped so far."""
-        return self._keys.keys()
+    def pairs(self) -> list[tuple[int, str]]:
+        """(key, id of its first article) for the keys first seen since the previous call."""
+        mark, self._paired = self._paired, len(self._entries)
+        return [(key, self._entries[e][0]) for key, e in self._keys.items() if e >= mark]
 
     def _find(self, article_id: str, keys: list[int], sig: np.ndarray | None) -> str:
         """The story of the best matching earlier article, or the article's own id."""
@@ -205,13 +204,7 @@ class StoryGrouper:
 def kept_fields(article: Article, story: str | None) -> dict[str, Any]:
     """The story fields of an indexed article rewritten as it is (its story kept)."""
     fields: dict[str, Any] = {"story": story or article.id}
-    if not article.text:
-        key = headline_key(article)
-        if key is not None:
-            fields["lsh"] = _term(key)
-        return fields
-    sig = signature(article.text)
+    sig = signature(article.text) if article.text else None
     if sig is not None:
-        fields["lsh"] = " ".join(_term(k) for k in band_keys(sig))
         fields["minhash"] = sig.tobytes()
     return fields

@@ -162,8 +162,7 @@ def build_schema(analysis: AnalysisConfig) -> Schema:
         entity_facet=COLUMN(VarBytesColumn()),
         # wire copies: the story's id (its first article's id), for collapsing and counting ...
         story=ID(stored=True, sortable=True),
-        # ... the LSH band keys that find an article's copies in later runs, and its signature
-        lsh=KEYWORD(scorable=False),
+        # ... and its MinHash signature (its band keys: index/storykeys.py)
         minhash=COLUMN(VarBytesColumn()),
     )
 

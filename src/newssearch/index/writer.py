@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
-import itertools
 import json
 import os
 import re
@@ -31,18 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, Index, IndexVersionError
-from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
+from whoosh.reading import EmptyReader, SegmentReader
 from whoosh.util.filelock import try_for
 from whoosh.writing import SegmentWriter
 
 from .._whoosh_fast import FastPathError, warn_fallback
 from .._whoosh_fast.segments import Writer
 from ..config import AnalysisConfig, Config, IndexingConfig
-from ..enrich.stories import StoryGrouper
 from ..errors import (
     CorpusError,
     IndexDamagedError,
@@ -55,7 +52,6 @@ from ..errors import (
 from ..ingest.readers import CorpusFile, ReadOptions, discover, read_file
 from ..models import Article, IndexReport, Progress, Rejection, plural
 from . import checksums, safe_pickle
-from .columns import column_lookup
 from .pool import Enricher
 from .schema import (
     FORMAT_VERSION,
@@ -63,6 +59,7 @@ from .schema import (
     content_hash,
     to_document,
 )
+from .storykeys import StoryKeys
 
 #: An archive-wide pass: (index, config, report, make a writer) -> None; see newssearch.archive.
 ArchivePass = Callable[[Index, Config, IndexReport, Callable[[], SegmentWriter]], None]
@@ -675,7 +672,7 @@ def _build_index(
                 ix.close()
                 raise damaged(index_dir, exc) from None
         try:
-            story_keys = _StoryKeys(index_dir, ix, config)
+            story_keys = StoryKeys(index_dir, ix, config)
             seen = _write_records(
                 ix, config, files, existing, report, strict, progress, options, story_keys
             )
@@ -716,7 +713,7 @@ def _write_records(
     strict: bool,
     progress: ProgressCallback | None,
     options: ReadOptions | None = None,
-    story_keys: _StoryKeys | None = None,
+    story_keys: StoryKeys | None = None,
 ) -> set[str]:
     """Write new and changed records; returns the ids of every record read (for ``prune``)."""
     settings = config.indexing
@@ -818,6 +815,8 @@ def _write_records(
             ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
                 _record_checksums(Path(ix.storage.folder), ix.indexname)
+                if story_keys is not None:
+                    story_keys.save(ix.doc_count())
                 writer, pending = new_writer(ix, config), 0
         throttle.finish()
     except CorpusError:
@@ -844,110 +843,6 @@ def _write_records(
     else:
         writer.cancel()
     return set(first_seen) | rejected_ids
-
-
-#: Indexed articles read per band key a new article shares with them, and in all per article
-#: (see _StoryKeys._lookup).
-CANDIDATES_PER_KEY = 8
-CANDIDATES = 32
-
-
-class _StoryKeys:
-    """The run's story grouper with the band keys of the index it writes to.
-
-    Every band key in the index is also in a sorted array beside it (``<indexname>_lsh.npz``),
-    so a new article's keys are checked against the index in one array lookup, and Whoosh is
-    asked for the articles behind a key only when the key is there. The array is saved at the
-    end of a run; when it does not match the index (a killed run, an index from before it) it
-    is made again from the index's ``lsh`` terms.
-    """
-
-    def __init__(self, index_dir: Path, ix: Index, config: Config) -> None:
-        self.path = index_dir / f"{ix.indexname}_lsh.npz"
-        self.grouper: StoryGrouper | None = None
-        self._reader = None
-        self._known = np.zeros(0, dtype=np.uint64)
-        if not config.enrich.stories:
-            return
-        reader = ix.reader()
-        if reader.doc_count() == 0:
-            reader.close()
-            self.grouper = StoryGrouper()
-            return
-        self._reader = reader
-        self._known = self._load(reader)
-        self._ids = column_lookup(reader, "id")
-        self._stories = column_lookup(reader, "story")
-        self._signatures = column_lookup(reader, "minhash")
-        self._holding: dict[int, list[int]] = {}
-        self._candidates: dict[int, tuple[str, str, bytes | None]] = {}
-        self.grouper = StoryGrouper(self._lookup)
-
-    def _load(self, reader) -> np.ndarray:
-        try:
-            with np.load(self.path) as data:
-                if int(data["documents"]) == reader.doc_count():
-                    return data["keys"]
-        except (OSError, ValueError, KeyError):
-            pass
-        return np.unique(np.fromiter((int(t, 16) for t in reader.lexicon("lsh")), dtype=np.uint64))
-
-    def _lookup(self, keys: list[int]) -> list[tuple[str, str, bytes | None]]:
-        wanted = np.asarray(keys, dtype=np.uint64)
-        known = self._known
-        if not len(known):
-            return []
-        at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
-        docnums: dict[int, None] = {}
-        for key in wanted[known[at] == wanted].tolist():
-            docnums.update(dict.fromkeys(self._holders(key)))
-            if len(docnums) >= CANDIDATES:
-                break
-        return [self._candidate(d) for d in docnums]
-
-    def _holders(self, key: int) -> list[int]:
-        """The first live articles holding a band key (remembered: copies share their keys)."""
-        found = self._holding.get(key)
-        if found is None:
-            assert self._reader is not None  # lookups only run with an index to look in
-            try:
-                postings = self._reader.postings("lsh", format(key, "x")).all_ids()
-            except TermNotFound:
-                postings = iter(())
-            # the first few articles holding a key speak for its story: boilerplate shared by
-            # thousands of articles must not make every new one read them all
-            reader = self._reader
-            live = (d for d in postings if not reader.is_deleted(d))
-            found = list(itertools.islice(live, CANDIDATES_PER_KEY))
-            if len(self._holding) < 100_000:
-                self._holding[key] = found
-        return found
-
-    def _candidate(self, docnum: int) -> tuple[str, str, bytes | None]:
-        found = self._candidates.get(docnum)
-        if found is None:
-            article_id = self._ids(docnum)
-            found = (article_id, self._stories(docnum) or article_id, self._signatures(docnum))
-            if len(self._candidates) < 100_000:
-                self._candidates[docnum] = found
-        return found
-
-    def close(self) -> None:
-        """Release the reader of the index as it was before the run."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-
-    def save(self, documents: int) -> None:
-        """Record the index's band keys after the run (``documents``: its live articles then)."""
-        if self.grouper is None:
-            return
-        new = np.fromiter(self.grouper.keys(), dtype=np.uint64)
-        keys = np.union1d(self._known, new)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, keys=keys, documents=np.int64(documents))
-        os.replace(tmp, self.path)
 
 
 def _joins_last_batch(
