@@ -300,6 +300,21 @@ def test_user_aliases_apply_with_retag_without_the_corpus(merkel_index, tmp_path
         assert ids(edited, person=["Macron"]) == ids(edited, person=["Emmanuel Macron"]) == {"m1"}
 
 
+def test_an_unchanged_run_keeps_the_names_table_and_new_aliases_remake_it(merkel_index) -> None:
+    api, corpus = merkel_index
+    table = api.index_dir / "entities.json"
+    made = table.stat().st_mtime_ns
+    api.index([corpus])  # nothing changed: the table is not made again
+    assert table.stat().st_mtime_ns == made
+    config = Config(
+        index=api.index_dir, entities=EntitiesConfig(aliases={"Macron": "Emmanuel Macron"})
+    )
+    with NewsSearch(api.index_dir, config) as edited:
+        edited.index([corpus])  # the corpus is unchanged, the corrections are not
+        assert table.stat().st_mtime_ns != made
+        assert "Emmanuel Macron" in dict(edited.entities(top=100)["person"])
+
+
 def test_cli_entities_and_retag(merkel_index, tmp_path: Path) -> None:
     api, _ = merkel_index
     config = tmp_path / "config.yaml"

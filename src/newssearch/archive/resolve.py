@@ -27,6 +27,7 @@ effect with ``newssearch retag``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -34,12 +35,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..config import Config, EntitiesConfig
-from ..enrich.names import PARTICLES, NameList, shipped_names, strip_roles
+from ..enrich.names import NAMES_RESOURCE, PARTICLES, NameList, shipped_names, strip_roles
 from ..errors import IndexError_, IndexNotFoundError
 from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term
 from ..index.writer import PASS_FILES, check_compatible, open_index, read_meta, write_lock
@@ -373,22 +375,60 @@ def resolve_index(index_dir: Path, config: Config) -> ResolveReport:
         check_compatible(index_dir, meta, config.analysis)
         ix = open_index(index_dir, config.analysis)
         try:
+            basis = _basis(meta["indexname"], ix.latest_generation(), config)
+            done = _done(index_dir / MAP_FILE, basis)
+            if done is not None:  # nothing changed since the table was made
+                return ResolveReport(*done, time.monotonic() - started)
             with ix.reader() as reader:
                 values, counts = archive_names(reader)
         finally:
             ix.close()
         table = resolve_names(values, counts, config.entities)
+        raw = {entity_term(v[:3], key(v[4:])): v for v in values}
+        joined = sum(1 for t, v in raw.items() if table.get(t) and key(table[t]) != key(v))
+        hidden = sum(1 for t in raw if table.get(t) == "")
+        data = {
+            "version": MAP_VERSION,
+            "basis": basis,
+            "summary": [len(raw), joined, hidden],
+            "names": table,
+        }
         try:
-            _write(index_dir / MAP_FILE, {"version": MAP_VERSION, "names": table})
+            _write(index_dir / MAP_FILE, data)
         except OSError as exc:
             raise IndexError_(
                 f"cannot write {index_dir / MAP_FILE} ({exc.strerror or exc}): check the index "
                 "folder's permissions and free space"
             ) from None
-    raw = {entity_term(v[:3], key(v[4:])): v for v in values}
-    joined = sum(1 for t, v in raw.items() if table.get(t) and key(table[t]) != key(v))
-    hidden = sum(1 for t in raw if table.get(t) == "")
     return ResolveReport(len(raw), joined, hidden, time.monotonic() - started)
+
+
+def _basis(indexname: str, generation: int, config: Config) -> str:
+    """What the table is made from: the index's commit, the corrections, the shipped list and
+    the rules (this module's code: an upgrade that changes them remakes the table)."""
+    made_from = repr(
+        (
+            sorted(config.entities.aliases.items()),
+            sorted(config.entities.kinds.items()),
+            sorted(config.entities.hide),
+        )
+    )
+    digest = hashlib.sha256(made_from.encode("utf-8"))
+    digest.update(resources.files("newssearch").joinpath("data", NAMES_RESOURCE).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return f"{indexname}:{generation}:{digest.hexdigest()[:16]}"
+
+
+def _done(path: Path, basis: str) -> tuple[int, int, int] | None:
+    """The summary of the table at ``path`` when it was made from ``basis``."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        if data.get("version") == MAP_VERSION and data.get("basis") == basis:
+            names, joined, hidden = data["summary"]
+            return int(names), int(joined), int(hidden)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return None
 
 
 def archive_names(reader) -> tuple[list[str], list[int]]:
