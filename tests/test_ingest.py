@@ -280,6 +280,38 @@ def test_warc(shared_data, tmp_path):
             assert article.date.date().isoformat() == f"2016-0{n + 1}-1{n}"
 
 
+@pytest.mark.parametrize("gzip", [True, False])
+def test_a_warc_file_cut_short_rejects_its_last_record(shared_data, tmp_path, gzip):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    articles = gnad(shared_data, 2, skip=40)
+    path = tmp_path / ("crawl.warc.gz" if gzip else "crawl.warc")
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=gzip)
+        for n, a in enumerate(articles):
+            lead, rest = split_lead(a["text"])
+            body = _page(lead, rest, "2016-02-10", "derStandard.at", "APA").encode()
+            headers = StatusAndHeaders(
+                "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+            )
+            writer.write_record(
+                writer.create_warc_record(
+                    f"https://www.derstandard.at/story/{n}",
+                    "response",
+                    payload=io.BytesIO(body),
+                    http_headers=headers,
+                )
+            )
+    path.write_bytes(path.read_bytes()[:-60])  # an interrupted download
+    with NewsSearch(tmp_path / "ix", Config(index=tmp_path / "ix")) as ns:
+        report = ns.index([path])
+        assert report.added == 1
+        (rejected,) = report.rejected
+        assert f"{path.name}:2" in str(rejected) and "cut short" in str(rejected)
+        assert ns.get("https://www.derstandard.at/story/1") is None
+
+
 def test_nothing_indexed_exits_nonzero(tmp_path):
     runner = CliRunner()
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"autor": "x"}, {"autor": "y"}])

@@ -575,7 +575,20 @@ def _read_warc(cf: CorpusFile, stream: IO[bytes]) -> Iterator[Located]:
             if "html" not in ctype.lower():
                 continue
             uri = record.rec_headers.get_header("WARC-Target-URI") or f"{cf.relative}#{number}"
-            found = html_article(record.content_stream().read(), uri, url=uri)
+            page = record.content_stream().read()
+            missing = getattr(record.raw_stream, "limit", 0)  # what its length promised, unread
+            if missing:
+                yield (
+                    number,
+                    Rejection(
+                        cf.display,
+                        number,
+                        f"WARC record {number} ({uri}) is cut short: the file ends {missing:,} "
+                        "bytes before the record does (an interrupted download?); record skipped",
+                    ),
+                )
+                continue
+            found = html_article(page, uri, url=uri)
             if isinstance(found, str):
                 yield (
                     number,
