@@ -306,6 +306,24 @@ def test_check_deep_decodes_unrecorded_segments(tmp_path: Path) -> None:
     assert not ns.check(deep=True).ok
 
 
+def test_check_deep_passes_a_healthy_index_with_updates_and_undated_articles(
+    tmp_path: Path,
+) -> None:
+    """Deleted documents' postings and the undated articles' date values are no damage."""
+    index = tmp_path / "index"
+    cfg = config(index).replace(topics={"Flucht": "Flüchtlinge OR Asylpaket"})
+    undated = [{**r, "date": None} for r in records(20, "u")]
+    with NewsSearch(index, cfg) as ns:
+        ns.index([write_jsonl(tmp_path / "a.jsonl", records(60) + undated)])
+        changed = [{**r, "text": r["text"] + " Nachtrag."} for r in records(60)[:15]]
+        ns.index([write_jsonl(tmp_path / "b.jsonl", changed)])  # updates delete old copies
+        report = ns.check(deep=True)
+        assert report.ok, report.problems
+        assert ns.count() == 80
+    result = invoke("check", "--deep", "--index", str(index))
+    assert result.exit_code == 0, result.output
+
+
 ANSWERS = ["Wien", "Flüchtlinge Regierung", '"Nummer 7"', "Meld*", "date:2016-03"]
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, Index, IndexVersionError
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
 from whoosh.util.filelock import try_for
 from whoosh.writing import SegmentWriter
@@ -1357,6 +1358,9 @@ def deep_problems(leaf: SegmentReader, limit: int = 20) -> list[str]:
             for text in leaf.lexicon(fieldname):
                 info = leaf.term_info(fieldname, text)
                 m = leaf.postings(fieldname, text)
+                if isinstance(m, FilterMatcher):  # skips deleted documents: the table counts them
+                    m = m.child
+                    m.reset()  # the filter has moved it past the first deleted ones
                 found, last = 0, -1
                 while m.is_active():
                     docnum = m.id()
@@ -1389,7 +1393,8 @@ def deep_problems(leaf: SegmentReader, limit: int = 20) -> list[str]:
         if not fieldobj.column_type or not leaf.has_column(fieldname):
             continue
         try:
-            for value in leaf.column_reader(fieldname):
+            # raw values: an undated article's date is the column's default, no datetime
+            for value in leaf.column_reader(fieldname, translate=False):
                 if isinstance(value, bytes) and fieldname.endswith("_facet"):
                     value.decode("utf-8")
         except Exception as exc:
