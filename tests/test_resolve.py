@@ -253,13 +253,16 @@ def test_any_alias_finds_the_canonical_entitys_articles(merkel_index) -> None:
 
 def test_facet_counts_of_canonical_names_are_exact(merkel_index) -> None:
     """Brute force: every article's stored names mapped one by one, each name once per article."""
+    from newssearch.index.writer import open_index
+
     api, _ = merkel_index
     entity_map = load_entity_map(api.index_dir)
     assert entity_map is not None
     expected: dict[str, Counter] = {"person": Counter(), "org": Counter(), "place": Counter()}
     labels = {"person": "PER", "org": "ORG", "place": "LOC"}
     facets = {v: k for k, v in labels.items()}
-    searcher = api._current_searcher()
+    ix = open_index(api.index_dir, api.config.analysis)
+    searcher = ix.searcher()
     for docnum in searcher.reader().all_doc_ids():
         fields = searcher.stored_fields(docnum)
         names = set()
@@ -270,6 +273,8 @@ def test_facet_counts_of_canonical_names_are_exact(merkel_index) -> None:
                     names.add(value)
         for value in names:
             expected[facets[value[:3]]][value[4:]] += 1
+    searcher.close()
+    ix.close()
     counted = api.entities(top=10_000)
     for facet, counter in expected.items():
         assert dict(counted[facet]) == dict(counter)
