@@ -35,7 +35,6 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, EmptyIndexError, Index, IndexVersionError
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
 from whoosh.util.filelock import try_for
 from whoosh.writing import SegmentWriter
@@ -814,7 +813,7 @@ def _write_records(
                 writer.update_document(**doc)
                 report.updated += 1
             pending += 1
-            if pending >= settings.batch_size and not joins_last_batch(
+            if pending >= settings.batch_size and not _joins_last_batch(
                 enricher, writer, pending, report.added + report.updated, settings
             ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
@@ -951,7 +950,7 @@ class _StoryKeys:
         os.replace(tmp, self.path)
 
 
-def joins_last_batch(
+def _joins_last_batch(
     enricher: Enricher, writer: SegmentWriter, pending: int, written: int, settings: IndexingConfig
 ) -> bool:
     """Should the rest of the run join this full batch rather than follow a checkpoint?
@@ -1344,6 +1343,8 @@ def _check_segments(ix: Index, report: CheckReport, deep: bool) -> None:
 
 def deep_problems(leaf: SegmentReader, limit: int = 20) -> list[str]:
     """Decode every term, posting, stored field and column value of one segment; what fails."""
+    from whoosh.matching.wrappers import FilterMatcher
+
     problems: list[str] = []
     schema, count = leaf.schema, leaf.doc_count_all()
 
