@@ -247,9 +247,10 @@ def test_progress_callback(tmp_path, news_file):
 
 
 def test_parsed_query_keeps_coord_factor_through_rewrites(ns):
+    from newssearch.index.schema import build_schema
     from newssearch.query.search import build_parser, parse
 
-    parser = build_parser(ns._current_searcher().schema, ns.config.search)
+    parser = build_parser(build_schema(ns.config.analysis), ns.config.search)
     q = parse(parser, "Rapid Mattersburg NOT Flüchtlinge")
     assert q.a.scale == ns.config.search.coord  # AndNot(Or(...) with coord, Flüchtlinge)
     assert parse(parser, "Rapid Mattersburg").scale == ns.config.search.coord

@@ -113,15 +113,18 @@ def test_ctrl_c_during_indexing_says_what_was_kept(tmp_path, monkeypatch):
     config.write_text(
         f"index: {tmp_path / 'index'}\nindexing:\n  batch_size: 10\n  workers: 1\n", "utf-8"
     )
-    from newssearch import cli as cli_module
-
     calls = []
 
     def ctrl_c(progress):  # the user presses Ctrl-C while records are read
         calls.append(progress.records)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module._progress_bar, "__enter__", lambda self: ctrl_c)
+    real_index = NewsSearch.index
+
+    def index_until_ctrl_c(self, paths=None, **options):
+        return real_index(self, paths, **{**options, "progress": ctrl_c})
+
+    monkeypatch.setattr(NewsSearch, "index", index_until_ctrl_c)
     result = CliRunner().invoke(cli, ["index", "--config", str(config), str(corpus)])
     assert result.exit_code == 130, result.output
     kept = int(re.search(r"keeps ([\d,]+) article", result.stderr).group(1).replace(",", ""))

@@ -60,7 +60,7 @@ def test_prune_keeps_records_that_are_rejected_now(tmp_path):
 
 
 def segments(ns: NewsSearch) -> int:
-    return len(ns._current_searcher().reader().leaf_readers())
+    return ns.check().segments
 
 
 def test_small_segments_are_merged_at_the_end_of_a_run(tmp_path):

@@ -157,16 +157,16 @@ def test_over_long_record_keeps_its_record_in_rejects(tmp_path: Path) -> None:
 
 
 def test_failing_enrichment_rejects_one_record(tmp_path: Path, monkeypatch) -> None:
-    from newssearch.index import pool
+    from newssearch.enrich.entities import EntityExtractor
 
-    real = pool._prepare_names
+    real = EntityExtractor.extract_many
 
-    def flaky(works, cfg):
-        if any("explodes" in body for _, body in works):
+    def flaky(self, texts):  # the tagger fails on one article's text
+        if any("explodes" in text for text in texts):
             raise ValueError("tagger failed")
-        return real(works, cfg)
+        return real(self, texts)
 
-    monkeypatch.setattr(pool, "_prepare_names", flaky)
+    monkeypatch.setattr(EntityExtractor, "extract_many", flaky)
     index = tmp_path / "index"
     cfg = Config(index=index, enrich=EnrichConfig(sections=False, entities=True))
     cfg = cfg.replace(indexing=IndexingConfig(workers=1))
@@ -306,6 +306,24 @@ def test_check_deep_decodes_unrecorded_segments(tmp_path: Path) -> None:
     assert not ns.check(deep=True).ok
 
 
+def test_check_deep_passes_a_healthy_index_with_updates_and_undated_articles(
+    tmp_path: Path,
+) -> None:
+    """Deleted documents' postings and the undated articles' date values are no damage."""
+    index = tmp_path / "index"
+    cfg = config(index).replace(topics={"Flucht": "Flüchtlinge OR Asylpaket"})
+    undated = [{**r, "date": None} for r in records(20, "u")]
+    with NewsSearch(index, cfg) as ns:
+        ns.index([write_jsonl(tmp_path / "a.jsonl", records(60) + undated)])
+        changed = [{**r, "text": r["text"] + " Nachtrag."} for r in records(60)[:15]]
+        ns.index([write_jsonl(tmp_path / "b.jsonl", changed)])  # updates delete old copies
+        report = ns.check(deep=True)
+        assert report.ok, report.problems
+        assert ns.count() == 80
+    result = invoke("check", "--deep", "--index", str(index))
+    assert result.exit_code == 0, result.output
+
+
 ANSWERS = ["Wien", "Flüchtlinge Regierung", '"Nummer 7"', "Meld*", "date:2016-03"]
 
 
@@ -414,11 +432,16 @@ def test_crafted_pickles_cannot_run_code(tmp_path: Path) -> None:
 # -- R10: clean failure and clean-up -----------------------------------------------------------
 
 
+def folder_bytes(folder: Path) -> int:
+    """The bytes of every file under ``folder``."""
+    return sum(p.lstat().st_size for p in folder.rglob("*") if not p.is_dir())
+
+
 def test_disk_full_is_one_clear_message_and_leaves_no_partial_files(
     tmp_path: Path, monkeypatch
 ) -> None:
     ns, index = build(tmp_path)
-    clean_size = writer._folder_bytes(index)
+    clean_size = folder_bytes(index)
     import whoosh.filedb.structfile as structfile
 
     real_write = structfile.StructFile.write
@@ -445,7 +468,7 @@ def test_disk_full_is_one_clear_message_and_leaves_no_partial_files(
         assert ns.count() == 300
     leftovers = [p.name for p in index.iterdir() if p.name.endswith(".tmp")]
     assert not leftovers
-    assert writer._folder_bytes(index) <= 2 * clean_size
+    assert folder_bytes(index) <= 2 * clean_size
     assert ns.check().ok
 
 
@@ -479,7 +502,7 @@ def test_killed_runs_leave_the_folder_small(tmp_path: Path) -> None:
     subprocess.run([*args, str(corpus)], check=True, env=env, cwd=tmp_path, timeout=600)
     fresh = tmp_path / "fresh"
     subprocess.run([*args[:-2], str(fresh), "-q", str(corpus)], check=True, env=env, cwd=tmp_path)
-    sizes = writer._folder_bytes(index), writer._folder_bytes(fresh)
+    sizes = folder_bytes(index), folder_bytes(fresh)
     print(f"\nafter 20 kills and one run: {sizes[0]:,} bytes; a clean index: {sizes[1]:,} bytes")
     assert sizes[0] <= 2 * sizes[1]
     with NewsSearch(index) as ns:
@@ -514,36 +537,40 @@ def test_no_op_reruns_leave_no_orphans(tmp_path: Path) -> None:
     assert sorted(p.name for p in index.iterdir()) == files
 
 
+def all_queries(q):
+    """``q`` and every query inside it."""
+    yield q
+    for child in q.children():
+        yield from all_queries(child)
+
+
 @pytest.mark.parametrize("text", ["**", "(*)", "* *", "( * )"])
 def test_star_queries_are_every_article(tmp_path: Path, text: str) -> None:
     from whoosh import query as wq
 
+    from newssearch.index.schema import build_schema
     from newssearch.query import search
 
     ns, _ = build(tmp_path, n=30)
     assert ns.search(text).total == 30
     assert ns.search(f"Wien NOT {text}", strict=True).total == 0
-    searcher = ns._current_searcher()
-    parser = search.build_parser(searcher.schema, ns.config.search, None)
+    parser = search.build_parser(build_schema(ns.config.analysis), ns.config.search, None)
     for q in (text, f"NOT {text}", f"Wien OR {text}"):
         parsed = search.parse(parser, q)
-        assert not [
-            s for s in search._all_queries(parsed) if isinstance(s, wq.Every) and s.fieldname
-        ]
+        assert not [s for s in all_queries(parsed) if isinstance(s, wq.Every) and s.fieldname]
 
 
 def test_a_reader_failing_on_one_file_rejects_that_file_only(tmp_path: Path, monkeypatch) -> None:
     from newssearch.ingest import readers
 
-    real = readers._read_jsonl
+    real = readers.article_from_mapping
 
-    def failing(cf, stream, *options):
-        if cf.path.name == "bad.jsonl":
-            yield from list(real(cf, stream, *options))[:1]
+    def failing(data, record_id, display, *rest):  # the reader breaks on bad.jsonl's 2nd line
+        if display.endswith("bad.jsonl") and data["id"] != "b0":
             raise ValueError("reader bug")
-        yield from real(cf, stream, *options)
+        return real(data, record_id, display, *rest)
 
-    monkeypatch.setattr(readers, "_read_jsonl", failing)
+    monkeypatch.setattr(readers, "article_from_mapping", failing)
     write_jsonl(tmp_path / "c" / "bad.jsonl", records(3, "b"))
     write_jsonl(tmp_path / "c" / "good.jsonl", records(3, "g"))
     index = tmp_path / "index"

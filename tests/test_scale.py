@@ -64,9 +64,11 @@ def small_pool(monkeypatch):
 
 def text_postings(index_dir: Path) -> dict[tuple[str, bytes], list]:
     """Every title and body posting, by article id: (id, frequency, weight, encoded positions)."""
-    from newssearch.index.writer import _open_whoosh, read_meta
+    from whoosh import index as whoosh_index
 
-    ix = _open_whoosh(index_dir, read_meta(index_dir))
+    from newssearch.index.writer import read_meta
+
+    ix = whoosh_index.open_dir(str(index_dir), indexname=read_meta(index_dir)["indexname"])
     out = {}
     with ix.reader() as reader:
         ids = {n: reader.stored_fields(n)["id"] for n in reader.all_doc_ids()}
@@ -372,7 +374,7 @@ def test_workers_exit_when_the_indexing_process_is_killed(tmp_path):
 def test_top_values_and_gather_match_plain_python():
     import numpy as np
 
-    from newssearch.query.facets import _Table, _top
+    from newssearch.query.facets import FacetTable, top_values
 
     rng = np.random.default_rng(3)
     values = [f"v{i:03d}" for i in range(300)]
@@ -381,10 +383,10 @@ def test_top_values_and_gather_match_plain_python():
         ((v, int(n)) for v, n in zip(values, counts, strict=False) if n),
         key=lambda vn: (-vn[1], vn[0]),
     )[:10]
-    assert list(_top(values, counts, 10)) == expected
+    assert list(top_values(values, counts, 10)) == expected
     per_doc = [list(rng.choice(300, size=rng.integers(0, 5), replace=False)) for _ in range(50)]
     indptr = np.cumsum([0] + [len(v) for v in per_doc])
-    table = _Table(indptr, np.asarray([i for v in per_doc for i in v], dtype=np.int64), values)
+    table = FacetTable(indptr, np.asarray([i for v in per_doc for i in v], dtype=np.int64), values)
     docs = np.asarray([1, 4, 5, 17, 49])
     assert table.gather(docs).tolist() == [i for d in docs for i in per_doc[d]]
     assert table.count(np.zeros(0, dtype=np.int64)).sum() == 0

@@ -326,11 +326,11 @@ words = st.text(
 )
 def test_char_grams_of_many_words_are_each_words_lookups(batch):
     """All words' n-gram ids at once (numpy keys) are those of looking up each word's grams, in order."""
-    from newssearch.enrich.sections import _CharGrams, _Lookup, _word_grams
+    from newssearch.enrich.sections import CharGrams, WordLookup, word_grams
 
-    chars = next(b[1] for b in section_classifier().blocks if isinstance(b[1], _CharGrams))
+    chars = next(b[1] for b in section_classifier().blocks if isinstance(b[1], CharGrams))
     assert chars.exact
-    assert chars(batch) == _Lookup(_word_grams, chars.vocab)(batch)
+    assert chars(batch) == WordLookup(word_grams, chars.vocab)(batch)
 
 
 def test_a_headline_gets_a_section_only_when_the_short_text_model_is_sure(tmp_path):

@@ -101,14 +101,15 @@ def _word_terms(word: str) -> tuple[str, ...]:
 
 def char_features(text: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
     """Character n-grams of each lowercased word padded with spaces (robust to inflection)."""
-    return [gram for word in _char_words(text) for gram in _word_grams(word, sizes)]
+    return [gram for word in _char_words(text) for gram in word_grams(word, sizes)]
 
 
 def _char_words(text: str) -> list[str]:
     return [word for word in _WHITESPACE.split(text.lower()) if word]
 
 
-def _word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
+def word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
+    """The character n-grams of one word padded with spaces, all of one size, then the next."""
     padded = f" {word} "
     return [padded[i : i + n] for n in sizes for i in range(len(padded) - n + 1)]
 
@@ -116,7 +117,7 @@ def _word_grams(word: str, sizes: Sequence[int] = (3, 4, 5)) -> list[str]:
 # The model's feature blocks word by word (words, then each word's features), so the classifier
 # can keep each word's feature ids: stem_features(text) == [f for w in _stem_words(text) for f in
 # _word_terms(w)], and likewise char_features.
-_WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, _word_grams)}
+_WORD_FEATURES = {"stems": (_stem_words, _word_terms), "chars": (_char_words, word_grams)}
 #: Is a vocabulary lookup's result a feature id (not None)? Filtering with it stays in C.
 _KNOWN = partial(is_not, None)
 #: Words whose feature ids a classifier block keeps: a bound on each process's cache memory,
@@ -124,9 +125,9 @@ _KNOWN = partial(is_not, None)
 WORD_CACHE = caches.CLASSIFIER_WORDS
 
 
-class _Lookup:
+class WordLookup:
     """The feature ids of many words, one word at a time: each ``of_word(word)`` looked up in
-    ``vocab``.
+    ``vocab``. The reference (the spec) for :class:`CharGrams`.
 
     Each word's ids come as the bytes of an int32 array: a text's words' ids are then joined
     into one numpy array by a bytes join, not integer by integer.
@@ -144,17 +145,18 @@ class _Lookup:
         ]
 
 
-class _CharGrams(_Lookup):
-    """:class:`_Lookup` of character n-grams, all words at once as array operations.
+class CharGrams(WordLookup):
+    """:class:`WordLookup` of character n-grams, all words at once as array operations.
 
     A gram is an integer key, 8 bits per character (the vocabulary's characters numbered from
     1; any other character is 0, which no vocabulary key has) and its length above them, found
-    by binary search among the vocabulary's keys. The ids come in ``_word_grams``' order, the
-    same as looking the grams up one by one, with far fewer Python calls.
+    by binary search among the vocabulary's keys. The ids come in ``word_grams``' order, the
+    same as looking the grams up one by one (its reference, :class:`WordLookup`), with far fewer
+    Python calls.
     """
 
     def __init__(self, vocab: dict[str, int], sizes: Sequence[int] = (3, 4, 5)) -> None:
-        super().__init__(partial(_word_grams, sizes=sizes), vocab)
+        super().__init__(partial(word_grams, sizes=sizes), vocab)
         self.sizes = tuple(sizes)
         alphabet = sorted(set("".join(vocab)))
         self.exact = (
@@ -197,7 +199,7 @@ class _CharGrams(_Lookup):
     def __call__(self, words: Sequence[str]) -> list[bytes]:
         if not self.exact or not words:
             return super().__call__(words)
-        # every word padded as in _word_grams, one after the other; a gram is valid where it
+        # every word padded as in word_grams, one after the other; a gram is valid where it
         # ends inside its own word's padding
         codes = self._codes([f" {word} " for word in words])
         lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words)) + 2
@@ -206,7 +208,7 @@ class _CharGrams(_Lookup):
         )  # characters left in the word
         owner = np.repeat(np.arange(len(words)), lengths)
         keys, owners = [], []
-        for n in self.sizes:  # all grams of one size, then the next: _word_grams' order
+        for n in self.sizes:  # all grams of one size, then the next: word_grams' order
             key = self._keys(codes, n)
             inside = room[: len(key)] >= n
             keys.append(key[inside])
@@ -241,7 +243,7 @@ class SectionClassifier:
             )
             weights = coef.astype(np.float64) * np.asarray(block["scale"], dtype=np.float64)
             words, of_word = _WORD_FEATURES[block["features"]]
-            ids_of = _CharGrams(vocab) if of_word is _word_grams else _Lookup(of_word, vocab)
+            ids_of = CharGrams(vocab) if of_word is word_grams else WordLookup(of_word, vocab)
             idf = np.asarray(block["idf"], dtype=np.float64)
             self.blocks.append((words, ids_of, len(vocab), idf, weights, {}))
 

@@ -1238,6 +1238,8 @@ def _check_segments(ix: Index, report: CheckReport, deep: bool) -> None:
 
 def deep_problems(leaf: SegmentReader, limit: int = 20) -> list[str]:
     """Decode every term, posting, stored field and column value of one segment; what fails."""
+    from whoosh.matching.wrappers import FilterMatcher
+
     problems: list[str] = []
     schema, count = leaf.schema, leaf.doc_count_all()
 
@@ -1252,6 +1254,9 @@ def deep_problems(leaf: SegmentReader, limit: int = 20) -> list[str]:
             for text in leaf.lexicon(fieldname):
                 info = leaf.term_info(fieldname, text)
                 m = leaf.postings(fieldname, text)
+                if isinstance(m, FilterMatcher):  # skips deleted documents: the table counts them
+                    m = m.child
+                    m.reset()  # the filter has moved it past the first deleted ones
                 found, last = 0, -1
                 while m.is_active():
                     docnum = m.id()
@@ -1284,7 +1289,8 @@ def deep_problems(leaf: SegmentReader, limit: int = 20) -> list[str]:
         if not fieldobj.column_type or not leaf.has_column(fieldname):
             continue
         try:
-            for value in leaf.column_reader(fieldname):
+            # raw values: an undated article's date is the column's default, no datetime
+            for value in leaf.column_reader(fieldname, translate=False):
                 if isinstance(value, bytes) and fieldname.endswith("_facet"):
                     value.decode("utf-8")
         except Exception as exc:

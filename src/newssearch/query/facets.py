@@ -184,7 +184,7 @@ def count(
     out: dict[str, tuple[tuple[str, int], ...]] = {}
     if "topic" in names:
         table = tables.table("topic")
-        out["topic"] = _top(table.values, table.count(docs), top)
+        out["topic"] = top_values(table.values, table.count(docs), top)
     wanted = [n for n in ENTITY_FACETS if n in names]
     if wanted:
         if entity_map is not None:
@@ -193,7 +193,7 @@ def count(
             out.update(tables.entity_counts(docs, wanted, top))
     if "source" in names:
         table = tables.table("source")
-        out["source"] = _top(table.values, table.count(docs), top)
+        out["source"] = top_values(table.values, table.count(docs), top)
     if "date" in names:
         days, n = np.unique(tables.days()[docs], return_counts=True)
         if interval == "auto":
@@ -230,7 +230,7 @@ def known_values(searcher: Searcher, facet: str) -> list[str]:
     return list(tables.table(facet).values)
 
 
-def _top(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str, int], ...]:
+def top_values(values: Sequence[str], counts: np.ndarray, top: int) -> tuple[tuple[str, int], ...]:
     """The ``top`` values by count (ties in value order), zero counts left out."""
     nonzero = _contenders(np.flatnonzero(counts), counts, top)
     return _by_count({values[i]: int(counts[i]) for i in nonzero.tolist()}, top)
@@ -252,7 +252,7 @@ def _contenders(ids: np.ndarray, counts: np.ndarray, top: int) -> np.ndarray:
     return ids[counts[ids] >= cut]
 
 
-class _Table:
+class FacetTable:
     """One facet as compact ids: document d has values ``ids[indptr[d]:indptr[d + 1]]``."""
 
     def __init__(self, indptr: np.ndarray, ids: np.ndarray, values: list[str]) -> None:
@@ -290,14 +290,14 @@ class FacetTables:
             for leaf, offset in reader.leaf_readers()
         ]
         self._size = reader.doc_count_all()
-        self._tables: dict[str, _Table] = {}
+        self._tables: dict[str, FacetTable] = {}
         self._days: np.ndarray | None = None
         self._dates: np.ndarray | None = None
         self._entities: tuple[np.ndarray, np.ndarray] | None = None
-        self._canonical: tuple[str, _Table] | None = None
+        self._canonical: tuple[str, FacetTable] | None = None
         self._canonical_names: tuple[np.ndarray, list[str]] = (np.zeros(0, dtype=np.int64), [])
 
-    def table(self, facet: str) -> _Table:
+    def table(self, facet: str) -> FacetTable:
         """The joined table of "topic", "source" or "entity" (spellings "PER:Name")."""
         if facet not in self._tables:
             vocab: dict[str, int] = {}
@@ -315,7 +315,7 @@ class FacetTables:
                 indptr[offset + 1 : offset + n + 1] = np.diff(seg_indptr)
             np.cumsum(indptr, out=indptr)
             ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-            self._tables[facet] = _Table(indptr, ids, list(vocab))
+            self._tables[facet] = FacetTable(indptr, ids, list(vocab))
         return self._tables[facet]
 
     def dates(self) -> np.ndarray:
@@ -381,10 +381,10 @@ class FacetTables:
         out = {}
         for name in names:
             ids = np.flatnonzero(counts * (facet_of == ENTITY_FACETS.index(name)))
-            out[name] = _top(shown, _only(counts, ids), top)
+            out[name] = top_values(shown, _only(counts, ids), top)
         return out
 
-    def canonical_table(self, entity_map: EntityMap) -> _Table:
+    def canonical_table(self, entity_map: EntityMap) -> FacetTable:
         """Each document's canonical entity values ("PER:Angela Merkel"), each once."""
         if self._canonical is not None and self._canonical[0] == entity_map.version:
             return self._canonical[1]
@@ -407,7 +407,7 @@ class FacetTables:
         doc_of, id_of = np.divmod(pairs, max(len(vocab), 1))
         indptr = np.zeros(self._size + 1, dtype=np.int64)
         indptr[1:] = np.cumsum(np.bincount(doc_of, minlength=self._size))
-        table = _Table(indptr, id_of, list(vocab))
+        table = FacetTable(indptr, id_of, list(vocab))
         self._canonical = (entity_map.version, table)
         # each canonical value's facet number and the name shown
         self._canonical_names = (

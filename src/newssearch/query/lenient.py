@@ -3,7 +3,7 @@
 A search box gets questions ("Wer taufte George?"), pasted sentences, half-closed quotes and
 brackets. :func:`tidy` rewrites such text into query syntax that Whoosh's parser accepts and
 returns notes on every change a user might not expect. The rules (documented in
-docs/readme/query.md):
+docs/usage.md, "Querying"):
 
 - punctuation ending a word (``? ! . , ; :``) is punctuation, never an operator or wildcard;
   ``*`` is the wildcard (``Trump*``); ``?`` stands for one letter only between letters (``Me?er``);
