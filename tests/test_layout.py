@@ -282,9 +282,6 @@ ALLOWED_PRIVATE_IN_TESTS: dict[str, dict[str, str]] = {
         "newssearch.query.search._whoosh_collect": "the plain-Whoosh reference collector",
     },
     "test_scale.py": {
-        # the commit policy's rule case by case (test_rest_of_a_read_input_joins_the_last_batch
-        # shows it through a run)
-        "newssearch.index.writer._joins_last_batch": "the last-batch rule, case by case",
         "newssearch._whoosh_fast.segments": "the fast segment writer's pieces under test",
         "newssearch._whoosh_fast.segments._WriterCodec": "its codec against Whoosh's W3Codec",
         "newssearch._whoosh_fast.segments._Forked": "the forked commit helper made to fail",

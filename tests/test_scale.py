@@ -147,7 +147,7 @@ def test_rest_of_a_read_input_joins_the_last_batch(tmp_path, small_pool, monkeyp
 def test_last_batch_rule():
     from types import SimpleNamespace
 
-    from newssearch.index.writer import _joins_last_batch
+    from newssearch.index.writer import joins_last_batch
 
     settings = IndexingConfig(batch_size=100, workers=2)
     writer = SimpleNamespace(
@@ -155,7 +155,7 @@ def test_last_batch_rule():
     )  # the pending records' postings
 
     def joins(exhausted, read, written=100, pending=100):
-        return _joins_last_batch(
+        return joins_last_batch(
             SimpleNamespace(exhausted=exhausted, read=read), writer, pending, written, settings
         )
 

@@ -810,7 +810,7 @@ def _write_records(
                 writer.update_document(**doc)
                 report.updated += 1
             pending += 1
-            if pending >= settings.batch_size and not _joins_last_batch(
+            if pending >= settings.batch_size and not joins_last_batch(
                 enricher, writer, pending, report.added + report.updated, settings
             ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
@@ -845,7 +845,7 @@ def _write_records(
     return set(first_seen) | rejected_ids
 
 
-def _joins_last_batch(
+def joins_last_batch(
     enricher: Enricher, writer: SegmentWriter, pending: int, written: int, settings: IndexingConfig
 ) -> bool:
     """Should the rest of the run join this full batch rather than follow a checkpoint?
