@@ -155,6 +155,14 @@ def test_a_lone_first_name_is_a_mention_but_no_facet_value():
     assert distinct(mentions) == [("LOC", "Berlin")]
 
 
+def test_a_common_noun_is_no_person():
+    """ "Corona" (a common noun, a Spanish surname elsewhere) is no person; a common noun that
+    is a listed surname ("Fischer") is."""
+    found = extract_entities("Corona: Merkel warnt. Fischer kam nach Essen.")
+    assert ("Corona", "PER") not in {(e.text, e.label) for e in found}
+    assert {("Merkel", "PER"), ("Fischer", "PER")} <= {(e.text, e.label) for e in found}
+
+
 def test_tokens_and_sentences():
     text = (
         "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: "
@@ -239,7 +247,7 @@ def test_features_read_words_in_capitals_as_names():
 
 
 def test_a_genitive_owner_is_the_mention_not_the_noun_after_it(normalizer):
-    """"Schapers Vermerke": the span is cut to the owner (the noun is no part of the name)."""
+    """ "Schapers Vermerke": the span is cut to the owner (the noun is no part of the name)."""
     assert normalizer.noun_after_genitive(["Schapers", "Vermerke"])
     assert not normalizer.noun_after_genitive(["Hamburger", "Hafen"])
     assert not normalizer.noun_after_genitive(["Merkels"])

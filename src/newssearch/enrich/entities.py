@@ -18,7 +18,7 @@ import re
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -777,10 +777,11 @@ class EntityExtractor:
         # sports-result codes (GER, AUT) are no names
         keep = [
             i
-            for i, (_, surface) in enumerate(mentions)
+            for i, (label, surface) in enumerate(mentions)
             if any(c.isalnum() for c in surface)
             and len(surface) <= 80
             and name_key(surface) not in names_list.hidden
+            and not self._common_noun(label, surface, names_list.kinds)
         ]
         names = self.normalizer.normalize([mentions[i] for i in keep])
         kinds = names_list.kinds
@@ -795,6 +796,17 @@ class EntityExtractor:
             for i, name in zip(keep, names, strict=False)
             if name_key(name) not in names_list.hidden
         ]
+
+    def _common_noun(self, label: str, surface: str, kinds: Mapping[str, str]) -> bool:
+        """Is a one-word person a common noun that no name list has as a person ("Corona")?
+
+        (Places are left alone: "Erde", "Westend" are common nouns and places.)"""
+        if label != "PER" or " " in surface or name_key(surface) in kinds:
+            return False
+        lexicon = self.normalizer.lexicon
+        return surface.lower() in lexicon.nouns and not _BARE_EVIDENCE["PER"] & set(
+            lexicon.gazetteer.get(surface, ())
+        )
 
     def is_first_name(self, word: str) -> bool:
         """Is ``word`` a first name (and no family name) by the gazetteer? Hyphenated: each part."""
