@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--held-out", action="store_true", help="the training script's held-out sentences"
     )
+    parser.add_argument(
+        "--fold", type=int, default=0, help="with --held-out: which fifth (as train_entities.py)"
+    )
     parser.add_argument("--model", type=Path, help="a CRF model file instead of the shipped one")
     parser.add_argument(
         "--lexicon",
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sentences = [s for f in args.files for s in part(read_germeval(f), args.part)]
     if args.held_out:
-        sentences += split()[1]
+        sentences += split(args.fold)[1]
     if not sentences:
         parser.error("give GermEval .tsv files or --held-out")
     shipped = entities.entity_extractor()
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.held_out:
         # the shipped name list comes from all GermEval sentences: use the training split's only
         lexicon = copy.copy(lexicon)
-        lexicon.names = known_names(split()[0])
+        lexicon.names = known_names(split(args.fold)[0])
     extractor = entities.EntityExtractor(
         entities.Tagger(model, lexicon, args.threshold), shipped.normalizer
     )

@@ -141,6 +141,28 @@ def test_distinct_keeps_one_label_per_name():
     assert distinct(found) == [("ORG", "Kreml"), ("PER", "Xi Jinping")]
 
 
+def test_a_lone_first_name_is_a_mention_but_no_facet_value():
+    """ "Andreas" alone is a person mentioned in the text (extract lists it), but names nobody a
+    reader could look up: no facet value; a first name inside a full name stays."""
+    found = [
+        Entity("Andreas", "PER", 0, 7, "Andreas"),
+        Entity("Andreas Haug", "PER", 10, 22, "Andreas Haug"),
+        Entity("Merkel", "PER", 30, 36, "Merkel"),
+    ]
+    assert distinct(found) == [("PER", "Andreas Haug"), ("PER", "Merkel")]
+    mentions = extract_entities("Das sagte Andreas am Montag in Berlin.")
+    assert [(e.text, e.label) for e in mentions] == [("Andreas", "PER"), ("Berlin", "LOC")]
+    assert distinct(mentions) == [("LOC", "Berlin")]
+
+
+def test_a_common_noun_is_no_person():
+    """ "Corona" (a common noun, a Spanish surname elsewhere) is no person; a common noun that
+    is a listed surname ("Fischer") is."""
+    found = extract_entities("Corona: Merkel warnt. Fischer kam nach Essen.")
+    assert ("Corona", "PER") not in {(e.text, e.label) for e in found}
+    assert {("Merkel", "PER"), ("Fischer", "PER")} <= {(e.text, e.label) for e in found}
+
+
 def test_tokens_and_sentences():
     text = (
         "Am 3. Oktober traf Xi Jinping (China) in Peking die Baden-Württemberger. Danach: "
@@ -216,6 +238,19 @@ def test_features_read_words_in_capitals_as_names():
     assert "czf=11" in featurizer.word_parts("Haus")[0]
     assert "zf=11" in featurizer.word_parts("haus")[0]
     assert not any(f.startswith(("g=", "c0=")) for f in featurizer.word_parts("Haus")[0])
+    # a dateline's city in capitals that the gazetteer lists as a place: the place's own features
+    places = Featurizer(Lexicon("## gazetteer: word<TAB>kinds\nBelgrad\tplace\nNATO\tsd-org\n"))
+    own, context = places.word_parts("BELGRAD")
+    assert "caps-place" in own and "allcaps" not in own and "g=place" in context
+    assert own[:-1] == places.word_parts("Belgrad")[0]
+    assert "caps-place" not in places.word_parts("NATO")[0]
+
+
+def test_a_genitive_owner_is_the_mention_not_the_noun_after_it(normalizer):
+    """ "Schapers Vermerke": the span is cut to the owner (the noun is no part of the name)."""
+    assert normalizer.noun_after_genitive(["Schapers", "Vermerke"])
+    assert not normalizer.noun_after_genitive(["Hamburger", "Hafen"])
+    assert not normalizer.noun_after_genitive(["Merkels"])
 
 
 def _sentences_token_by_token(text, spans):

@@ -18,7 +18,7 @@ import re
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -238,6 +238,17 @@ class Featurizer:
         lower = word.lower()
         word_shape = shape(word)
         lex = self.lexicon
+        # a dateline's "MANAGUA": a word in capitals that spells a place (and is not itself a
+        # listed name, as NATO is) gets that place's features
+        if (
+            len(word) > 3
+            and word.isupper()
+            and word.isalpha()
+            and word not in lex.gazetteer
+            and "place" in lex.gazetteer.get(word.capitalize(), ())
+        ):
+            own, context = self.word_parts(word.capitalize())
+            return [*own, "caps-place"], context
         own = [
             "w=" + lower,
             "sh=" + word_shape,
@@ -264,6 +275,10 @@ class Featurizer:
             own.append("hyphen")
             own.append("last=" + lower.rsplit("-", 1)[1])
         context = ["w=" + lower, "sh=" + word_shape[:4], "s3=" + lower[-3:]]
+        own += ["p4=" + lower[:4], "s5=" + lower[-5:]]
+        if word[:1].isupper():
+            # "Präsident Obama", "Kreis Offenbach": a neighbour that is a capitalised common noun
+            context.append("noun" if "noun" in own else "cap")
         if lex.freq:
             # how common the word is in general German: a frequent word written with a capital is
             # more often a sentence start or a noun than a name
@@ -273,6 +288,13 @@ class Featurizer:
         # "MANAGUA (AP)": a word in capitals is looked up as the name it spells
         title = word.capitalize() if word.isupper() and len(word) > 2 else word
         clusters = lex.clusters.get(word) or lex.clusters.get(title) or lex.clusters.get(lower)
+        if not clusters:
+            # the clusters' vocabulary is small: a genitive or a hyphenated compound borrows
+            # those of its bare form or its last part ("Schröders", "SPD-Fraktion")
+            alt = word[:-1] if word.endswith("s") and len(word) > 3 else word.rsplit("-", 1)[-1]
+            clusters = lex.clusters.get(alt)
+            if clusters:
+                own.append("c-alt")
         if clusters:
             for i, c in enumerate(clusters):
                 own.append(f"c{i}={c}")
@@ -637,14 +659,18 @@ class Normalizer:
         if label == "PER":
             text = strip_roles(text)
         words = text.split(" ")
-        if (
+        if self.noun_after_genitive(words):
+            text = " ".join(words[:-1])
+        return text
+
+    def noun_after_genitive(self, words: Sequence[str]) -> bool:
+        """Do ``words`` end in a common noun after a genitive ("Schapers Vermerke")?"""
+        return (
             len(words) > 1
             and words[-1].lower() in self.lexicon.nouns
             and words[-2].endswith("s")
             and not self.lexicon.gazetteer.get(words[-1])
-        ):
-            text = " ".join(words[:-1])
-        return text
+        )
 
     def normalize(self, mentions: list[tuple[str, str]]) -> list[str]:
         """Facet names for one article's (label, cleaned surface) mentions, in order."""
@@ -737,7 +763,12 @@ class EntityExtractor:
         for sentence, spans in tagged:
             if spans:
                 words = [text[a:b] for a, b in sentence]
-                spans = adjust_spans(words, spans, self._first_name, self._plain_word)
+                spans = adjust_spans(words, spans, self.is_first_name, self._plain_word)
+                # the owner's name only: "Schapers Vermerke" mentions Schaper
+                spans = {
+                    (a, b - 1 if self.normalizer.noun_after_genitive(words[a:b]) else b, label)
+                    for a, b, label in spans
+                }
             for first, last, label in sorted(spans):
                 found.append((sentence[first][0], sentence[last - 1][1], label))
         mentions = [(label, clean(text[a:b])) for a, b, label in found]
@@ -746,10 +777,11 @@ class EntityExtractor:
         # sports-result codes (GER, AUT) are no names
         keep = [
             i
-            for i, (_, surface) in enumerate(mentions)
+            for i, (label, surface) in enumerate(mentions)
             if any(c.isalnum() for c in surface)
             and len(surface) <= 80
             and name_key(surface) not in names_list.hidden
+            and not self._common_noun(label, surface, names_list.kinds)
         ]
         names = self.normalizer.normalize([mentions[i] for i in keep])
         kinds = names_list.kinds
@@ -763,11 +795,20 @@ class EntityExtractor:
             )
             for i, name in zip(keep, names, strict=False)
             if name_key(name) not in names_list.hidden
-            # a lone first name ("Andreas") names nobody a reader could look up
-            and not (found[i][2] == "PER" and " " not in name and self._first_name(name))
         ]
 
-    def _first_name(self, word: str) -> bool:
+    def _common_noun(self, label: str, surface: str, kinds: Mapping[str, str]) -> bool:
+        """Is a one-word person a common noun that no name list has as a person ("Corona")?
+
+        (Places are left alone: "Erde", "Westend" are common nouns and places.)"""
+        if label != "PER" or " " in surface or name_key(surface) in kinds:
+            return False
+        lexicon = self.normalizer.lexicon
+        return surface.lower() in lexicon.nouns and not _BARE_EVIDENCE["PER"] & set(
+            lexicon.gazetteer.get(surface, ())
+        )
+
+    def is_first_name(self, word: str) -> bool:
         """Is ``word`` a first name (and no family name) by the gazetteer? Hyphenated: each part."""
         gazetteer = self.normalizer.lexicon.gazetteer
         parts = word.split("-")
@@ -798,10 +839,16 @@ def extract_entities(text: str) -> list[Entity]:
 
 
 def distinct(entities: Sequence[Entity]) -> list[tuple[str, str]]:
-    """One (label, name) per name, in order of first mention, under its most frequent label."""
+    """One (label, name) per name, in order of first mention, under its most frequent label.
+
+    A lone first name ("Andreas") is a mention, but no facet value: it names nobody a reader
+    could look up, so it is left out here.
+    """
     labels: dict[str, Counter] = {}
     names: dict[str, str] = {}
     for e in entities:
+        if e.label == "PER" and " " not in e.name and entity_extractor().is_first_name(e.name):
+            continue
         k = name_key(e.name)
         names.setdefault(k, e.name)
         labels.setdefault(k, Counter())[e.label] += 1
