@@ -885,14 +885,20 @@ def more_like(
     q = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
     analyzer = searcher.schema["body"].analyzer
     source_terms = {t.text for t in analyzer(text)}
-    results = searcher.search(q, limit=limit + 20, mask={docnum})
+    # the whole-list evaluation, as a search's: Whoosh's collector walks the 25-term OR one
+    # document at a time
+    ranked, _, _ = _collect(
+        searcher, q, limit + 21, "relevance", config.time_limit, fast=config.fast
+    )
     hits: list[Hit] = []
-    for hit in results:
-        fields = hit.fields()
+    for other_docnum, score in ranked:
+        if other_docnum == docnum:
+            continue
+        fields = searcher.stored_fields(other_docnum)
         other = {t.text for t in analyzer(f"{fields.get('title') or ''}\n{fields.get('body', '')}")}
         if _jaccard(source_terms, other) >= NEAR_COPY:
             continue  # the same story again (a re-post or a lightly edited copy)
-        hits.append(_make_hit(len(hits) + 1, fields, hit.score, "", config))
+        hits.append(_make_hit(len(hits) + 1, fields, score, "", config))
         if len(hits) == limit:
             break
     return SearchResult(
