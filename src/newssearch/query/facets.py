@@ -21,6 +21,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .. import caches
+from .._whoosh_fast.columns import live_docnums
 from ..errors import QueryError
 from ..index.columns import leaf_column
 from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term, split_entities, split_topics
@@ -160,13 +161,14 @@ def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
 
 def count(
     searcher: Searcher,
-    docnums: Iterable[int] | np.ndarray,
+    docnums: Iterable[int] | np.ndarray | None,
     names: Sequence[str],
     interval: str = "month",
     top: int = 10,
     entity_map: EntityMap | None = None,
 ) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Facet values with counts over ``docnums``: topics and sources by count, dates in time order.
+    """Facet values with counts over ``docnums`` (None: every article): topics and sources by
+    count, dates in time order.
 
     With ``entity_map``, people, organisations and places are counted under their canonical names.
     """
@@ -175,11 +177,12 @@ def count(
         raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
     if interval not in INTERVALS:
         raise QueryError(f"unknown date interval {interval!r}: choose from {', '.join(INTERVALS)}")
-    docs = (
-        np.unique(np.fromiter(docnums, dtype=np.int64))
-        if not isinstance(docnums, np.ndarray)
-        else docnums
-    )
+    if docnums is None:
+        docs = live_docnums(searcher.reader())
+    elif isinstance(docnums, np.ndarray):
+        docs = docnums
+    else:
+        docs = np.unique(np.fromiter(docnums, dtype=np.int64))
     tables = facet_tables(searcher.reader())
     out: dict[str, tuple[tuple[str, int], ...]] = {}
     if "topic" in names:
