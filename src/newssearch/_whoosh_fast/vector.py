@@ -16,9 +16,12 @@ own collector instead. Reading posting blocks and field lengths uses internals o
 
 from __future__ import annotations
 
+import io
+import pickle
 import threading
 import time
 import weakref
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -266,7 +269,7 @@ def _block_postings(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     while fresh.is_active():
         if len(ids) % 64 == 63:  # a long list: check the time limit every 64 blocks
             _check_deadline()
-        fresh._read_data()
+        _read_scoring_data(fresh)
         ids.append(
             np.cumsum(np.asarray(fresh._data[0], dtype=np.int64))
         )  # ids are delta-coded per block
@@ -276,6 +279,35 @@ def _block_postings(m: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     if not ids:
         return _EMPTY.ids, _EMPTY.scores
     return np.concatenate(ids), np.concatenate(weights)
+
+
+class _ScoringUnpickler(pickle.Unpickler):
+    """Reads a posting block's (ids, weights, values) pickle without decoding the values.
+
+    Scoring needs ids and weights only; the values (each posting's encoded positions, written
+    as bytes by protocol 2, so one ``_codecs.encode`` call each) become placeholders. A block
+    naming any other global is refused (and read by Whoosh's own, restricted, path instead).
+    """
+
+    def find_class(self, module: str, name: str):
+        if (module, name) == ("_codecs", "encode"):
+            return slice  # a C callable of two arguments: a cheap placeholder
+        raise pickle.UnpicklingError(f"a posting block names {module}.{name}")
+
+
+def _read_scoring_data(m: W3LeafMatcher) -> None:
+    """``m._read_data()`` for scoring: ids and weights as Whoosh reads them, values skipped."""
+    raw = m._postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
+    if m._compression:
+        raw = zlib.decompress(raw)
+    try:
+        # a buffered stream: the C unpickler then reads ahead instead of calling read() per opcode
+        stream = io.BufferedReader(io.BytesIO(raw), buffer_size=max(len(raw), 1))
+        data = _ScoringUnpickler(stream).load()
+    except pickle.UnpicklingError:
+        m._read_data()
+        return
+    m._data = (data[0], data[1], None)
 
 
 def _field_lengths(leaf, fieldname: str) -> np.ndarray:
