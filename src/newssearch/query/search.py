@@ -487,6 +487,14 @@ def run_search(
     )
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
+    # as NewsSearch.query_terms lists them, from the query as read (leniently or not)
+    read = tuple(
+        dict.fromkeys(
+            t.decode("utf-8") if isinstance(t, bytes) else t
+            for field, t in q.iter_all_terms()
+            if field in ("body", "title")
+        )
+    )
     hits = []
     for rank, (docnum, score) in enumerate(ranked[offset : offset + limit], start=offset + 1):
         fields = searcher.stored_fields(docnum)
@@ -507,6 +515,7 @@ def run_search(
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
         facets=counts,
         notice=notice,
+        terms=read,
     )
 
 

@@ -436,7 +436,8 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         params = parse_params(request)
         with pool.lease() as ns:
             result = run_search(ns, params, (*FILTER_FACETS, "date"))
-            terms = ns.query_terms(params.query) if params.q.strip() else ()
+            # the terms of the query as the search read it (a slip is read leniently, not a 400)
+            terms = result.terms if params.q.strip() else ()
             dates = result.facets.get("date", ())
             if 0 < len(dates) <= 2:  # a month or two: one bar per day
                 dates = run_search(ns, params, ("date",), "day").facets.get("date", ())
