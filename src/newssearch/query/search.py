@@ -36,6 +36,7 @@ from ..config import SEARCH_FIELDS, SORTS, SearchConfig
 from ..errors import ArticleNotFoundError, QueryError
 from ..index.schema import entities_by_facet, from_stored, stored_topics
 from ..models import Hit, SearchResult, first_sentence, iso
+from ..text.analysis import index_positions
 from . import collapse as folding
 from . import facets, lenient
 
@@ -909,7 +910,7 @@ def more_like(
     key_terms = searcher.key_terms_from_text("body", text, numterms=25)
     q = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
     analyzer = searcher.schema["body"].analyzer
-    source_terms = {t.text for t in analyzer(text)}
+    source_terms = _term_set(analyzer, text)
     # the whole-list evaluation, as a search's: Whoosh's collector walks the 25-term OR one
     # document at a time
     ranked, _, _ = _collect(
@@ -920,7 +921,7 @@ def more_like(
         if other_docnum == docnum:
             continue
         fields = searcher.stored_fields(other_docnum)
-        other = {t.text for t in analyzer(f"{fields.get('title') or ''}\n{fields.get('body', '')}")}
+        other = _term_set(analyzer, f"{fields.get('title') or ''}\n{fields.get('body', '')}")
         if _jaccard(source_terms, other) >= NEAR_COPY:
             continue  # the same story again (a re-post or a lightly edited copy)
         hits.append(_make_hit(len(hits) + 1, fields, score, "", config))
@@ -933,6 +934,12 @@ def more_like(
 
 #: Word-set overlap above which another article counts as a copy of the source.
 NEAR_COPY = 0.8
+
+
+def _term_set(analyzer, text: str) -> set[str]:
+    """The terms ``analyzer(text)`` yields, made by the analysis' one-loop path when it can."""
+    positions = index_positions(analyzer, text)
+    return set(positions) if positions is not None else {t.text for t in analyzer(text)}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import io
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -303,6 +303,8 @@ def german_date(value: dt.datetime | dt.date | None) -> str:
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("newssearch.web", "templates"),
+        # the package's templates do not change while serving: no stat() per page and template
+        auto_reload=False,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -369,6 +371,20 @@ def status_of(exc: Exception) -> int:
     return 500
 
 
+def inline(view: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """``view`` run on the event loop's own thread: one request at a time per server process.
+
+    The work is pure Python, so threads of one process take turns on the interpreter lock
+    anyway; handing each request to a worker thread and back only added switches and lock
+    contention. More processes (``serve --workers``) use more cores.
+    """
+
+    async def run(request: Request) -> Response:
+        return view(request)
+
+    return run
+
+
 def _closing(pool: SearcherPool) -> Callable[[Starlette], Any]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -378,8 +394,12 @@ def _closing(pool: SearcherPool) -> Callable[[Starlette], Any]:
     return lifespan
 
 
-def create_app(config: Config, pool_size: int = 4) -> Starlette:
-    """The ASGI app serving ``config``'s index (read-only)."""
+def create_app(config: Config, pool_size: int = 2) -> Starlette:
+    """The ASGI app serving ``config``'s index (read-only).
+
+    Pages and API calls run one at a time on the event loop (:func:`inline`); exports, which
+    can take long, run in Starlette's thread pool. ``pool_size`` NewsSearch instances serve both.
+    """
     pool = SearcherPool(config, size=pool_size)
     env = _environment()
     static = _static_files()
@@ -622,17 +642,17 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         return HTMLResponse(html, status_code=status)
 
     routes = [
-        Route("/", search_page),
-        Route("/articles/{id:path}", article_page),
-        Route("/entities/{facet}/{name:path}", entity_page),
-        Route("/export", export),
-        Route("/static/{name}", static_file),
-        Route("/api/search", api_search),
-        Route("/api/articles/{id:path}/similar", api_similar),
-        Route("/api/articles/{id:path}", api_article),
-        Route("/api/entities", api_entities),
-        Route("/api/entities/{facet}/{name:path}", api_entity),
-        Route("/api/openapi.json", api_openapi),
+        Route("/", inline(search_page)),
+        Route("/articles/{id:path}", inline(article_page)),
+        Route("/entities/{facet}/{name:path}", inline(entity_page)),
+        Route("/export", export),  # up to MAX_EXPORT_ROWS rows: in a thread, not on the loop
+        Route("/static/{name}", inline(static_file)),
+        Route("/api/search", inline(api_search)),
+        Route("/api/articles/{id:path}/similar", inline(api_similar)),
+        Route("/api/articles/{id:path}", inline(api_article)),
+        Route("/api/entities", inline(api_entities)),
+        Route("/api/entities/{facet}/{name:path}", inline(api_entity)),
+        Route("/api/openapi.json", inline(api_openapi)),
     ]
     app = Starlette(
         routes=routes,
