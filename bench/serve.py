@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--keep", type=Path, help="keep (and reuse) corpus and index here")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
+    parser.add_argument(
+        "--workers", type=int, help="serve --workers (default: serve's own, one per core)"
+    )
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="serve-bench-"))
     config = build(folder, args.docs)
@@ -178,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             str(config.index),
             "--port",
             str(port),
-            "--workers",
-            str(args.workers),
+            *(["--workers", str(args.workers)] if args.workers else []),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.2)
         # one pass over the mix's kinds first: the first facet query reads the facet columns
         warm: dict[str, list[float]] = {}
-        for kind in ENDPOINTS * (2 * args.workers):  # each process's searchers, warm
+        for kind in ENDPOINTS * (2 * (args.workers or os.cpu_count() or 1)):  # each worker warm
             path = next(p for k, p in mix if k == kind)
             client(port, [(kind, path)], 0.001, 0, warm, [])
         times: dict[str, list[float]] = {}
