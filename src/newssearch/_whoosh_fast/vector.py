@@ -168,7 +168,7 @@ def _evaluate(m, leaf) -> Matches:
 
 
 def _union(a: Matches, b: Matches) -> Matches:
-    ids = np.union1d(a.ids, b.ids)
+    ids = _sorted_union(a.ids, b.ids)
     ia, ib = np.searchsorted(ids, a.ids), np.searchsorted(ids, b.ids)
     scores = np.zeros(len(ids))
     scores[ia] = a.scores
@@ -177,6 +177,22 @@ def _union(a: Matches, b: Matches) -> Matches:
     terms[ia] = a.terms
     terms[ib] += b.terms
     return Matches(ids, scores, terms)
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.union1d(a, b)`` of two ascending arrays without repeats, in linear time.
+
+    A stable sort of the two runs is one merge; ``union1d`` sorts (or hashes) from scratch, over
+    ten times slower on posting lists.
+    """
+    both = np.concatenate((a, b))
+    both.sort(kind="stable")
+    if len(both) < 2:
+        return both
+    keep = np.empty(len(both), dtype=bool)
+    keep[0] = True
+    np.not_equal(both[1:], both[:-1], out=keep[1:])
+    return both[keep]
 
 
 def _subset(found: Matches, mask: np.ndarray | None, ids: np.ndarray | None = None) -> Matches:
