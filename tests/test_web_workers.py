@@ -115,3 +115,18 @@ def test_concurrent_clients_all_get_their_own_answers(two_workers):
     for t in threads:
         t.join()
     assert not errors
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the worker processes in /proc")
+def test_a_killed_worker_costs_one_503_at_most_and_is_replaced(two_workers):
+    base, server = two_workers
+    before = _workers_of(server)
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)
+    statuses = [get(f"{base}/api/search?q=Merkel")[0] for _ in range(6)]
+    assert statuses.count(200) >= 5 and set(statuses) <= {200, 503}, statuses
+    deadline = time.monotonic() + 120
+    while len(_workers_of(server)) < 2 or before[0] in _workers_of(server):
+        assert time.monotonic() < deadline, "the killed worker was not replaced"
+        time.sleep(0.2)
+    assert [get(f"{base}/api/search?q=Putin")[0] for _ in range(6)] == [200] * 6
