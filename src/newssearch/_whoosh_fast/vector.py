@@ -109,7 +109,8 @@ def top(docnums: np.ndarray, scores: np.ndarray, limit: int | None) -> list[tupl
         keep = np.flatnonzero(scores >= kth)
         docnums, scores = docnums[keep], scores[keep]
     order = np.lexsort((docnums, -scores))[:limit]
-    return [(int(d), float(s)) for d, s in zip(docnums[order], scores[order], strict=False)]
+    # tolist(): Python ints and floats in one step (int()/float() per numpy scalar is slower)
+    return list(zip(docnums[order].tolist(), scores[order].tolist(), strict=True))
 
 
 def _evaluate(m, leaf) -> Matches:
