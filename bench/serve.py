@@ -121,7 +121,7 @@ def server_cpu(pid: int) -> float:
     except OSError:
         return 0.0
     grew = True
-    while grew:  # the server's descendants: uvicorn's worker processes
+    while grew:  # the server's descendants: serve's worker processes
         found = {p for p, (ppid, _) in stats.items() if ppid in pids}
         grew = not found <= pids
         pids |= found
