@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import io
 import json
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -401,6 +402,9 @@ def create_app(config: Config, pool_size: int = 2) -> Starlette:
     can take long, run in Starlette's thread pool. ``pool_size`` NewsSearch instances serve both.
     """
     pool = SearcherPool(config, size=pool_size)
+    # exports (in threads) hold at most all but one instance: a page, on the event loop, never
+    # waits for one (which would hold up the loop)
+    exporting = threading.BoundedSemaphore(max(1, pool_size - 1))
     env = _environment()
     static = _static_files()
 
@@ -533,7 +537,7 @@ def create_app(config: Config, pool_size: int = 2) -> Starlette:
         if fmt not in ("csv", "jsonl"):
             raise ParameterError(f"format must be csv or jsonl, got {fmt!r}")
         rows: list[dict] = []
-        with pool.lease() as ns:
+        with exporting, pool.lease() as ns:
             for row in ns.export(
                 params.query,
                 sort=params.sort,
