@@ -101,6 +101,36 @@ def request_mix(config: Config, corpus: Path) -> list[tuple[str, str]]:
     return out
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux /proc).
+
+    Unlike latency, this hardly depends on what else runs on the machine: CPU per request is
+    what decides how many requests the cores can serve. 0.0 where /proc is not there.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, pids = 0.0, {pid}
+    try:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return 0.0
+    grew = True
+    while grew:  # the server's descendants: serve's worker processes
+        found = {p for p, (ppid, _) in stats.items() if ppid in pids}
+        grew = not found <= pids
+        pids |= found
+    for p in pids:
+        if p in stats:
+            total += stats[p][1] / tick
+    return total
+
+
 def client(port: int, mix, seconds: float, seed: int, times: dict, errors: list) -> None:
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -131,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--keep", type=Path, help="keep (and reuse) corpus and index here")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
+    parser.add_argument(
+        "--workers", type=int, help="serve --workers (default: serve's own, one per core)"
+    )
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="serve-bench-"))
     config = build(folder, args.docs)
@@ -148,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             str(config.index),
             "--port",
             str(port),
-            "--workers",
-            str(args.workers),
+            *(["--workers", str(args.workers)] if args.workers else []),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -166,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.2)
         # one pass over the mix's kinds first: the first facet query reads the facet columns
         warm: dict[str, list[float]] = {}
-        for kind in ENDPOINTS * (2 * args.workers):  # each process's searchers, warm
+        for kind in ENDPOINTS * (2 * (args.workers or os.cpu_count() or 1)):  # each worker warm
             path = next(p for k, p in mix if k == kind)
             client(port, [(kind, path)], 0.001, 0, warm, [])
         times: dict[str, list[float]] = {}
@@ -175,10 +206,13 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=client, args=(port, mix, args.seconds, i, times, errors))
             for i in range(args.clients)
         ]
+        load_start = os.getloadavg()[0]
+        cpu_before = server_cpu(server.pid)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        cpu = server_cpu(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -186,9 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.docs:,} articles, {args.clients} clients, {args.seconds:g} s, loopback: "
         f"{total:,} requests ({total / args.seconds:,.0f}/s), {len(errors)} errors; "
-        f"server processes: {args.workers}; "
-        f"{os.cpu_count()} cores, 1-minute load average at the end "
-        f"{os.getloadavg()[0]:.1f}"
+        f"server processes: {args.workers or 'serve default'}; "
+        f"server CPU {cpu:.1f} s, {cpu * 1000 / max(total, 1):.1f} ms per request; "
+        f"{os.cpu_count()} cores, 1-minute load average at the start {load_start:.1f}, "
+        f"at the end {os.getloadavg()[0]:.1f}"
     )
     print()
     print("| endpoint | requests | p50 ms | p95 ms | max ms |")

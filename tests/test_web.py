@@ -272,6 +272,16 @@ def test_query_slips_are_read_leniently_with_a_notice(site, text, notice):
     assert status == 200 and notice in data["notice"], data
 
 
+def test_search_page_reads_slips_leniently_too(site):
+    # the page once asked again for the query's terms strictly: a slip the search read
+    # leniently made the page a 400
+    base, _ = site
+    status, _, body = get(f"{base}/?{q(q='Merkel AND')}")
+    assert status == 200 and "Treffer" in body
+    assert "Hinweis: " in body and "&#39;AND&#39; at the end" in body
+    assert re.search(r"Gesucht nach: <code>merkel</code>", body)
+
+
 @pytest.mark.parametrize(("path", "status", "message"), BAD)
 def test_bad_parameters_give_json_errors_never_a_500(site, path, status, message):
     base, _ = site

@@ -323,7 +323,7 @@ class NewsSearch:
             searcher = self._current_searcher()
             return facets_module.count(
                 searcher,
-                searcher.reader().all_doc_ids(),
+                None,  # every article
                 tuple(facets),
                 top=top,
                 entity_map=self._entity_map,

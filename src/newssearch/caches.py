@@ -16,7 +16,8 @@ hold nothing an index change could make wrong (keys are words, or segments by id
 - facet columns per segment: ``query.facets.segment_values``, (segment id, size) -> arrays,
   ``SEGMENTS``;
 - field lengths per open segment: ``_whoosh_fast.vector``, open reader -> arrays (dropped with
-  the reader).
+  the reader);
+- date buckets: ``query.facets``, (interval, day) -> label ("2016-03"), ``DAY_BUCKETS``.
 
 Thread safety: the caches are plain dicts filled with setdefault-style writes of values that
 are the same whichever thread makes them, so concurrent readers at worst repeat work.
@@ -38,3 +39,5 @@ TAGGER_WORDS = 100_000
 SNIPPET_TERMS = 100_000
 #: Segments whose facet columns stay decoded (least recently used dropped first).
 SEGMENTS = 256
+#: (interval, day) pairs whose date-histogram label is kept (five intervals x 80 years of days).
+DAY_BUCKETS = 150_000

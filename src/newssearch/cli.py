@@ -1008,14 +1008,16 @@ def extract(config: Config, file: Any, as_json: bool) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 32),
-    default=1,
-    show_default=True,
-    help="Server processes: more use more cores (each holds its own searchers in memory).",
+    default=None,
+    help="Worker processes answering requests: more use more cores (each holds its own "
+    "searchers in memory). Default: one per core, at most 4.",
 )
-def serve(config: Config, host: str, port: int, workers: int) -> None:
+def serve(config: Config, host: str, port: int, workers: int | None) -> None:
     """Serve the index read-only: search, articles and entities in a browser, and a JSON API."""
-    from .web import LOCAL_HOSTS, create_app
+    from .web import LOCAL_HOSTS, create_app, default_workers
     from .web import serve as run_server
+
+    workers = workers or default_workers()
 
     with NewsSearch(config.index, config) as ns:
         articles = ns.count()  # fails here, with the CLI's message, when there is no index

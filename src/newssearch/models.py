@@ -122,6 +122,8 @@ class SearchResult:
     facets: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     #: How a query with slips (a stray quote, a dangling AND) was read, else None.
     notice: str | None = None
+    #: The index terms searched in title and text, in query order (how the query was read).
+    terms: tuple[str, ...] = ()
 
     @property
     def pages(self) -> int:

@@ -7,6 +7,7 @@ story's id in the ``story`` column, read here as a facet table (one value per do
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 from whoosh.searching import Searcher
@@ -39,14 +40,14 @@ class Collapsed:
     @property
     def docnums(self) -> np.ndarray:
         """The representatives' docnums, ascending (for facet counts over stories)."""
-        return np.sort(np.fromiter((d for d, _ in self.ranked), dtype=np.int64))
+        return np.sort(np.fromiter(map(itemgetter(0), self.ranked), dtype=np.int64))
 
 
 def collapse(searcher: Searcher, ranked: list[tuple[int, float | None]]) -> Collapsed:
     """Fold the ranked matches (all of them, best first) to one per story."""
     if not ranked:
         return Collapsed([], {})
-    docs = np.fromiter((d for d, _ in ranked), dtype=np.int64, count=len(ranked))
+    docs = np.fromiter(map(itemgetter(0), ranked), dtype=np.int64, count=len(ranked))
     stories = story_ids(searcher, docs)
     _, first, inverse = np.unique(stories, return_index=True, return_inverse=True)
     keep = np.sort(first)

@@ -21,6 +21,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .. import caches
+from .._whoosh_fast.columns import live_docnums
 from ..errors import QueryError
 from ..index.columns import leaf_column
 from ..index.schema import ENTITY_FIELDS, FIELD_LABELS, entity_term, split_entities, split_topics
@@ -160,13 +161,14 @@ def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
 
 def count(
     searcher: Searcher,
-    docnums: Iterable[int] | np.ndarray,
+    docnums: Iterable[int] | np.ndarray | None,
     names: Sequence[str],
     interval: str = "month",
     top: int = 10,
     entity_map: EntityMap | None = None,
 ) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Facet values with counts over ``docnums``: topics and sources by count, dates in time order.
+    """Facet values with counts over ``docnums`` (None: every article): topics and sources by
+    count, dates in time order.
 
     With ``entity_map``, people, organisations and places are counted under their canonical names.
     """
@@ -175,11 +177,12 @@ def count(
         raise QueryError(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
     if interval not in INTERVALS:
         raise QueryError(f"unknown date interval {interval!r}: choose from {', '.join(INTERVALS)}")
-    docs = (
-        np.unique(np.fromiter(docnums, dtype=np.int64))
-        if not isinstance(docnums, np.ndarray)
-        else docnums
-    )
+    if docnums is None:
+        docs = live_docnums(searcher.reader())
+    elif isinstance(docnums, np.ndarray):
+        docs = docnums
+    else:
+        docs = np.unique(np.fromiter(docnums, dtype=np.int64))
     tables = facet_tables(searcher.reader())
     out: dict[str, tuple[tuple[str, int], ...]] = {}
     if "topic" in names:
@@ -195,17 +198,40 @@ def count(
         table = tables.table("source")
         out["source"] = top_values(table.values, table.count(docs), top)
     if "date" in names:
-        days, n = np.unique(tables.days()[docs], return_counts=True)
+        dated = tables.days()[docs]
+        dated = dated[dated >= 0]  # -1: no date
+        days, n = _day_counts(dated)
         if interval == "auto":
-            dated = days[days >= 0]
-            interval = auto_interval(int(dated[-1] - dated[0]) if len(dated) else 0)
+            interval = auto_interval(int(days[-1] - days[0]) if len(days) else 0)
         counts: Counter = Counter()
-        bucket = _BUCKETS[interval]
-        for day, k in zip(days.tolist(), n.tolist(), strict=False):
-            if day >= 0:  # -1: no date
-                counts[bucket(_EPOCH + dt.timedelta(days=day))] += k
+        for day, k in zip(days.tolist(), n.tolist(), strict=True):
+            counts[_bucket_of(interval, day)] += k
         out["date"] = _with_gaps(sorted(counts.items()), interval)
     return out
+
+
+def _day_counts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct days (ascending) and how often each occurs: np.unique's answer, by counting."""
+    if not len(days):
+        return days, days
+    low = int(days.min())
+    counts = np.bincount(days - low)
+    present = np.flatnonzero(counts)
+    return present + low, counts[present]
+
+
+#: (interval, day number) -> bucket label: an archive has a few thousand days
+_DAY_BUCKETS: dict[tuple[str, int], str] = {}
+
+
+def _bucket_of(interval: str, day: int) -> str:
+    """The date bucket ("2016-03", "2016-W09", ...) of a day counted from 1970-01-01."""
+    label = _DAY_BUCKETS.get((interval, day))
+    if label is None:
+        label = _BUCKETS[interval](_EPOCH + dt.timedelta(days=day))
+        if len(_DAY_BUCKETS) < caches.DAY_BUCKETS:
+            _DAY_BUCKETS[(interval, day)] = label
+    return label
 
 
 def auto_interval(span_days: int) -> str:

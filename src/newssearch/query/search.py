@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import time
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector, WrappingCollector
-from whoosh.matching import CoordMatcher
+from whoosh.matching import CoordMatcher, ListMatcher
 from whoosh.qparser import (
     AndGroup,
     GtLtPlugin,
@@ -30,10 +31,12 @@ from whoosh.support.levenshtein import distance
 
 from .. import caches
 from .._whoosh_fast import vector, warn_fallback
+from .._whoosh_fast.columns import live_docnums
 from ..config import SEARCH_FIELDS, SORTS, SearchConfig
 from ..errors import ArticleNotFoundError, QueryError
 from ..index.schema import entities_by_facet, from_stored, stored_topics
 from ..models import Hit, SearchResult, first_sentence, iso
+from ..text.analysis import index_positions
 from . import collapse as folding
 from . import facets, lenient
 
@@ -312,7 +315,7 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
         # every article (to browse by filters and facets); Whoosh's parser would ask for every
         # article with some term in each searched field, looking up all the field's terms
         # (slow on a large index)
-        return wq.Every()
+        return AllArticles()
     try:
         parsed = parser.parse(text)
     except RecursionError:
@@ -327,14 +330,28 @@ def parse(parser: GermanQueryParser, text: str) -> wq.Query:
         )
     _check_terms(parser.schema, parsed)
     if any(_every_field(sub) for sub in _all_queries(parsed)):
-        parsed = parsed.accept(lambda sub: wq.Every() if _every_field(sub) else sub)
+        parsed = parsed.accept(lambda sub: AllArticles() if _every_field(sub) else sub)
         # "x NOT *" excludes every article; Whoosh's own AndNot lets x through
         parsed = parsed.accept(
             lambda sub: (
-                wq.NullQuery if isinstance(sub, wq.AndNot) and type(sub.b) is wq.Every else sub
+                wq.NullQuery if isinstance(sub, wq.AndNot) and type(sub.b) is AllArticles else sub
             )
         )
     return parsed
+
+
+class AllArticles(wq.Every):
+    """Every article (``*``): Whoosh's Every, with its document list made in one array step.
+
+    Whoosh's ``Every`` lists the documents through a generator asking ``is_deleted`` once per
+    document, which on a large index costs more than the rest of a filtered ``*`` search.
+    """
+
+    def matcher(self, searcher, context=None):
+        """A ListMatcher over the searcher's undeleted documents (Whoosh's Every's matcher)."""
+        ids = array("I")
+        ids.frombytes(live_docnums(searcher.reader()).astype(np.uint32).tobytes())
+        return ListMatcher(ids, all_weights=self.boost)
 
 
 def _every_field(q: wq.Query) -> bool:
@@ -471,6 +488,14 @@ def run_search(
     )
     snippets = snippeter or Snippeter(searcher.schema["body"].analyzer)
     terms = {text for field, text in q.iter_all_terms() if field in ("body", "title")}
+    # as NewsSearch.query_terms lists them, from the query as read (leniently or not)
+    read = tuple(
+        dict.fromkeys(
+            t.decode("utf-8") if isinstance(t, bytes) else t
+            for field, t in q.iter_all_terms()
+            if field in ("body", "title")
+        )
+    )
     hits = []
     for rank, (docnum, score) in enumerate(ranked[offset : offset + limit], start=offset + 1):
         fields = searcher.stored_fields(docnum)
@@ -491,6 +516,7 @@ def run_search(
         suggestion=suggest(searcher, text, snippets) if config.suggest else None,
         facets=counts,
         notice=notice,
+        terms=read,
     )
 
 
@@ -884,15 +910,21 @@ def more_like(
     key_terms = searcher.key_terms_from_text("body", text, numterms=25)
     q = wq.Or([wq.Term("body", word, boost=weight) for word, weight in key_terms])
     analyzer = searcher.schema["body"].analyzer
-    source_terms = {t.text for t in analyzer(text)}
-    results = searcher.search(q, limit=limit + 20, mask={docnum})
+    source_terms = _term_set(analyzer, text)
+    # the whole-list evaluation, as a search's: Whoosh's collector walks the 25-term OR one
+    # document at a time
+    ranked, _, _ = _collect(
+        searcher, q, limit + 21, "relevance", config.time_limit, fast=config.fast
+    )
     hits: list[Hit] = []
-    for hit in results:
-        fields = hit.fields()
-        other = {t.text for t in analyzer(f"{fields.get('title') or ''}\n{fields.get('body', '')}")}
+    for other_docnum, score in ranked:
+        if other_docnum == docnum:
+            continue
+        fields = searcher.stored_fields(other_docnum)
+        other = _term_set(analyzer, f"{fields.get('title') or ''}\n{fields.get('body', '')}")
         if _jaccard(source_terms, other) >= NEAR_COPY:
             continue  # the same story again (a re-post or a lightly edited copy)
-        hits.append(_make_hit(len(hits) + 1, fields, hit.score, "", config))
+        hits.append(_make_hit(len(hits) + 1, fields, score, "", config))
         if len(hits) == limit:
             break
     return SearchResult(
@@ -902,6 +934,12 @@ def more_like(
 
 #: Word-set overlap above which another article counts as a copy of the source.
 NEAR_COPY = 0.8
+
+
+def _term_set(analyzer, text: str) -> set[str]:
+    """The terms ``analyzer(text)`` yields, made by the analysis' one-loop path when it can."""
+    positions = index_positions(analyzer, text)
+    return set(positions) if positions is not None else {t.text for t in analyzer(text)}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

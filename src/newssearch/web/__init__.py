@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import pickle
 from typing import Any
 
 from ..config import Config
 from .app import create_app
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "default_workers", "serve"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-#: How ``serve`` hands the config to its worker processes.
-CONFIG_ENV = "NEWSSEARCH_SERVE_CONFIG"
+#: At most this many worker processes by default (each holds its own searchers in memory).
+MAX_DEFAULT_WORKERS = 4
 
 
-def app_from_environment() -> Any:
-    """The app of one worker process of ``serve(workers > 1)``, warmed up (uvicorn's factory)."""
-    config = pickle.loads(base64.b64decode(os.environ[CONFIG_ENV]))
-    app = create_app(config)
-    app.state.pool.warm()
-    return app
+def default_workers() -> int:
+    """Worker processes ``serve`` starts by default: one per core, at most MAX_DEFAULT_WORKERS."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
 
 
 def serve(
@@ -34,21 +29,21 @@ def serve(
 ) -> None:
     """Run ``app`` with uvicorn until interrupted (blocks).
 
-    With ``workers`` > 1, that many processes each serve ``config``'s index (``app`` unused):
-    Python runs one thread at a time per process, so more processes use more cores.
+    With ``workers`` > 1, that many worker processes each answer requests over ``config``'s
+    index (``app`` unused) and this process hands each request to a free one
+    (:class:`~newssearch.web.workers.Dispatcher`): Python runs one thread at a time per process,
+    so more processes use more cores.
     """
     import uvicorn
 
     if workers > 1 and config is not None:
-        os.environ[CONFIG_ENV] = base64.b64encode(pickle.dumps(config)).decode("ascii")
-        uvicorn.run(
-            "newssearch.web:app_from_environment",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
+        from .workers import Dispatcher
+
+        dispatcher = Dispatcher(config, workers)
+        dispatcher.start()  # the port opens once every worker is warm
+        try:
+            uvicorn.run(dispatcher, host=host, port=port, log_level="warning", access_log=False)
+        finally:
+            dispatcher.close()
         return
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

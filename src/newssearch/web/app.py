@@ -12,7 +12,8 @@ import datetime as dt
 import functools
 import io
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -303,6 +304,8 @@ def german_date(value: dt.datetime | dt.date | None) -> str:
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("newssearch.web", "templates"),
+        # the package's templates do not change while serving: no stat() per page and template
+        auto_reload=False,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -369,6 +372,20 @@ def status_of(exc: Exception) -> int:
     return 500
 
 
+def inline(view: Callable[[Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """``view`` run on the event loop's own thread: one request at a time per server process.
+
+    The work is pure Python, so threads of one process take turns on the interpreter lock
+    anyway; handing each request to a worker thread and back only added switches and lock
+    contention. More processes (``serve --workers``) use more cores.
+    """
+
+    async def run(request: Request) -> Response:
+        return view(request)
+
+    return run
+
+
 def _closing(pool: SearcherPool) -> Callable[[Starlette], Any]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -378,9 +395,16 @@ def _closing(pool: SearcherPool) -> Callable[[Starlette], Any]:
     return lifespan
 
 
-def create_app(config: Config, pool_size: int = 4) -> Starlette:
-    """The ASGI app serving ``config``'s index (read-only)."""
+def create_app(config: Config, pool_size: int = 2) -> Starlette:
+    """The ASGI app serving ``config``'s index (read-only).
+
+    Pages and API calls run one at a time on the event loop (:func:`inline`); exports, which
+    can take long, run in Starlette's thread pool. ``pool_size`` NewsSearch instances serve both.
+    """
     pool = SearcherPool(config, size=pool_size)
+    # exports (in threads) hold at most all but one instance: a page, on the event loop, never
+    # waits for one (which would hold up the loop)
+    exporting = threading.BoundedSemaphore(max(1, pool_size - 1))
     env = _environment()
     static = _static_files()
 
@@ -436,7 +460,8 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         params = parse_params(request)
         with pool.lease() as ns:
             result = run_search(ns, params, (*FILTER_FACETS, "date"))
-            terms = ns.query_terms(params.query) if params.q.strip() else ()
+            # the terms of the query as the search read it (a slip is read leniently, not a 400)
+            terms = result.terms if params.q.strip() else ()
             dates = result.facets.get("date", ())
             if 0 < len(dates) <= 2:  # a month or two: one bar per day
                 dates = run_search(ns, params, ("date",), "day").facets.get("date", ())
@@ -512,7 +537,7 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         if fmt not in ("csv", "jsonl"):
             raise ParameterError(f"format must be csv or jsonl, got {fmt!r}")
         rows: list[dict] = []
-        with pool.lease() as ns:
+        with exporting, pool.lease() as ns:
             for row in ns.export(
                 params.query,
                 sort=params.sort,
@@ -621,17 +646,17 @@ def create_app(config: Config, pool_size: int = 4) -> Starlette:
         return HTMLResponse(html, status_code=status)
 
     routes = [
-        Route("/", search_page),
-        Route("/articles/{id:path}", article_page),
-        Route("/entities/{facet}/{name:path}", entity_page),
-        Route("/export", export),
-        Route("/static/{name}", static_file),
-        Route("/api/search", api_search),
-        Route("/api/articles/{id:path}/similar", api_similar),
-        Route("/api/articles/{id:path}", api_article),
-        Route("/api/entities", api_entities),
-        Route("/api/entities/{facet}/{name:path}", api_entity),
-        Route("/api/openapi.json", api_openapi),
+        Route("/", inline(search_page)),
+        Route("/articles/{id:path}", inline(article_page)),
+        Route("/entities/{facet}/{name:path}", inline(entity_page)),
+        Route("/export", export),  # up to MAX_EXPORT_ROWS rows: in a thread, not on the loop
+        Route("/static/{name}", inline(static_file)),
+        Route("/api/search", inline(api_search)),
+        Route("/api/articles/{id:path}/similar", inline(api_similar)),
+        Route("/api/articles/{id:path}", inline(api_article)),
+        Route("/api/entities", inline(api_entities)),
+        Route("/api/entities/{facet}/{name:path}", inline(api_entity)),
+        Route("/api/openapi.json", inline(api_openapi)),
     ]
     app = Starlette(
         routes=routes,
