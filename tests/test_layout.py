@@ -281,6 +281,11 @@ ALLOWED_PRIVATE_IN_TESTS: dict[str, dict[str, str]] = {
         "newssearch.query.search._prepare": "the query exactly as both paths get it",
         "newssearch.query.search._whoosh_collect": "the plain-Whoosh reference collector",
     },
+    "test_fast_reads.py": {
+        "newssearch._whoosh_fast.columns.live_docnums": "the array of live documents vs Whoosh's",
+        "newssearch._whoosh_fast.vector": "the scoring read of posting blocks under test",
+        "newssearch._whoosh_fast.vector._ScoringUnpickler": "its blocks against the full read",
+    },
     "test_scale.py": {
         "newssearch._whoosh_fast.segments": "the fast segment writer's pieces under test",
         "newssearch._whoosh_fast.segments._WriterCodec": "its codec against Whoosh's W3Codec",
