@@ -5,10 +5,10 @@ A new article finds the wire copies indexed in earlier runs through its LSH band
 would be most of the index's size and of its writing time, and nobody searches for them. The
 file holds every key with the id of an article holding it, sorted by key, so a new article's
 keys are checked in one array lookup; Whoosh is asked only for the articles behind a key that
-is there (by id, so merges and rewrites do not matter). It is saved after each commit of a run;
-when it does not match the index (a killed run, an index from before the file) it is made
-again from the index's ``minhash`` column and, for headline-only records, the stored title
-and date.
+is there (by id, so merges and rewrites do not matter). It is saved at the end of a run (it
+is rewritten whole, so not at every checkpoint); when it does not match the index (a killed
+run, an index from before the file) it is made again from the index's ``minhash`` column
+and, for headline-only records, the stored title and date.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class StoryKeys:
         )
 
     def save(self, documents: int) -> None:
-        """Record the index's band keys after a commit (``documents``: its live articles then)."""
+        """Record the index's band keys after a run (``documents``: its live articles then)."""
         if self.grouper is None:
             return
         owner_of = {article_id: i for i, article_id in enumerate(self._ids)}
@@ -140,9 +140,12 @@ class StoryKeys:
 
     def _holds(self, key: int, owner: int) -> bool:
         """Does the file already pair ``key`` with article ``owner``?"""
-        lo = int(np.searchsorted(self._keys, key, side="left"))
-        hi = int(np.searchsorted(self._keys, key, side="right"))
-        return bool((self._owners[lo:hi] == owner).any())
+        return bool((self._owners[self._span(key)] == owner).any())
+
+    def _span(self, key: int) -> slice:
+        """Where ``key``'s pairs sit in the sorted arrays (empty when it has none)."""
+        keys, at = self._keys, np.uint64(key)
+        return slice(int(keys.searchsorted(at, "left")), int(keys.searchsorted(at, "right")))
 
     # -- lookups during the run ------------------------------------------------------------
 
@@ -163,12 +166,10 @@ class StoryKeys:
         """The first live articles holding a band key (remembered: copies share their keys)."""
         found = self._holding.get(key)
         if found is None:
-            lo = int(np.searchsorted(self._keys, key, side="left"))
-            hi = int(np.searchsorted(self._keys, key, side="right"))
             found = []
             # the first few articles holding a key speak for its story: boilerplate shared by
             # thousands of articles must not make every new one read them all
-            for owner in self._owners[lo:hi].tolist():
+            for owner in self._owners[self._span(key)].tolist():
                 docnum = self._docnum(self._ids[owner])
                 if docnum is not None and docnum not in found:
                     found.append(docnum)

@@ -815,8 +815,6 @@ def _write_records(
             ):
                 writer.commit(merge=False)  # a checkpoint; see merge_small for why no merging here
                 _record_checksums(Path(ix.storage.folder), ix.indexname)
-                if story_keys is not None:
-                    story_keys.save(ix.doc_count())
                 writer, pending = new_writer(ix, config), 0
         throttle.finish()
     except CorpusError:
